@@ -1,0 +1,499 @@
+/* certvault: creating and importing certificates, their policy and secret. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include "internal.h"
+#include "x509.h"
+
+#define PENDING_DETAILS \
+	"Pending certificate created. Please Perform Merge to complete the request."
+
+static cv_err
+check_name(const char *name)
+{
+	if (!cv_name_valid(name))
+		return cv_err_set(CV_ERR_BAD_NAME, "certificate name '%s': %s",
+				  name ? name : "", cv_strerror(CV_ERR_BAD_NAME));
+	return CV_OK;
+}
+
+static int
+issuer_is(const cv_policy *p, const char *what)
+{
+	return p->issuer_name != NULL && strcasecmp(p->issuer_name, what) == 0;
+}
+
+/* Refuse while an operation is in progress; Key Vault's 409. */
+static cv_err
+check_no_operation(cv_vault *v, MDB_txn *txn, const char *name)
+{
+	cv_operation *op = NULL;
+	cv_err err;
+
+	err = cv_op_read(v, txn, name, &op);
+	if (err == CV_ERR_NO_OPERATION) {
+		cv_err_clear();
+		return CV_OK;
+	}
+	if (err != CV_OK)
+		return err;
+	if (op->status == CV_OP_IN_PROGRESS)
+		err = cv_err_set(CV_ERR_CONFLICT, "%s", cv_strerror(CV_ERR_CONFLICT));
+	cv_operation_free(op);
+	return err;
+}
+
+/* The issuer a policy names must be Self, Unknown, or a stored issuer. */
+static cv_err
+check_issuer(cv_vault *v, MDB_txn *txn, const cv_policy *p)
+{
+	char lname[CV_NAME_MAX + 1];
+	MDB_val val;
+	cv_err err;
+
+	if (issuer_is(p, "Self") || issuer_is(p, "Unknown"))
+		return CV_OK;
+	if (!cv_name_valid(p->issuer_name))
+		return cv_err_set(CV_ERR_POLICY, "issuer.name '%s' is not a valid issuer name",
+				  p->issuer_name ? p->issuer_name : "");
+	cv_name_key(p->issuer_name, lname);
+	err = cv_db_get(v, txn, CV_DB_ISSUERS, lname, strlen(lname), &val);
+	if (err == CV_ERR_NOT_FOUND)
+		return cv_err_set(CV_ERR_NOT_FOUND,
+				  "issuer '%s' was not found (create it with 'certvault issuer create')",
+				  p->issuer_name);
+	if (err != CV_OK)
+		return err;
+	return cv_err_set(CV_ERR_UNSUPPORTED,
+			  "issuer '%s': issuing through an issuer's provider is not "
+			  "available in this version; use issuer Self or Unknown",
+			  p->issuer_name);
+}
+
+/* Start or load the certificate record for a create or import. */
+static cv_err
+cert_rec_start(cv_vault *v, MDB_txn *txn, const char *name,
+	       const cv_policy *policy, cv_cert_rec *cert)
+{
+	cv_err err;
+
+	err = cv_cert_rec_read(v, txn, name, cert);
+	if (err == CV_ERR_NOT_FOUND) {
+		cv_err_clear();
+		memset(cert, 0, sizeof(*cert));
+		snprintf(cert->name, sizeof(cert->name), "%s", name);
+		cert->created = cert->updated = cv_now();
+	} else if (err != CV_OK) {
+		return err;
+	}
+	free(cert->policy_json);
+	cert->policy_json = NULL;
+	if ((err = cv_policy_to_json(policy, CV_POLICY_JSON_REST,
+				     &cert->policy_json)) != CV_OK)
+		return err;
+	cert->updated = cv_now();
+	return CV_OK;
+}
+
+static cv_err
+random_request_id(char out[CV_VERSION_LEN + 1])
+{
+	return cv_random_version(out);
+}
+
+/* With reuse_key, a new version keeps the current version's key when that
+ * key has the type and size the policy asks for. */
+static cv_err
+reusable_key(cv_vault *v, const char *name, const cv_policy *policy,
+	     EVP_PKEY **out)
+{
+	MDB_txn *txn = NULL;
+	cv_cert_rec cert = { 0 };
+	cv_key_rec key = { 0 };
+	cv_err err;
+
+	*out = NULL;
+	if (!policy->reuse_key)
+		return CV_OK;
+	if ((err = cv_txn_read(v, &txn)) != CV_OK)
+		return err;
+	err = cv_cert_rec_read(v, txn, name, &cert);
+	if (err == CV_ERR_NOT_FOUND || (err == CV_OK && cert.current[0] == '\0')) {
+		err = CV_OK;
+		goto done;
+	}
+	if (err != CV_OK || (err = cv_key_rec_read(v, txn, name, cert.current, &key)) != CV_OK)
+		goto done;
+	if (key.kty != (int)policy->kty ||
+	    (policy->kty == CV_KEY_RSA && key.key_size != policy->key_size) ||
+	    (policy->kty == CV_KEY_EC && strcmp(key.curve, policy->curve) != 0))
+		goto done;
+	err = cv_key_rec_private(v, name, cert.current, &key, out);
+done:
+	cv_key_rec_clear(&key);
+	cv_cert_rec_clear(&cert);
+	mdb_txn_abort(txn);
+	if (err == CV_OK)
+		cv_err_clear();
+	return err;
+}
+
+cv_err
+cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
+	       const cv_tags *tags, cv_operation **op_out)
+{
+	unsigned char probe[CV_MASTER_KEY_LEN];
+	MDB_txn *txn = NULL;
+	cv_cert_rec cert = { 0 };
+	cv_operation op = { 0 };
+	EVP_PKEY *key = NULL;
+	X509 *self = NULL;
+	X509_REQ *csr = NULL;
+	unsigned char *csr_der = NULL;
+	int csr_len = 0;
+	char version[CV_VERSION_LEN + 1], request_id[CV_VERSION_LEN + 1];
+	int is_self;
+	cv_err err;
+
+	cv_err_clear();
+	if (op_out != NULL)
+		*op_out = NULL;
+	if ((err = check_name(name)) != CV_OK ||
+	    (err = cv_policy_validate(policy)) != CV_OK ||
+	    (err = cv_tags_validate(tags)) != CV_OK)
+		return err;
+	/* Fail before the slow key generation when the PIN was not given. */
+	if ((err = cv_vault_master(v, probe)) != CV_OK)
+		return err;
+	OPENSSL_cleanse(probe, sizeof(probe));
+	is_self = issuer_is(policy, "Self");
+
+	/* Checks that need no key, so a refused create costs nothing. */
+	if ((err = cv_txn_read(v, &txn)) != CV_OK)
+		return err;
+	if ((err = check_no_operation(v, txn, name)) == CV_OK)
+		err = check_issuer(v, txn, policy);
+	mdb_txn_abort(txn);
+	txn = NULL;
+	if (err != CV_OK)
+		return err;
+
+	if ((err = reusable_key(v, name, policy, &key)) != CV_OK)
+		goto done;
+	if (key == NULL && (err = cv_key_generate(policy, &key)) != CV_OK)
+		goto done;
+	if (is_self) {
+		if ((err = cv_x509_self_sign(policy, key, (time_t)cv_now(), &self)) != CV_OK)
+			goto done;
+	} else {
+		if ((err = cv_x509_build_csr(policy, key, &csr)) != CV_OK)
+			goto done;
+		if ((csr_len = i2d_X509_REQ(csr, &csr_der)) <= 0) {
+			err = cv_err_crypto("encode the CSR");
+			goto done;
+		}
+	}
+	if ((err = cv_random_version(version)) != CV_OK ||
+	    (err = random_request_id(request_id)) != CV_OK)
+		goto done;
+
+	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+		goto done;
+	/* Again inside the write transaction: another writer may have started
+	 * an operation while the key was being made. */
+	if ((err = check_no_operation(v, txn, name)) != CV_OK ||
+	    (err = cert_rec_start(v, txn, name, policy, &cert)) != CV_OK ||
+	    (err = cv_key_rec_store(v, txn, cert.name, version, key, policy, 0)) != CV_OK)
+		goto done;
+
+	snprintf(op.name, sizeof(op.name), "%s", cert.name);
+	memcpy(op.version, version, sizeof(op.version));
+	op.issuer_name = policy->issuer_name;
+	op.cert_type = policy->cert_type;
+	op.request_id = request_id;
+	op.created = op.updated = cv_now();
+	if (is_self) {
+		if ((err = cv_version_store(v, txn, &cert, policy, version, self,
+					    NULL, key, tags)) != CV_OK)
+			goto done;
+		op.status = CV_OP_COMPLETED;
+	} else {
+		if ((err = cv_cert_rec_write(v, txn, &cert)) != CV_OK)
+			goto done;
+		op.status = CV_OP_IN_PROGRESS;
+		op.status_details = PENDING_DETAILS;
+		op.csr.data = csr_der;
+		op.csr.len = (size_t)csr_len;
+	}
+	if ((err = cv_op_write(v, txn, &op)) != CV_OK)
+		goto done;
+	err = cv_txn_write_commit(v, txn);
+	txn = NULL;
+	if (err == CV_OK && op_out != NULL)
+		err = cv_pending_get(v, name, op_out);
+done:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	cv_cert_rec_clear(&cert);
+	OPENSSL_free(csr_der);
+	X509_REQ_free(csr);
+	X509_free(self);
+	EVP_PKEY_free(key);
+	return err;
+}
+
+cv_err
+cv_cert_policy_get(cv_vault *v, const char *name, cv_policy **out)
+{
+	MDB_txn *txn = NULL;
+	cv_cert_rec cert = { 0 };
+	cv_err err;
+
+	cv_err_clear();
+	*out = NULL;
+	if ((err = check_name(name)) != CV_OK)
+		return err;
+	if ((err = cv_txn_read(v, &txn)) != CV_OK)
+		return err;
+	if ((err = cv_cert_rec_read(v, txn, name, &cert)) == CV_OK) {
+		err = cv_policy_parse(cert.policy_json, strlen(cert.policy_json), out);
+		if (err != CV_OK)
+			err = cv_err_set(CV_ERR_CORRUPT, "the stored policy of '%s' does not parse: %s",
+					 name, cv_err_detail());
+	}
+	cv_cert_rec_clear(&cert);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+cv_err
+cv_cert_policy_update(cv_vault *v, const char *name, const char *patch,
+		      size_t len, cv_policy **out)
+{
+	MDB_txn *txn = NULL;
+	cv_cert_rec cert = { 0 };
+	cv_policy *base = NULL, *next = NULL;
+	char *json = NULL;
+	cv_err err;
+
+	cv_err_clear();
+	if (out != NULL)
+		*out = NULL;
+	if ((err = check_name(name)) != CV_OK)
+		return err;
+	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+		return err;
+	if ((err = cv_cert_rec_read(v, txn, name, &cert)) != CV_OK)
+		goto done;
+	if ((err = cv_policy_parse(cert.policy_json, strlen(cert.policy_json), &base)) != CV_OK) {
+		err = cv_err_set(CV_ERR_CORRUPT, "the stored policy of '%s' does not parse: %s",
+				 name, cv_err_detail());
+		goto done;
+	}
+	if ((err = cv_policy_update(base, patch, len, &next)) != CV_OK ||
+	    (err = check_issuer(v, txn, next)) != CV_OK ||
+	    (err = cv_policy_to_json(next, CV_POLICY_JSON_REST, &json)) != CV_OK)
+		goto done;
+	free(cert.policy_json);
+	cert.policy_json = json;
+	json = NULL;
+	cert.updated = cv_now();
+	if ((err = cv_cert_rec_write(v, txn, &cert)) != CV_OK)
+		goto done;
+	err = cv_txn_write_commit(v, txn);
+	txn = NULL;
+	if (err == CV_OK && out != NULL) {
+		*out = next;
+		next = NULL;
+	}
+done:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	free(json);
+	cv_policy_free(base);
+	cv_policy_free(next);
+	cv_cert_rec_clear(&cert);
+	return err;
+}
+
+static cv_err
+expired(int64_t exp)
+{
+	char when[32] = "an earlier date";
+	time_t t = (time_t)exp;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return cv_err_set(CV_ERR_EXPIRED, "the certificate expired on %s; "
+			  "an expired certificate cannot be imported", when);
+}
+
+cv_err
+cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
+	       size_t len, const char *password, const cv_policy *policy,
+	       const cv_tags *tags, cv_cert_version **out)
+{
+	unsigned char probe[CV_MASTER_KEY_LEN];
+	MDB_txn *txn = NULL;
+	cv_cert_rec cert = { 0 };
+	cv_policy *derived = NULL;
+	const cv_policy *use;
+	X509 *leaf = NULL;
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *key = NULL;
+	int is_pkcs12 = 0;
+	int64_t nbf, exp;
+	char version[CV_VERSION_LEN + 1];
+	cv_err err;
+
+	cv_err_clear();
+	if (out != NULL)
+		*out = NULL;
+	if ((err = check_name(name)) != CV_OK ||
+	    (err = cv_tags_validate(tags)) != CV_OK)
+		return err;
+	if (policy != NULL && (err = cv_policy_validate(policy)) != CV_OK)
+		return err;
+	if ((err = cv_vault_master(v, probe)) != CV_OK)
+		return err;
+	OPENSSL_cleanse(probe, sizeof(probe));
+	if ((err = cv_x509_read_import(data, len, password, &leaf, &chain, &key,
+				       &is_pkcs12)) != CV_OK)
+		goto done;
+	if ((err = cv_x509_validity(leaf, &nbf, &exp)) != CV_OK)
+		goto done;
+	if (exp < cv_now()) {
+		err = expired(exp);
+		goto done;
+	}
+	if (policy != NULL) {
+		if ((err = cv_policy_check_certificate(policy, leaf)) != CV_OK)
+			goto done;
+		use = policy;
+	} else {
+		if ((err = cv_policy_from_certificate(leaf, is_pkcs12 ? CV_CONTENT_PKCS12
+								      : CV_CONTENT_PEM,
+						      &derived)) != CV_OK)
+			goto done;
+		use = derived;
+	}
+	if ((err = cv_random_version(version)) != CV_OK)
+		goto done;
+	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+		goto done;
+	if ((err = check_no_operation(v, txn, name)) != CV_OK ||
+	    (err = cert_rec_start(v, txn, name, use, &cert)) != CV_OK ||
+	    (err = cv_key_rec_store(v, txn, cert.name, version, key, use, 1)) != CV_OK ||
+	    (err = cv_version_store(v, txn, &cert, use, version, leaf, chain, key,
+				    tags)) != CV_OK)
+		goto done;
+	err = cv_txn_write_commit(v, txn);
+	txn = NULL;
+	if (err == CV_OK && out != NULL)
+		err = cv_cert_get(v, name, version, out);
+done:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	cv_cert_rec_clear(&cert);
+	cv_policy_free(derived);
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+	return err;
+}
+
+cv_err
+cv_secret_get(cv_vault *v, const char *name, const char *version,
+	      enum cv_secret_format fmt, const char *password,
+	      unsigned char **out, size_t *len)
+{
+	MDB_txn *txn = NULL;
+	cv_cert_rec cert = { 0 };
+	cv_field f[CV_T__MAX];
+	MDB_val val;
+	cv_vkey k;
+	unsigned char *sealed = NULL, *plain = NULL;
+	size_t sealed_len = 0, plain_len = 0;
+	uint64_t ct;
+	enum cv_content_type want;
+	X509 *leaf = NULL;
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *key = NULL;
+	char ver[CV_VERSION_LEN + 1];
+	cv_err err;
+
+	cv_err_clear();
+	*out = NULL;
+	*len = 0;
+	if ((err = check_name(name)) != CV_OK)
+		return err;
+	if (cv_vault_logged_in(v) == CV_USER_NONE)
+		return cv_err_set(CV_ERR_NOT_LOGGED_IN, "reading a secret needs the vault's PIN");
+	if ((err = cv_txn_read(v, &txn)) != CV_OK)
+		return err;
+	if ((err = cv_cert_rec_read(v, txn, name, &cert)) != CV_OK)
+		goto done;
+	snprintf(ver, sizeof(ver), "%s", version ? version : cert.current);
+	if (ver[0] == '\0') {
+		err = cv_err_set(CV_ERR_NOT_FOUND,
+				 "certificate '%s' has no version yet (its operation is pending)",
+				 name);
+		goto done;
+	}
+	cv_vkey_make(&k, cert.name, ver);
+	if ((err = cv_db_get(v, txn, CV_DB_SECRETS, k.b, k.len, &val)) != CV_OK) {
+		if (err == CV_ERR_NOT_FOUND)
+			err = cv_err_set(CV_ERR_NOT_FOUND, "certificate '%s' has no version '%s'",
+					 name, ver);
+		goto done;
+	}
+	if ((err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_SECRET, NULL, f)) != CV_OK ||
+	    (err = cv_field_need(&f[CV_T_SEALED], "sealed secret")) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_CONTENT_TYPE], CV_CONTENT_PKCS12, &ct)) != CV_OK)
+		goto done;
+	if (ct != CV_CONTENT_PKCS12 && ct != CV_CONTENT_PEM) {
+		err = cv_err_set(CV_ERR_CORRUPT, "secret of content type %llu",
+				 (unsigned long long)ct);
+		goto done;
+	}
+	if ((sealed = OPENSSL_memdup(f[CV_T_SEALED].p, f[CV_T_SEALED].len)) == NULL) {
+		err = CV_ERR_NOMEM;
+		goto done;
+	}
+	sealed_len = f[CV_T_SEALED].len;
+	mdb_txn_abort(txn);
+	txn = NULL;
+
+	if ((err = cv_vault_unseal(v, CV_DB_SECRETS, k.b, k.len, sealed, sealed_len,
+				   &plain, &plain_len)) != CV_OK)
+		goto done;
+	want = fmt == CV_SECRET_PEM ? CV_CONTENT_PEM
+	       : fmt == CV_SECRET_PFX ? CV_CONTENT_PKCS12
+				      : (enum cv_content_type)ct;
+	if (want == (enum cv_content_type)ct && (password == NULL || password[0] == '\0')) {
+		*out = plain;
+		*len = plain_len;
+		plain = NULL;
+		goto done;
+	}
+	if ((err = cv_secret_decode((enum cv_content_type)ct, plain, plain_len, NULL,
+				    &leaf, &chain, &key)) != CV_OK ||
+	    (err = cv_secret_encode(want, cert.name, leaf, chain, key, password,
+				    out, len)) != CV_OK)
+		goto done;
+done:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	cv_cert_rec_clear(&cert);
+	OPENSSL_free(sealed);
+	OPENSSL_clear_free(plain, plain_len);
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+	return err;
+}

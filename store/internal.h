@@ -1,0 +1,176 @@
+/* certvault: what store/ files share and nobody else sees. */
+#ifndef CV_STORE_INTERNAL_H
+#define CV_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <lmdb.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "store.h"
+#include "record.h"
+#include "seal.h"
+
+/* The vault's on-disk format; bumped when records change incompatibly. */
+#define CV_VAULT_FORMAT 1
+
+/* The sub-databases.  Keys are lowercase names ("name" below), since Key
+ * Vault names are case-insensitive; records keep the name as written.
+ *   meta      "header", "pin.user", "pin.so", "generation"
+ *   certs     name                   -> CV_REC_CERT
+ *   versions  name \0 version        -> CV_REC_VERSION
+ *   keys      name \0 version        -> CV_REC_KEY (private key sealed)
+ *   secrets   name \0 version        -> CV_REC_SECRET (sealed)
+ *   pending   name                   -> CV_REC_OPERATION
+ *   issuers   name                   -> CV_REC_ISSUER (password sealed)
+ *   contacts  email                  -> CV_REC_CONTACT
+ *   key_ids   key id (20 bytes)      -> name \0 version (duplicates sorted)
+ */
+enum cv_db {
+	CV_DB_META,
+	CV_DB_CERTS,
+	CV_DB_VERSIONS,
+	CV_DB_KEYS,
+	CV_DB_SECRETS,
+	CV_DB_PENDING,
+	CV_DB_ISSUERS,
+	CV_DB_CONTACTS,
+	CV_DB_KEY_IDS,
+	CV_DB__COUNT
+};
+
+struct cv_vault {
+	MDB_env *env;
+	MDB_dbi dbi[CV_DB__COUNT];
+	char *dir;
+	pid_t pid;
+
+	pthread_mutex_t lock;  /* guards the fields below */
+	unsigned char *master; /* CV_MASTER_KEY_LEN bytes while logged in */
+	enum cv_user who;
+};
+
+const char *cv_db_name(enum cv_db db);
+
+/* Transactions.  cv_txn_write_commit bumps the generation counter first, so
+ * readers can tell something changed; on any failure the transaction is
+ * gone (LMDB frees it), and the caller must not touch it again. */
+cv_err cv_txn_read(cv_vault *v, MDB_txn **txn);
+cv_err cv_txn_write(cv_vault *v, MDB_txn **txn);
+cv_err cv_txn_write_commit(cv_vault *v, MDB_txn *txn);
+
+/* An LMDB return code as a cv_err with a detail naming what was done. */
+cv_err cv_mdb_err(int rc, const char *what);
+
+/* get/put/del on one sub-database; get returns CV_ERR_NOT_FOUND for
+ * MDB_NOTFOUND.  The value of get points into the map: copy it before the
+ * transaction ends. */
+cv_err cv_db_get(cv_vault *v, MDB_txn *txn, enum cv_db db,
+		 const void *key, size_t klen, MDB_val *val);
+cv_err cv_db_put(cv_vault *v, MDB_txn *txn, enum cv_db db,
+		 const void *key, size_t klen, const void *val, size_t vlen,
+		 unsigned flags);
+cv_err cv_db_del(cv_vault *v, MDB_txn *txn, enum cv_db db,
+		 const void *key, size_t klen);
+
+/* Lower-cased key for a name (Key Vault names are case-insensitive). */
+void cv_name_key(const char *name, char out[CV_NAME_MAX + 1]);
+
+/* "name\0version" keys for versions, keys and secrets. */
+typedef struct cv_vkey {
+	unsigned char b[CV_NAME_MAX + 1 + CV_VERSION_LEN];
+	size_t len;
+} cv_vkey;
+void cv_vkey_make(cv_vkey *k, const char *name, const char *version);
+
+/* The master key, copied under the lock, for one sealing operation.
+ * Errors: CV_ERR_NOT_LOGGED_IN.  Wipe the copy with OPENSSL_cleanse. */
+cv_err cv_vault_master(cv_vault *v, unsigned char out[CV_MASTER_KEY_LEN]);
+
+/* Seal or open a value for one record of one sub-database: the database
+ * name and the record's key are the additional data, so a sealed value
+ * moved to another record no longer opens. */
+cv_err cv_vault_seal(cv_vault *v, enum cv_db db, const void *key, size_t klen,
+		     const unsigned char *pt, size_t ptlen, unsigned char **out,
+		     size_t *outlen);
+cv_err cv_vault_unseal(cv_vault *v, enum cv_db db, const void *key,
+		       size_t klen, const unsigned char *ct, size_t ctlen,
+		       unsigned char **out, size_t *outlen);
+
+/* A fresh random version id, 32 lowercase hex digits. */
+cv_err cv_random_version(char out[CV_VERSION_LEN + 1]);
+
+int64_t cv_now(void);
+
+/* The certificate record (CV_REC_CERT) in memory. */
+typedef struct cv_cert_rec {
+	char name[CV_NAME_MAX + 1];
+	char *policy_json;           /* REST form */
+	char current[CV_VERSION_LEN + 1];
+	uint64_t next_seq;
+	int64_t created, updated;
+} cv_cert_rec;
+
+cv_err cv_cert_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
+			cv_cert_rec *out);
+cv_err cv_cert_rec_write(cv_vault *v, MDB_txn *txn, const cv_cert_rec *r);
+void cv_cert_rec_clear(cv_cert_rec *r);
+
+/* The key record (CV_REC_KEY) in memory; the private key stays sealed. */
+typedef struct cv_key_rec {
+	int kty;                     /* enum cv_key_type */
+	int key_size;
+	char curve[8];
+	cv_blob spki;                /* SubjectPublicKeyInfo DER */
+	cv_blob sealed;              /* sealed PKCS#8 DER */
+	unsigned char key_id[20];
+	int exportable;
+	int imported;
+	int64_t created;
+} cv_key_rec;
+
+cv_err cv_key_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
+		       const char *version, cv_key_rec *out);
+void cv_key_rec_clear(cv_key_rec *r);
+
+/* Seal and write a private key as the key of name/version, with its key id
+ * index entry.  Needs a login. */
+cv_err cv_key_rec_store(cv_vault *v, MDB_txn *txn, const char *name,
+			const char *version, EVP_PKEY *key,
+			const cv_policy *policy, int imported);
+
+/* The public key of a key record.  Errors: CV_ERR_CORRUPT. */
+cv_err cv_key_rec_public(const cv_key_rec *r, EVP_PKEY **out);
+
+/* Unseal the private key of a key record.  Needs a login. */
+cv_err cv_key_rec_private(cv_vault *v, const char *name, const char *version,
+			  const cv_key_rec *r, EVP_PKEY **out);
+
+/* Write a new version: version record (leaf, chain), secret (sealed, key
+ * included when the policy is exportable), and make it current.  The key
+ * record of name/version must already be written in txn. */
+cv_err cv_version_store(cv_vault *v, MDB_txn *txn, cv_cert_rec *cert,
+			const cv_policy *policy, const char *version,
+			X509 *leaf, STACK_OF(X509) *chain, EVP_PKEY *priv,
+			const cv_tags *tags);
+
+/* The operation record (CV_REC_OPERATION). */
+cv_err cv_op_read(cv_vault *v, MDB_txn *txn, const char *name,
+		  cv_operation **out);
+cv_err cv_op_write(cv_vault *v, MDB_txn *txn, const cv_operation *op);
+
+/* Tags in records: repeated CV_T_TAG_NAME/CV_T_TAG_VALUE pairs. */
+void cv_rec_put_tags(cv_wbuf *w, const cv_tags *t);
+cv_err cv_rec_get_tags(const unsigned char *rec, size_t len, int type,
+		       cv_tags *out);
+cv_err cv_tags_copy(const cv_tags *src, cv_tags *dst);
+
+/* 1 for a plausible email address (one @, no spaces or separators). */
+int cv_email_valid(const char *e);
+
+/* Small owned-string helpers: NULL in, NULL out; on ENOMEM *ok is cleared. */
+char *cv_strdup_or_null(const char *s, int *ok);
+
+#endif

@@ -1,0 +1,177 @@
+/* certvault: certificate policies in Key Vault's JSON format.
+ *
+ * A policy is read from Key Vault's JSON in any of the spellings Key Vault's
+ * tools write:
+ *   - the REST form: key_props, secret_props, x509_props, lifetime_actions,
+ *     issuer, attributes (snake_case members such as key_size, dns_names);
+ *   - the az CLI form: keyProperties, secretProperties,
+ *     x509CertificateProperties, lifetimeActions, issuerParameters,
+ *     attributes (camelCase members such as keySize, dnsNames);
+ *   - the older az CLI form: key_properties, secret_properties,
+ *     x509_certificate_properties, issuer_parameters (snake_case).
+ * One document uses one spelling; a member the format does not know is an
+ * error that names it.  Members left out take Key Vault's defaults.
+ *
+ * The store keeps policies in the REST form (cv_policy_to_json with
+ * CV_POLICY_JSON_REST).
+ */
+#ifndef CV_POLICY_H
+#define CV_POLICY_H
+
+#include <stddef.h>
+#include <openssl/x509.h>
+
+#include "error.h"
+
+enum cv_key_type {
+	CV_KEY_RSA = 1,
+	CV_KEY_EC = 2,
+};
+
+enum cv_content_type {
+	CV_CONTENT_PKCS12 = 1, /* "application/x-pkcs12" */
+	CV_CONTENT_PEM = 2,    /* "application/x-pem-file" */
+};
+
+/* Key usage bits, named as Key Vault names them. */
+enum cv_key_usage {
+	CV_KU_DIGITAL_SIGNATURE = 1u << 0, /* digitalSignature */
+	CV_KU_NON_REPUDIATION = 1u << 1,   /* nonRepudiation */
+	CV_KU_KEY_ENCIPHERMENT = 1u << 2,  /* keyEncipherment */
+	CV_KU_DATA_ENCIPHERMENT = 1u << 3, /* dataEncipherment */
+	CV_KU_KEY_AGREEMENT = 1u << 4,     /* keyAgreement */
+	CV_KU_KEY_CERT_SIGN = 1u << 5,     /* keyCertSign */
+	CV_KU_CRL_SIGN = 1u << 6,          /* cRLSign */
+	CV_KU_ENCIPHER_ONLY = 1u << 7,     /* encipherOnly */
+	CV_KU_DECIPHER_ONLY = 1u << 8,     /* decipherOnly */
+};
+
+enum cv_trigger_type {
+	CV_TRIGGER_LIFETIME_PERCENTAGE = 1, /* lifetime_percentage, 1..99 */
+	CV_TRIGGER_DAYS_BEFORE_EXPIRY = 2,  /* days_before_expiry, 1..months*27 */
+};
+
+enum cv_action_type {
+	CV_ACTION_AUTO_RENEW = 1,     /* "AutoRenew" */
+	CV_ACTION_EMAIL_CONTACTS = 2, /* "EmailContacts" */
+};
+
+typedef struct cv_strlist {
+	char **v;
+	size_t n;
+} cv_strlist;
+
+typedef struct cv_lifetime_action {
+	enum cv_trigger_type trigger;
+	int value;
+	enum cv_action_type action;
+} cv_lifetime_action;
+
+typedef struct cv_policy {
+	/* key_props */
+	int exportable;              /* 0 or 1 */
+	int reuse_key;               /* 0 or 1 */
+	enum cv_key_type kty;
+	int hsm;                     /* kty was "RSA-HSM"/"EC-HSM" */
+	int key_size;                /* RSA: 2048, 3072, 4096; EC: 0 */
+	char curve[8];               /* EC: "P-256", "P-384", "P-521", "P-256K" */
+
+	/* secret_props */
+	enum cv_content_type content_type;
+
+	/* x509_props */
+	char *subject;               /* as given, at most 200 characters */
+	cv_strlist dns_names;
+	cv_strlist emails;
+	cv_strlist upns;
+	cv_strlist ip_addresses;     /* textual IPv4 or IPv6 */
+	cv_strlist uris;
+	unsigned key_usage;          /* enum cv_key_usage bits */
+	cv_strlist ekus;             /* dotted OIDs */
+	int validity_months;         /* 1..1200 */
+
+	/* lifetime_actions */
+	cv_lifetime_action *actions;
+	size_t n_actions;
+
+	/* issuer */
+	char *issuer_name;           /* "Self", "Unknown", or an issuer record */
+	char *cert_type;             /* issuer.cty, or NULL */
+	int cert_transparency;       /* -1 unset, 0, 1 */
+
+	/* attributes */
+	int enabled;                 /* 0 or 1 */
+} cv_policy;
+
+enum cv_policy_style {
+	CV_POLICY_JSON_REST = 0, /* key_props, x509_props, ... */
+	CV_POLICY_JSON_AZ = 1,   /* keyProperties, x509CertificateProperties ... */
+};
+
+/* The policy `az keyvault certificate get-default-policy` prints: RSA 2048,
+ * exportable, reuse_key, PKCS#12, subject CN=CLIGetDefaultPolicy, 12 months,
+ * the six key usages, AutoRenew 90 days before expiry, issuer Self.
+ * *out is owned by the caller (cv_policy_free).  Errors: CV_ERR_NOMEM. */
+cv_err cv_policy_default(cv_policy **out);
+
+/* Parse and validate a policy document of len bytes (need not be
+ * NUL-terminated).  Members left out take Key Vault's defaults; a
+ * document with no key usage gets digitalSignature and keyEncipherment.
+ * Errors: CV_ERR_JSON (malformed; detail gives line and column),
+ * CV_ERR_POLICY (unknown member, wrong type or out-of-range value; detail
+ * names the member, e.g. "x509_props.validity_months: must be 1 to 1200"),
+ * CV_ERR_BAD_SUBJECT, CV_ERR_NOMEM.  *out is NULL on failure. */
+cv_err cv_policy_parse(const char *json, size_t len, cv_policy **out);
+
+/* A new policy: base with the members present in patch replaced (Key Vault's
+ * PATCH of a policy).  Members absent from patch keep base's values.  The
+ * result is validated as a whole.  Errors as cv_policy_parse. */
+cv_err cv_policy_update(const cv_policy *base, const char *patch, size_t len,
+			cv_policy **out);
+
+/* Validate a policy built in memory (ranges, subject, issuer name). */
+cv_err cv_policy_validate(const cv_policy *p);
+
+/* Serialize as a NUL-terminated, two-space indented JSON document ending in
+ * a newline.  *out is freed with free().  Errors: CV_ERR_NOMEM. */
+cv_err cv_policy_to_json(const cv_policy *p, enum cv_policy_style style,
+			 char **out);
+
+/* A deep copy.  Errors: CV_ERR_NOMEM. */
+cv_err cv_policy_copy(const cv_policy *p, cv_policy **out);
+
+/* The policy Key Vault derives for an imported certificate: subject, SANs,
+ * key type and size or curve, validity (rounded to whole months, at least
+ * 1), key usage, EKUs, issuer "Unknown", exportable, content type as given.
+ * Errors: CV_ERR_UNSUPPORTED (a key type certificates cannot use),
+ * CV_ERR_NOMEM. */
+cv_err cv_policy_from_certificate(X509 *cert, enum cv_content_type ct,
+				  cv_policy **out);
+
+/* Check that an imported certificate fits a given policy: key type, key size
+ * or curve, and the subject (compared as X.500 names).  Errors:
+ * CV_ERR_POLICY with a detail naming the first member that differs. */
+cv_err cv_policy_check_certificate(const cv_policy *p, X509 *cert);
+
+void cv_policy_free(cv_policy *p);
+
+/* Key Vault's names for key usage bits and content types, for printing. */
+const char *cv_key_usage_name(unsigned bit);
+const char *cv_content_type_name(enum cv_content_type ct);
+
+/* Parse a subject written the way Key Vault accepts it (RFC 4514 order as
+ * written, `S` for stateOrProvinceName, spaces around `=` and `,`, double
+ * quotes around a value holding a comma, backslash escapes).  Attributes go
+ * into the X509_NAME in the order written.  Errors: CV_ERR_BAD_SUBJECT
+ * ("The subject name provided is not a valid X500 name"), CV_ERR_NOMEM. */
+cv_err cv_x500_parse(const char *subject, X509_NAME **out);
+
+/* Compare two subjects as X.500 names: 1 if equal, 0 if not. */
+int cv_x500_equal(const X509_NAME *a, const X509_NAME *b);
+
+/* The subject of a certificate in Key Vault's display form, such as
+ * "CN=www.contoso.com, O=Contoso, C=US" (most significant last as written
+ * in the certificate's order).  Caller frees with free(); NULL on ENOMEM. */
+char *cv_x500_format(const X509_NAME *name);
+
+#endif

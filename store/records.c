@@ -1,0 +1,944 @@
+/* certvault: the certificate, version, key and secret records. */
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include "internal.h"
+#include "x509.h"
+
+/* --- Tags --------------------------------------------------------------- */
+
+void
+cv_tags_clear(cv_tags *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n; i++) {
+		free(t->names[i]);
+		free(t->values[i]);
+	}
+	free(t->names);
+	free(t->values);
+	memset(t, 0, sizeof(*t));
+}
+
+cv_err
+cv_tags_validate(const cv_tags *t)
+{
+	size_t i, j;
+
+	if (t == NULL)
+		return CV_OK;
+	if (t->n > CV_TAGS_MAX)
+		return cv_err_set(CV_ERR_INVALID, "at most %d tags are allowed (%zu given)",
+				  CV_TAGS_MAX, t->n);
+	for (i = 0; i < t->n; i++) {
+		if (t->names[i] == NULL || t->names[i][0] == '\0')
+			return cv_err_set(CV_ERR_INVALID, "a tag has an empty name");
+		if (strlen(t->names[i]) > CV_TAG_NAME_MAX)
+			return cv_err_set(CV_ERR_INVALID, "tag name '%.40s...' is over %d characters",
+					  t->names[i], CV_TAG_NAME_MAX);
+		if (t->values[i] != NULL && strlen(t->values[i]) > CV_TAG_VALUE_MAX)
+			return cv_err_set(CV_ERR_INVALID, "tag '%s': the value is over %d characters",
+					  t->names[i], CV_TAG_VALUE_MAX);
+		for (j = 0; j < i; j++)
+			if (strcmp(t->names[i], t->names[j]) == 0)
+				return cv_err_set(CV_ERR_INVALID, "tag '%s' is given twice",
+						  t->names[i]);
+	}
+	return CV_OK;
+}
+
+cv_err
+cv_tags_copy(const cv_tags *src, cv_tags *dst)
+{
+	size_t i;
+	int ok = 1;
+
+	memset(dst, 0, sizeof(*dst));
+	if (src == NULL || src->n == 0)
+		return CV_OK;
+	dst->names = calloc(src->n, sizeof(char *));
+	dst->values = calloc(src->n, sizeof(char *));
+	if (dst->names == NULL || dst->values == NULL) {
+		free(dst->names);
+		free(dst->values);
+		memset(dst, 0, sizeof(*dst));
+		return CV_ERR_NOMEM;
+	}
+	dst->n = src->n;
+	for (i = 0; i < src->n; i++) {
+		dst->names[i] = cv_strdup_or_null(src->names[i], &ok);
+		dst->values[i] = cv_strdup_or_null(src->values[i] ? src->values[i] : "", &ok);
+	}
+	if (!ok) {
+		cv_tags_clear(dst);
+		return CV_ERR_NOMEM;
+	}
+	return CV_OK;
+}
+
+void
+cv_rec_put_tags(cv_wbuf *w, const cv_tags *t)
+{
+	size_t i;
+
+	for (i = 0; t != NULL && i < t->n; i++) {
+		cv_rec_put_str(w, CV_T_TAG_NAME, t->names[i]);
+		cv_rec_put_str(w, CV_T_TAG_VALUE, t->values[i] ? t->values[i] : "");
+	}
+}
+
+static char *
+dup_field(const unsigned char *p, size_t len)
+{
+	char *s;
+
+	if (memchr(p, '\0', len) != NULL || (s = malloc(len + 1)) == NULL)
+		return NULL;
+	memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
+cv_err
+cv_rec_get_tags(const unsigned char *rec, size_t len, int type, cv_tags *out)
+{
+	size_t off = 0, vlen, names = 0, values = 0;
+	const unsigned char *val;
+	unsigned tag;
+
+	(void)type;
+	memset(out, 0, sizeof(*out));
+	while (cv_rec_next(rec, len, &off, &tag, &val, &vlen)) {
+		if (tag == CV_T_TAG_NAME)
+			names++;
+		else if (tag == CV_T_TAG_VALUE)
+			values++;
+	}
+	if (names != values || names > CV_TAGS_MAX)
+		return cv_err_set(CV_ERR_CORRUPT, "a record holds %zu tag names and %zu values",
+				  names, values);
+	if (names == 0)
+		return CV_OK;
+	out->names = calloc(names, sizeof(char *));
+	out->values = calloc(names, sizeof(char *));
+	if (out->names == NULL || out->values == NULL)
+		goto nomem;
+	off = 0;
+	names = values = 0;
+	while (cv_rec_next(rec, len, &off, &tag, &val, &vlen)) {
+		if (tag == CV_T_TAG_NAME) {
+			if ((out->names[names++] = dup_field(val, vlen)) == NULL)
+				goto nomem;
+		} else if (tag == CV_T_TAG_VALUE) {
+			if ((out->values[values++] = dup_field(val, vlen)) == NULL)
+				goto nomem;
+		}
+		out->n = names < values ? names : values;
+	}
+	out->n = names;
+	return CV_OK;
+nomem:
+	out->n = names > values ? names : values;
+	cv_tags_clear(out);
+	return cv_err_set(CV_ERR_NOMEM, "reading tags");
+}
+
+/* --- Certificate record ------------------------------------------------- */
+
+void
+cv_cert_rec_clear(cv_cert_rec *r)
+{
+	free(r->policy_json);
+	memset(r, 0, sizeof(*r));
+}
+
+cv_err
+cv_cert_rec_read(cv_vault *v, MDB_txn *txn, const char *name, cv_cert_rec *out)
+{
+	char lname[CV_NAME_MAX + 1];
+	cv_field f[CV_T__MAX];
+	MDB_val val;
+	uint64_t created, updated;
+	cv_err err;
+
+	memset(out, 0, sizeof(*out));
+	cv_name_key(name, lname);
+	if ((err = cv_db_get(v, txn, CV_DB_CERTS, lname, strlen(lname), &val)) != CV_OK) {
+		if (err == CV_ERR_NOT_FOUND)
+			return cv_err_set(CV_ERR_NOT_FOUND, "certificate '%s' was not found",
+					  name);
+		return err;
+	}
+	if ((err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_CERT, NULL, f)) != CV_OK ||
+	    (err = cv_field_need(&f[CV_T_POLICY], "policy")) != CV_OK ||
+	    (err = cv_field_strbuf(&f[CV_T_NAME], out->name, sizeof(out->name))) != CV_OK ||
+	    (err = cv_field_strbuf(&f[CV_T_CURRENT], out->current, sizeof(out->current))) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_NEXT_SEQ], 0, &out->next_seq)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &created)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_UPDATED], 0, &updated)) != CV_OK ||
+	    (err = cv_field_str(&f[CV_T_POLICY], &out->policy_json)) != CV_OK) {
+		cv_cert_rec_clear(out);
+		return err;
+	}
+	out->created = (int64_t)created;
+	out->updated = (int64_t)updated;
+	return CV_OK;
+}
+
+cv_err
+cv_cert_rec_write(cv_vault *v, MDB_txn *txn, const cv_cert_rec *r)
+{
+	char lname[CV_NAME_MAX + 1];
+	cv_wbuf w = { 0 };
+	cv_err err;
+
+	cv_name_key(r->name, lname);
+	cv_rec_begin(&w, CV_REC_CERT);
+	cv_rec_put_str(&w, CV_T_NAME, r->name);
+	cv_rec_put_str(&w, CV_T_POLICY, r->policy_json);
+	if (r->current[0] != '\0')
+		cv_rec_put_str(&w, CV_T_CURRENT, r->current);
+	cv_rec_put_u64(&w, CV_T_NEXT_SEQ, r->next_seq);
+	cv_rec_put_u64(&w, CV_T_CREATED, (uint64_t)r->created);
+	cv_rec_put_u64(&w, CV_T_UPDATED, (uint64_t)r->updated);
+	if ((err = cv_rec_finish(&w)) == CV_OK)
+		err = cv_db_put(v, txn, CV_DB_CERTS, lname, strlen(lname), w.p, w.len, 0);
+	cv_wbuf_free(&w);
+	return err;
+}
+
+/* --- Key record --------------------------------------------------------- */
+
+void
+cv_key_rec_clear(cv_key_rec *r)
+{
+	OPENSSL_free(r->spki.data);
+	OPENSSL_free(r->sealed.data);
+	memset(r, 0, sizeof(*r));
+}
+
+cv_err
+cv_key_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
+		const char *version, cv_key_rec *out)
+{
+	cv_vkey k;
+	cv_field f[CV_T__MAX];
+	MDB_val val;
+	uint64_t kty, size, exportable, imported, created;
+	cv_err err;
+
+	memset(out, 0, sizeof(*out));
+	cv_vkey_make(&k, name, version);
+	if ((err = cv_db_get(v, txn, CV_DB_KEYS, k.b, k.len, &val)) != CV_OK) {
+		if (err == CV_ERR_NOT_FOUND)
+			return cv_err_set(CV_ERR_NOT_FOUND, "certificate '%s' has no key for version %s",
+					  name, version);
+		return err;
+	}
+	if ((err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_KEY, NULL, f)) != CV_OK ||
+	    (err = cv_field_need(&f[CV_T_SPKI], "public key")) != CV_OK ||
+	    (err = cv_field_need(&f[CV_T_SEALED], "private key")) != CV_OK ||
+	    (err = cv_field_need(&f[CV_T_KEY_ID], "key id")) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_KTY], 0, &kty)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_KEY_SIZE], 0, &size)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_EXPORTABLE], 0, &exportable)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_IMPORTED], 0, &imported)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &created)) != CV_OK ||
+	    (err = cv_field_strbuf(&f[CV_T_CURVE], out->curve, sizeof(out->curve))) != CV_OK)
+		return err;
+	if ((kty != CV_KEY_RSA && kty != CV_KEY_EC) || size > 16384 ||
+	    f[CV_T_KEY_ID].len != sizeof(out->key_id))
+		return cv_err_set(CV_ERR_CORRUPT, "the key record of %s/%s is damaged",
+				  name, version);
+	out->kty = (int)kty;
+	out->key_size = (int)size;
+	out->exportable = exportable != 0;
+	out->imported = imported != 0;
+	out->created = (int64_t)created;
+	memcpy(out->key_id, f[CV_T_KEY_ID].p, sizeof(out->key_id));
+	out->spki.data = OPENSSL_memdup(f[CV_T_SPKI].p, f[CV_T_SPKI].len);
+	out->sealed.data = OPENSSL_memdup(f[CV_T_SEALED].p, f[CV_T_SEALED].len);
+	if (out->spki.data == NULL || out->sealed.data == NULL) {
+		cv_key_rec_clear(out);
+		return CV_ERR_NOMEM;
+	}
+	out->spki.len = f[CV_T_SPKI].len;
+	out->sealed.len = f[CV_T_SEALED].len;
+	return CV_OK;
+}
+
+cv_err
+cv_key_rec_public(const cv_key_rec *r, EVP_PKEY **out)
+{
+	const unsigned char *p = r->spki.data;
+
+	*out = d2i_PUBKEY(NULL, &p, (long)r->spki.len);
+	if (*out == NULL || p != r->spki.data + r->spki.len) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		return cv_err_set(CV_ERR_CORRUPT, "a stored public key does not decode");
+	}
+	return CV_OK;
+}
+
+cv_err
+cv_key_rec_private(cv_vault *v, const char *name, const char *version,
+		   const cv_key_rec *r, EVP_PKEY **out)
+{
+	cv_vkey k;
+	unsigned char *der = NULL;
+	size_t derlen = 0;
+	const unsigned char *p;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	cv_err err;
+
+	*out = NULL;
+	cv_vkey_make(&k, name, version);
+	if ((err = cv_vault_unseal(v, CV_DB_KEYS, k.b, k.len, r->sealed.data,
+				   r->sealed.len, &der, &derlen)) != CV_OK)
+		return err;
+	p = der;
+	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)derlen);
+	if (p8 == NULL || p != der + derlen || (*out = EVP_PKCS82PKEY(p8)) == NULL)
+		err = cv_err_set(CV_ERR_CORRUPT, "the private key of %s/%s does not decode",
+				 name, version);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	OPENSSL_clear_free(der, derlen);
+	return err;
+}
+
+cv_err
+cv_key_rec_store(cv_vault *v, MDB_txn *txn, const char *name,
+		 const char *version, EVP_PKEY *key, const cv_policy *policy,
+		 int imported)
+{
+	cv_vkey k;
+	cv_wbuf w = { 0 };
+	unsigned char *pkcs8 = NULL, *spki = NULL, *sealed = NULL;
+	int pkcs8_len = 0, spki_len;
+	size_t sealed_len = 0;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	unsigned char key_id[CV_KEY_ID_LEN];
+	int bits = EVP_PKEY_get_bits(key);
+	cv_err err;
+
+	cv_vkey_make(&k, name, version);
+	if ((p8 = EVP_PKEY2PKCS8(key)) == NULL ||
+	    (pkcs8_len = i2d_PKCS8_PRIV_KEY_INFO(p8, &pkcs8)) <= 0 ||
+	    (spki_len = i2d_PUBKEY(key, &spki)) <= 0) {
+		err = cv_err_crypto("encode the key");
+		goto done;
+	}
+	if ((err = cv_key_id(key, key_id)) != CV_OK)
+		goto done;
+	if ((err = cv_vault_seal(v, CV_DB_KEYS, k.b, k.len, pkcs8,
+				 (size_t)pkcs8_len, &sealed, &sealed_len)) != CV_OK)
+		goto done;
+	cv_rec_begin(&w, CV_REC_KEY);
+	cv_rec_put_u64(&w, CV_T_KTY, (uint64_t)policy->kty);
+	cv_rec_put_u64(&w, CV_T_KEY_SIZE, policy->kty == CV_KEY_RSA ? (uint64_t)bits : 0);
+	if (policy->kty == CV_KEY_EC)
+		cv_rec_put_str(&w, CV_T_CURVE, policy->curve);
+	cv_rec_put(&w, CV_T_SPKI, spki, (size_t)spki_len);
+	cv_rec_put(&w, CV_T_SEALED, sealed, sealed_len);
+	cv_rec_put(&w, CV_T_KEY_ID, key_id, sizeof(key_id));
+	cv_rec_put_u64(&w, CV_T_EXPORTABLE, policy->exportable ? 1 : 0);
+	cv_rec_put_u64(&w, CV_T_IMPORTED, imported ? 1 : 0);
+	cv_rec_put_u64(&w, CV_T_CREATED, (uint64_t)cv_now());
+	if ((err = cv_rec_finish(&w)) != CV_OK ||
+	    (err = cv_db_put(v, txn, CV_DB_KEYS, k.b, k.len, w.p, w.len, 0)) != CV_OK)
+		goto done;
+	err = cv_db_put(v, txn, CV_DB_KEY_IDS, key_id, sizeof(key_id), k.b, k.len, 0);
+done:
+	cv_wbuf_free(&w);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	OPENSSL_clear_free(pkcs8, pkcs8_len > 0 ? (size_t)pkcs8_len : 0);
+	OPENSSL_free(spki);
+	OPENSSL_free(sealed);
+	return err;
+}
+
+/* --- Version record ----------------------------------------------------- */
+
+typedef struct version_rec {
+	cv_blob der;
+	cv_blob *chain;
+	size_t chain_len;
+	uint64_t seq;
+	unsigned char key_id[CV_KEY_ID_LEN];
+	int64_t created, updated;
+	int enabled;
+	cv_tags tags;
+} version_rec;
+
+static void
+version_rec_clear(version_rec *r)
+{
+	size_t i;
+
+	free(r->der.data);
+	for (i = 0; i < r->chain_len; i++)
+		free(r->chain[i].data);
+	free(r->chain);
+	cv_tags_clear(&r->tags);
+	memset(r, 0, sizeof(*r));
+}
+
+static const unsigned version_repeats[] = { CV_T_CHAIN, CV_T_TAG_NAME, CV_T_TAG_VALUE, 0 };
+
+static cv_err
+blob_dup(cv_blob *b, const unsigned char *p, size_t len)
+{
+	if ((b->data = malloc(len ? len : 1)) == NULL)
+		return CV_ERR_NOMEM;
+	memcpy(b->data, p, len);
+	b->len = len;
+	return CV_OK;
+}
+
+static cv_err
+version_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
+		 const char *version, version_rec *out)
+{
+	cv_vkey k;
+	cv_field f[CV_T__MAX];
+	MDB_val val;
+	uint64_t created, updated, enabled;
+	size_t off = 0, vlen, n = 0;
+	const unsigned char *p;
+	unsigned tag;
+	cv_err err;
+
+	memset(out, 0, sizeof(*out));
+	cv_vkey_make(&k, name, version);
+	if ((err = cv_db_get(v, txn, CV_DB_VERSIONS, k.b, k.len, &val)) != CV_OK) {
+		if (err == CV_ERR_NOT_FOUND)
+			return cv_err_set(CV_ERR_NOT_FOUND,
+					  "certificate '%s' has no version '%s'", name, version);
+		return err;
+	}
+	if ((err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_VERSION,
+				version_repeats, f)) != CV_OK ||
+	    (err = cv_field_need(&f[CV_T_DER], "certificate")) != CV_OK ||
+	    (err = cv_field_need(&f[CV_T_KEY_ID], "key id")) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_SEQ], 0, &out->seq)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &created)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_UPDATED], 0, &updated)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_ENABLED], 1, &enabled)) != CV_OK)
+		goto fail;
+	if (f[CV_T_KEY_ID].len != CV_KEY_ID_LEN) {
+		err = cv_err_set(CV_ERR_CORRUPT, "version %s of %s has a bad key id",
+				 version, name);
+		goto fail;
+	}
+	memcpy(out->key_id, f[CV_T_KEY_ID].p, CV_KEY_ID_LEN);
+	out->created = (int64_t)created;
+	out->updated = (int64_t)updated;
+	out->enabled = enabled != 0;
+	if ((err = blob_dup(&out->der, f[CV_T_DER].p, f[CV_T_DER].len)) != CV_OK)
+		goto fail;
+	while (cv_rec_next(val.mv_data, val.mv_size, &off, &tag, &p, &vlen))
+		if (tag == CV_T_CHAIN)
+			n++;
+	if (n > 0) {
+		if ((out->chain = calloc(n, sizeof(cv_blob))) == NULL) {
+			err = CV_ERR_NOMEM;
+			goto fail;
+		}
+		off = 0;
+		while (cv_rec_next(val.mv_data, val.mv_size, &off, &tag, &p, &vlen)) {
+			if (tag != CV_T_CHAIN)
+				continue;
+			if ((err = blob_dup(&out->chain[out->chain_len], p, vlen)) != CV_OK)
+				goto fail;
+			out->chain_len++;
+		}
+	}
+	if ((err = cv_rec_get_tags(val.mv_data, val.mv_size, CV_REC_VERSION,
+				   &out->tags)) != CV_OK)
+		goto fail;
+	return CV_OK;
+fail:
+	version_rec_clear(out);
+	return err;
+}
+
+static cv_err
+version_rec_write(cv_vault *v, MDB_txn *txn, const char *name,
+		  const char *version, const version_rec *r)
+{
+	cv_vkey k;
+	cv_wbuf w = { 0 };
+	size_t i;
+	cv_err err;
+
+	cv_vkey_make(&k, name, version);
+	cv_rec_begin(&w, CV_REC_VERSION);
+	cv_rec_put(&w, CV_T_DER, r->der.data, r->der.len);
+	for (i = 0; i < r->chain_len; i++)
+		cv_rec_put(&w, CV_T_CHAIN, r->chain[i].data, r->chain[i].len);
+	cv_rec_put_u64(&w, CV_T_SEQ, r->seq);
+	cv_rec_put(&w, CV_T_KEY_ID, r->key_id, CV_KEY_ID_LEN);
+	cv_rec_put_u64(&w, CV_T_CREATED, (uint64_t)r->created);
+	cv_rec_put_u64(&w, CV_T_UPDATED, (uint64_t)r->updated);
+	cv_rec_put_u64(&w, CV_T_ENABLED, r->enabled ? 1 : 0);
+	cv_rec_put_tags(&w, &r->tags);
+	if ((err = cv_rec_finish(&w)) == CV_OK)
+		err = cv_db_put(v, txn, CV_DB_VERSIONS, k.b, k.len, w.p, w.len, 0);
+	cv_wbuf_free(&w);
+	return err;
+}
+
+static cv_err
+x509_der(X509 *x, cv_blob *out)
+{
+	unsigned char *p = NULL;
+	int n = i2d_X509(x, &p);
+
+	out->data = NULL;
+	out->len = 0;
+	if (n <= 0)
+		return cv_err_crypto("encode a certificate");
+	out->data = malloc((size_t)n);
+	if (out->data == NULL) {
+		OPENSSL_free(p);
+		return CV_ERR_NOMEM;
+	}
+	memcpy(out->data, p, (size_t)n);
+	out->len = (size_t)n;
+	OPENSSL_free(p);
+	return CV_OK;
+}
+
+cv_err
+cv_version_store(cv_vault *v, MDB_txn *txn, cv_cert_rec *cert,
+		 const cv_policy *policy, const char *version, X509 *leaf,
+		 STACK_OF(X509) *chain, EVP_PKEY *priv, const cv_tags *tags)
+{
+	version_rec r = { 0 };
+	cv_vkey k;
+	cv_wbuf w = { 0 };
+	unsigned char *secret = NULL, *sealed = NULL;
+	size_t secret_len = 0, sealed_len = 0;
+	EVP_PKEY *pub;
+	int i, n = chain ? sk_X509_num(chain) : 0;
+	cv_err err;
+
+	if ((err = x509_der(leaf, &r.der)) != CV_OK)
+		goto done;
+	if (n > 0 && (r.chain = calloc((size_t)n, sizeof(cv_blob))) == NULL) {
+		err = CV_ERR_NOMEM;
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		if ((err = x509_der(sk_X509_value(chain, i), &r.chain[i])) != CV_OK)
+			goto done;
+		r.chain_len++;
+	}
+	if ((pub = X509_get0_pubkey(leaf)) == NULL) {
+		err = cv_err_set(CV_ERR_BAD_CERT, "the certificate's public key does not decode");
+		goto done;
+	}
+	if ((err = cv_key_id(pub, r.key_id)) != CV_OK ||
+	    (err = cv_tags_copy(tags, &r.tags)) != CV_OK)
+		goto done;
+	r.seq = cert->next_seq++;
+	r.created = r.updated = cv_now();
+	r.enabled = policy->enabled;
+	if ((err = version_rec_write(v, txn, cert->name, version, &r)) != CV_OK)
+		goto done;
+
+	/* The secret: the chain, and the key only when the policy allows it
+	 * out.  Sealed even without a key, since it is a secret in Key Vault's
+	 * model and its reader must be logged in. */
+	if ((err = cv_secret_encode(policy->content_type, cert->name, leaf, chain,
+				    policy->exportable ? priv : NULL, NULL,
+				    &secret, &secret_len)) != CV_OK)
+		goto done;
+	cv_vkey_make(&k, cert->name, version);
+	if ((err = cv_vault_seal(v, CV_DB_SECRETS, k.b, k.len, secret, secret_len,
+				 &sealed, &sealed_len)) != CV_OK)
+		goto done;
+	cv_rec_begin(&w, CV_REC_SECRET);
+	cv_rec_put_u64(&w, CV_T_CONTENT_TYPE, (uint64_t)policy->content_type);
+	cv_rec_put(&w, CV_T_SEALED, sealed, sealed_len);
+	cv_rec_put_u64(&w, CV_T_CREATED, (uint64_t)r.created);
+	if ((err = cv_rec_finish(&w)) != CV_OK ||
+	    (err = cv_db_put(v, txn, CV_DB_SECRETS, k.b, k.len, w.p, w.len, 0)) != CV_OK)
+		goto done;
+
+	memcpy(cert->current, version, CV_VERSION_LEN + 1);
+	cert->updated = r.created;
+	err = cv_cert_rec_write(v, txn, cert);
+done:
+	version_rec_clear(&r);
+	cv_wbuf_free(&w);
+	OPENSSL_clear_free(secret, secret_len);
+	OPENSSL_free(sealed);
+	return err;
+}
+
+/* --- Reading versions for the faces --------------------------------------- */
+
+void
+cv_cert_version_free(cv_cert_version *cv)
+{
+	size_t i;
+
+	if (cv == NULL)
+		return;
+	free(cv->der.data);
+	for (i = 0; i < cv->chain_len; i++)
+		free(cv->chain[i].data);
+	free(cv->chain);
+	free(cv->subject);
+	free(cv->issuer);
+	free(cv->serial);
+	cv_tags_clear(&cv->tags);
+	free(cv);
+}
+
+void
+cv_cert_version_list_free(cv_cert_version **list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		cv_cert_version_free(list[i]);
+	free(list);
+}
+
+static int
+pending_in_progress(cv_vault *v, MDB_txn *txn, const char *name)
+{
+	cv_operation *op = NULL;
+	int r = 0;
+
+	if (cv_op_read(v, txn, name, &op) == CV_OK)
+		r = op->status == CV_OP_IN_PROGRESS;
+	cv_operation_free(op);
+	cv_err_clear();
+	return r;
+}
+
+/* Fill a cv_cert_version for name/version (version "" = placeholder). */
+static cv_err
+version_load(cv_vault *v, MDB_txn *txn, const cv_cert_rec *cert,
+	     const char *version, cv_cert_version **out)
+{
+	cv_cert_version *cv = NULL;
+	version_rec r = { 0 };
+	const unsigned char *p;
+	X509 *x = NULL;
+	BIGNUM *bn = NULL;
+	char *hex = NULL;
+	cv_err err;
+
+	*out = NULL;
+	if ((cv = calloc(1, sizeof(*cv))) == NULL)
+		return CV_ERR_NOMEM;
+	snprintf(cv->name, sizeof(cv->name), "%s", cert->name);
+	cv->pending = pending_in_progress(v, txn, cert->name);
+	if (version[0] == '\0') {
+		cv->created = cert->created;
+		cv->updated = cert->updated;
+		*out = cv;
+		return CV_OK;
+	}
+	if ((err = version_rec_read(v, txn, cert->name, version, &r)) != CV_OK)
+		goto done;
+	snprintf(cv->version, sizeof(cv->version), "%s", version);
+	cv->der = r.der;
+	cv->chain = r.chain;
+	cv->chain_len = r.chain_len;
+	cv->tags = r.tags;
+	memset(&r.der, 0, sizeof(r.der));
+	r.chain = NULL;
+	r.chain_len = 0;
+	memset(&r.tags, 0, sizeof(r.tags));
+	memcpy(cv->key_id, r.key_id, sizeof(cv->key_id));
+	cv->created = r.created;
+	cv->updated = r.updated;
+	cv->enabled = r.enabled;
+	cv->is_current = strcmp(cert->current, version) == 0;
+	cv_x509_thumbprint(cv->der.data, cv->der.len, cv->x5t);
+
+	p = cv->der.data;
+	x = d2i_X509(NULL, &p, (long)cv->der.len);
+	if (x == NULL || p != cv->der.data + cv->der.len) {
+		err = cv_err_set(CV_ERR_CORRUPT, "version %s of %s holds a damaged certificate",
+				 version, cert->name);
+		goto done;
+	}
+	if ((err = cv_x509_validity(x, &cv->nbf, &cv->exp)) != CV_OK)
+		goto done;
+	cv->subject = cv_x500_format(X509_get_subject_name(x));
+	cv->issuer = cv_x500_format(X509_get_issuer_name(x));
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	hex = bn ? BN_bn2hex(bn) : NULL;
+	cv->serial = hex ? strdup(hex) : NULL;
+	if (cv->subject == NULL || cv->issuer == NULL || cv->serial == NULL) {
+		err = CV_ERR_NOMEM;
+		goto done;
+	}
+	*out = cv;
+	cv = NULL;
+	err = CV_OK;
+done:
+	OPENSSL_free(hex);
+	BN_free(bn);
+	X509_free(x);
+	version_rec_clear(&r);
+	cv_cert_version_free(cv);
+	return err;
+}
+
+cv_err
+cv_cert_get(cv_vault *v, const char *name, const char *version,
+	    cv_cert_version **out)
+{
+	MDB_txn *txn = NULL;
+	cv_cert_rec cert = { 0 };
+	cv_err err;
+
+	cv_err_clear();
+	*out = NULL;
+	if (!cv_name_valid(name))
+		return cv_err_set(CV_ERR_BAD_NAME, "certificate name '%s': %s", name,
+				  cv_strerror(CV_ERR_BAD_NAME));
+	if (version != NULL && (strlen(version) != CV_VERSION_LEN ||
+				strspn(version, "0123456789abcdef") != CV_VERSION_LEN))
+		return cv_err_set(CV_ERR_NOT_FOUND, "certificate '%s' has no version '%s'",
+				  name, version);
+	if ((err = cv_txn_read(v, &txn)) != CV_OK)
+		return err;
+	if ((err = cv_cert_rec_read(v, txn, name, &cert)) != CV_OK)
+		goto done;
+	err = version_load(v, txn, &cert, version ? version : cert.current, out);
+done:
+	cv_cert_rec_clear(&cert);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+static cv_err
+list_push(cv_cert_version ***arr, size_t *n, size_t *cap, cv_cert_version *cv)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		cv_cert_version **na = realloc(*arr, nc * sizeof(*na));
+
+		if (na == NULL)
+			return CV_ERR_NOMEM;
+		*arr = na;
+		*cap = nc;
+	}
+	(*arr)[(*n)++] = cv;
+	return CV_OK;
+}
+
+cv_err
+cv_cert_list(cv_vault *v, cv_cert_version ***out, size_t *n)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	cv_cert_version **arr = NULL, *cv = NULL;
+	size_t count = 0, cap = 0;
+	char name[CV_NAME_MAX + 1];
+	cv_err err;
+	int rc;
+
+	cv_err_clear();
+	*out = NULL;
+	*n = 0;
+	if ((err = cv_txn_read(v, &txn)) != CV_OK)
+		return err;
+	if ((rc = mdb_cursor_open(txn, v->dbi[CV_DB_CERTS], &cur)) != 0) {
+		err = cv_mdb_err(rc, "list certificates");
+		goto done;
+	}
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		cv_cert_rec cert = { 0 };
+
+		if (key.mv_size == 0 || key.mv_size > CV_NAME_MAX) {
+			err = cv_err_set(CV_ERR_CORRUPT, "a certificate key of %zu bytes",
+					 key.mv_size);
+			goto done;
+		}
+		memcpy(name, key.mv_data, key.mv_size);
+		name[key.mv_size] = '\0';
+		if ((err = cv_cert_rec_read(v, txn, name, &cert)) != CV_OK)
+			goto done;
+		err = version_load(v, txn, &cert, cert.current, &cv);
+		cv_cert_rec_clear(&cert);
+		if (err != CV_OK || (err = list_push(&arr, &count, &cap, cv)) != CV_OK)
+			goto done;
+		cv = NULL;
+	}
+	if (rc != MDB_NOTFOUND) {
+		err = cv_mdb_err(rc, "list certificates");
+		goto done;
+	}
+	*out = arr;
+	*n = count;
+	arr = NULL;
+	count = 0;
+	err = CV_OK;
+done:
+	cv_cert_version_free(cv);
+	cv_cert_version_list_free(arr, count);
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+static int
+by_created(const void *a, const void *b)
+{
+	const cv_cert_version *x = *(cv_cert_version *const *)a;
+	const cv_cert_version *y = *(cv_cert_version *const *)b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->version, y->version);
+}
+
+cv_err
+cv_cert_list_versions(cv_vault *v, const char *name, cv_cert_version ***out,
+		      size_t *n)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	cv_cert_rec cert = { 0 };
+	cv_cert_version **arr = NULL, *cv = NULL;
+	size_t count = 0, cap = 0;
+	char lname[CV_NAME_MAX + 1], version[CV_VERSION_LEN + 1];
+	size_t plen;
+	cv_err err;
+	int rc;
+
+	cv_err_clear();
+	*out = NULL;
+	*n = 0;
+	if (!cv_name_valid(name))
+		return cv_err_set(CV_ERR_BAD_NAME, "certificate name '%s': %s", name,
+				  cv_strerror(CV_ERR_BAD_NAME));
+	cv_name_key(name, lname);
+	plen = strlen(lname) + 1; /* the name and its NUL */
+	if ((err = cv_txn_read(v, &txn)) != CV_OK)
+		return err;
+	if ((err = cv_cert_rec_read(v, txn, name, &cert)) != CV_OK)
+		goto done;
+	if ((rc = mdb_cursor_open(txn, v->dbi[CV_DB_VERSIONS], &cur)) != 0) {
+		err = cv_mdb_err(rc, "list versions");
+		goto done;
+	}
+	key.mv_data = lname;
+	key.mv_size = plen;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (key.mv_size <= plen || memcmp(key.mv_data, lname, plen) != 0)
+			break;
+		if (key.mv_size - plen != CV_VERSION_LEN) {
+			err = cv_err_set(CV_ERR_CORRUPT, "a version key of %zu bytes",
+					 key.mv_size);
+			goto done;
+		}
+		memcpy(version, (char *)key.mv_data + plen, CV_VERSION_LEN);
+		version[CV_VERSION_LEN] = '\0';
+		if ((err = version_load(v, txn, &cert, version, &cv)) != CV_OK ||
+		    (err = list_push(&arr, &count, &cap, cv)) != CV_OK)
+			goto done;
+		cv = NULL;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		err = cv_mdb_err(rc, "list versions");
+		goto done;
+	}
+	if (count > 1)
+		qsort(arr, count, sizeof(*arr), by_created);
+	*out = arr;
+	*n = count;
+	arr = NULL;
+	count = 0;
+	err = CV_OK;
+done:
+	cv_cert_version_free(cv);
+	cv_cert_version_list_free(arr, count);
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	cv_cert_rec_clear(&cert);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+cv_err
+cv_cert_set_attributes(cv_vault *v, const char *name, const char *version,
+		       int enabled, const cv_tags *tags, cv_cert_version **out)
+{
+	MDB_txn *txn = NULL;
+	cv_cert_rec cert = { 0 };
+	version_rec r = { 0 };
+	const char *ver;
+	cv_err err;
+
+	cv_err_clear();
+	if (out != NULL)
+		*out = NULL;
+	if (!cv_name_valid(name))
+		return cv_err_set(CV_ERR_BAD_NAME, "certificate name '%s': %s", name,
+				  cv_strerror(CV_ERR_BAD_NAME));
+	if ((err = cv_tags_validate(tags)) != CV_OK)
+		return err;
+	if (enabled < -1 || enabled > 1)
+		return cv_err_set(CV_ERR_INVALID, "enabled must be true or false");
+	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+		return err;
+	if ((err = cv_cert_rec_read(v, txn, name, &cert)) != CV_OK)
+		goto done;
+	ver = version ? version : cert.current;
+	if (ver[0] == '\0') {
+		err = cv_err_set(CV_ERR_NOT_FOUND,
+				 "certificate '%s' has no version yet (its operation is pending)",
+				 name);
+		goto done;
+	}
+	if (strlen(ver) != CV_VERSION_LEN) {
+		err = cv_err_set(CV_ERR_NOT_FOUND, "certificate '%s' has no version '%s'",
+				 name, ver);
+		goto done;
+	}
+	if ((err = version_rec_read(v, txn, name, ver, &r)) != CV_OK)
+		goto done;
+	if (enabled >= 0)
+		r.enabled = enabled;
+	if (tags != NULL) {
+		cv_tags_clear(&r.tags);
+		if ((err = cv_tags_copy(tags, &r.tags)) != CV_OK)
+			goto done;
+	}
+	r.updated = cv_now();
+	if ((err = version_rec_write(v, txn, name, ver, &r)) != CV_OK)
+		goto done;
+	err = cv_txn_write_commit(v, txn);
+	txn = NULL;
+	if (err == CV_OK && out != NULL)
+		err = cv_cert_get(v, name, ver, out);
+done:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	version_rec_clear(&r);
+	cv_cert_rec_clear(&cert);
+	return err;
+}

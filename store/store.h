@@ -1,0 +1,365 @@
+/* certvault: the vault.
+ *
+ * A vault is a folder holding one LMDB environment.  It keeps certificates
+ * the way Azure Key Vault does: one name links a policy, versions (each an
+ * X.509 certificate with its chain), a key per version and a secret per
+ * version, plus at most one pending operation.  Beside them it keeps issuers
+ * and contacts.
+ *
+ * Private keys, secrets and issuer credentials are sealed with AES-256-GCM
+ * under the vault's master key; the master key is stored wrapped under keys
+ * derived from the user PIN and the SO PIN with scrypt.  Anything that reads
+ * or writes sealed data needs a login (cv_vault_login); public data
+ * (certificates, public keys, policies, operations) does not.
+ *
+ * Threads: a cv_vault may be used from several threads at once; each call
+ * runs its own LMDB transaction.  Processes: a cv_vault must not be used in a
+ * child after fork(); the child calls cv_vault_abandon() and opens anew.
+ *
+ * Every function clears the thread's error detail on entry and returns a
+ * cv_err (error.h); out-parameters are cleared on entry and set only on
+ * success.  Strings are NUL-terminated UTF-8.  Times are Unix seconds.
+ */
+#ifndef CV_STORE_H
+#define CV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "policy.h"
+
+typedef struct cv_vault cv_vault;
+
+#define CV_NAME_MAX 127
+#define CV_VERSION_LEN 32 /* lowercase hex */
+#define CV_PIN_MIN 4
+#define CV_PIN_MAX 255
+#define CV_PIN_TRIES 10   /* wrong PINs before the PIN locks */
+
+enum cv_user {
+	CV_USER_NONE = 0,
+	CV_USER_NORMAL = 1, /* the user PIN */
+	CV_USER_SO = 2,     /* the security officer PIN */
+};
+
+/* 1 if name matches ^[0-9a-zA-Z-]{1,127}$, else 0. */
+int cv_name_valid(const char *name);
+
+/* --- The vault ---------------------------------------------------------- */
+
+/* Create a new vault in dir (created 0700 if missing; an existing dir must
+ * not be writable by group or others).  name is the vault's display name
+ * (cv_name_valid).  Both PINs are 4 to 255 bytes.
+ * Errors: CV_ERR_VAULT_EXISTS, CV_ERR_BAD_NAME, CV_ERR_PIN_INVALID,
+ * CV_ERR_PERMISSIONS, CV_ERR_IO, CV_ERR_NOMEM. */
+cv_err cv_vault_create(const char *dir, const char *name,
+		       const char *user_pin, size_t user_pin_len,
+		       const char *so_pin, size_t so_pin_len);
+
+/* Open the vault in dir.  The folder and its files must not be writable by
+ * others (group write is allowed only when the folder is shared with a
+ * service group, see README).  *out is closed with cv_vault_close.
+ * Errors: CV_ERR_NOT_A_VAULT, CV_ERR_PERMISSIONS, CV_ERR_FORMAT_VERSION,
+ * CV_ERR_CORRUPT, CV_ERR_IO, CV_ERR_NOMEM. */
+cv_err cv_vault_open(const char *dir, cv_vault **out);
+
+/* Close a vault: wipe the master key, close LMDB.  NULL is a no-op. */
+void cv_vault_close(cv_vault *v);
+
+/* In a child after fork(): free the parent's handle without touching its
+ * LMDB environment (LMDB forbids using it across fork).  NULL is a no-op. */
+void cv_vault_abandon(cv_vault *v);
+
+typedef struct cv_vault_info {
+	char name[CV_NAME_MAX + 1];
+	char serial[17];          /* 16 hex digits, fixed at creation */
+	char dir[4096];
+	int64_t created;
+	unsigned user_pin_failures; /* since the last right user PIN */
+	unsigned so_pin_failures;
+	unsigned pin_tries;         /* CV_PIN_TRIES */
+	int user_pin_locked;
+	int so_pin_locked;
+	int user_pin_initialized;
+	uint64_t generation;        /* grows with every committed change */
+} cv_vault_info;
+
+/* Read the vault's header.  Errors: CV_ERR_IO, CV_ERR_CORRUPT. */
+cv_err cv_vault_info_get(cv_vault *v, cv_vault_info *out);
+
+/* The change counter alone, read cheaply: it grows by one or more with every
+ * committed write, so a cache keyed on it is never stale. */
+uint64_t cv_vault_generation(cv_vault *v);
+
+/* Unlock the master key with a PIN.  A wrong PIN is counted in the vault
+ * and returns CV_ERR_PIN_INCORRECT; after CV_PIN_TRIES wrong PINs in a row
+ * the PIN locks (CV_ERR_PIN_LOCKED, even for the right PIN) until the SO
+ * sets a new user PIN (cv_vault_init_pin).  A right PIN resets the count.
+ * Errors: CV_ERR_PIN_INCORRECT, CV_ERR_PIN_LOCKED, CV_ERR_PIN_INVALID,
+ * CV_ERR_IO, CV_ERR_CORRUPT. */
+cv_err cv_vault_login(cv_vault *v, enum cv_user who, const char *pin,
+		      size_t pin_len);
+
+/* Forget the master key (wiped).  Safe when not logged in. */
+void cv_vault_logout(cv_vault *v);
+
+/* Who is logged in: CV_USER_NONE, CV_USER_NORMAL or CV_USER_SO. */
+enum cv_user cv_vault_logged_in(cv_vault *v);
+
+/* Change a PIN, proving the old one (counted as a login).
+ * Errors: as cv_vault_login, plus CV_ERR_PIN_INVALID for the new PIN. */
+cv_err cv_vault_set_pin(cv_vault *v, enum cv_user who, const char *old_pin,
+			size_t old_len, const char *new_pin, size_t new_len);
+
+/* Set a new user PIN and unlock it; needs an SO login.
+ * Errors: CV_ERR_NOT_LOGGED_IN, CV_ERR_PIN_INVALID, CV_ERR_IO. */
+cv_err cv_vault_init_pin(cv_vault *v, const char *new_pin, size_t new_len);
+
+/* --- Tags ------------------------------------------------------------------ */
+
+#define CV_TAGS_MAX 15
+#define CV_TAG_NAME_MAX 512
+#define CV_TAG_VALUE_MAX 256
+
+typedef struct cv_tags {
+	char **names;
+	char **values;
+	size_t n;
+} cv_tags;
+
+/* Check count and lengths.  Errors: CV_ERR_INVALID naming the tag. */
+cv_err cv_tags_validate(const cv_tags *t);
+void cv_tags_clear(cv_tags *t);
+
+/* --- Certificates ------------------------------------------------------- */
+
+typedef struct cv_blob {
+	unsigned char *data;
+	size_t len;
+} cv_blob;
+
+/* One version of a certificate, or, for a certificate whose first version is
+ * still pending, a placeholder with version[0] == '\0', no DER, enabled 0. */
+typedef struct cv_cert_version {
+	char name[CV_NAME_MAX + 1];
+	char version[CV_VERSION_LEN + 1];
+	cv_blob der;                 /* the leaf */
+	cv_blob *chain;              /* the rest of the chain, leaf's issuer first */
+	size_t chain_len;
+	char x5t[28];                /* base64url SHA-1 of der */
+	unsigned char key_id[20];    /* CKA_ID: SHA-1 of modulus or EC point */
+	char *subject;               /* display form */
+	char *issuer;                /* display form */
+	char *serial;                /* hex */
+	int64_t nbf, exp;
+	int64_t created, updated;
+	int enabled;
+	int pending;                 /* an operation is in progress for the name */
+	int is_current;              /* the version in service */
+	cv_tags tags;
+} cv_cert_version;
+
+void cv_cert_version_free(cv_cert_version *cv);
+void cv_cert_version_list_free(cv_cert_version **list, size_t n);
+
+enum cv_op_status {
+	CV_OP_IN_PROGRESS = 1, /* "inProgress" */
+	CV_OP_COMPLETED = 2,   /* "completed" */
+	CV_OP_FAILED = 3,      /* "failed" */
+	CV_OP_CANCELLED = 4,   /* "cancelled" */
+};
+
+const char *cv_op_status_name(enum cv_op_status s);
+
+/* A certificate operation, as Key Vault's CertificateOperation. */
+typedef struct cv_operation {
+	char name[CV_NAME_MAX + 1];
+	char version[CV_VERSION_LEN + 1]; /* the version being made */
+	enum cv_op_status status;
+	char *status_details;
+	cv_blob csr;                      /* DER; empty when there is none */
+	char *issuer_name;
+	char *cert_type;                  /* may be NULL */
+	char *error_code;                 /* failed only */
+	char *error_message;
+	char *request_id;                 /* 32 hex */
+	int cancellation_requested;
+	int64_t created, updated;
+} cv_operation;
+
+void cv_operation_free(cv_operation *op);
+
+/* Create a certificate, or a new version of one, from a policy (which also
+ * becomes the certificate's policy).  The key is generated in the vault.
+ *   - issuer Self: the certificate is signed at once; the operation returned
+ *     is completed and the new version is current.
+ *   - issuer Unknown: the operation is inProgress with a CSR and Key Vault's
+ *     status details; the current version (if any) stays in service.
+ * tags may be NULL.  op_out may be NULL.  Needs a login (the key is sealed).
+ * Errors: CV_ERR_BAD_NAME, CV_ERR_POLICY, CV_ERR_BAD_SUBJECT,
+ * CV_ERR_CONFLICT (an operation is inProgress), CV_ERR_NOT_LOGGED_IN,
+ * CV_ERR_NOT_FOUND (an issuer record the policy names does not exist),
+ * CV_ERR_UNSUPPORTED (an issuer provider that cannot issue yet),
+ * CV_ERR_CRYPTO, CV_ERR_IO, CV_ERR_FULL. */
+cv_err cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
+		      const cv_tags *tags, cv_operation **op_out);
+
+/* A version (version == NULL: the current one, or the pending placeholder).
+ * Errors: CV_ERR_BAD_NAME, CV_ERR_NOT_FOUND, CV_ERR_CORRUPT. */
+cv_err cv_cert_get(cv_vault *v, const char *name, const char *version,
+		   cv_cert_version **out);
+
+/* Every certificate's current version (or pending placeholder), by name.
+ * Errors: CV_ERR_CORRUPT, CV_ERR_NOMEM. */
+cv_err cv_cert_list(cv_vault *v, cv_cert_version ***out, size_t *n);
+
+/* Every version of one certificate, oldest first.
+ * Errors: CV_ERR_NOT_FOUND, CV_ERR_CORRUPT, CV_ERR_NOMEM. */
+cv_err cv_cert_list_versions(cv_vault *v, const char *name,
+			     cv_cert_version ***out, size_t *n);
+
+/* Enable or disable a version (enabled: 0, 1, or -1 to keep) and replace its
+ * tags (tags NULL: keep).  version NULL: the current one.  out may be NULL.
+ * Errors: CV_ERR_NOT_FOUND, CV_ERR_INVALID (tags), CV_ERR_IO. */
+cv_err cv_cert_set_attributes(cv_vault *v, const char *name,
+			      const char *version, int enabled,
+			      const cv_tags *tags, cv_cert_version **out);
+
+/* The certificate's policy.  Errors: CV_ERR_NOT_FOUND, CV_ERR_CORRUPT. */
+cv_err cv_cert_policy_get(cv_vault *v, const char *name, cv_policy **out);
+
+/* Apply a policy patch (Key Vault's PATCH: only members given change) in one
+ * transaction; *out (may be NULL) receives the stored result.
+ * Errors: as cv_policy_update, CV_ERR_NOT_FOUND, CV_ERR_IO. */
+cv_err cv_cert_policy_update(cv_vault *v, const char *name, const char *patch,
+			     size_t len, cv_policy **out);
+
+/* Import a certificate with its private key: PKCS#12 (password may be NULL)
+ * or PEM (certificate, optional chain, unencrypted private key).  policy
+ * NULL: derived from the certificate; else the content must fit it.
+ * tags may be NULL.  The new version becomes current.  Needs a login.
+ * Errors: CV_ERR_BAD_NAME, CV_ERR_CONFLICT, CV_ERR_BAD_PASSWORD,
+ * CV_ERR_ENCRYPTED_KEY, CV_ERR_NO_KEY, CV_ERR_KEY_MISMATCH, CV_ERR_EXPIRED,
+ * CV_ERR_BAD_PEM, CV_ERR_BAD_CERT, CV_ERR_POLICY, CV_ERR_UNSUPPORTED,
+ * CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
+cv_err cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
+		      size_t len, const char *password, const cv_policy *policy,
+		      const cv_tags *tags, cv_cert_version **out);
+
+/* --- The pending operation -------------------------------------------- */
+
+/* Errors: CV_ERR_BAD_NAME, CV_ERR_NO_OPERATION, CV_ERR_CORRUPT. */
+cv_err cv_pending_get(cv_vault *v, const char *name, cv_operation **out);
+
+/* Ask to cancel an inProgress operation.  With issuer Unknown nothing else
+ * works on it, so the cancellation takes effect at once (status cancelled).
+ * out may be NULL.  Errors: CV_ERR_NO_OPERATION, CV_ERR_NOT_IN_PROGRESS. */
+cv_err cv_pending_cancel(cv_vault *v, const char *name, cv_operation **out);
+
+/* Delete the operation.  When it never completed, the key made for it goes
+ * with it, and a certificate left with no version and no operation is
+ * removed whole.  Errors: CV_ERR_NO_OPERATION, CV_ERR_IO. */
+cv_err cv_pending_delete(cv_vault *v, const char *name);
+
+/* Merge the CA's answer into an inProgress operation: data is PEM (one or
+ * more certificates), DER, or PKCS#7.  The leaf is the certificate whose
+ * public key is the pending key; the whole chain is stored leaf first; the
+ * new version becomes current and enabled, the operation completed.  tags
+ * may be NULL.  Needs a login (the secret is sealed).  out may be NULL.
+ * Errors: CV_ERR_NO_OPERATION, CV_ERR_NOT_IN_PROGRESS, CV_ERR_KEY_MISMATCH,
+ * CV_ERR_CSR_REUSED (the leaf is for an older version's key),
+ * CV_ERR_BAD_PEM, CV_ERR_BAD_CERT, CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
+cv_err cv_pending_merge(cv_vault *v, const char *name,
+			const unsigned char *data, size_t len,
+			const cv_tags *tags, cv_cert_version **out);
+
+/* --- Secrets ------------------------------------------------------------ */
+
+enum cv_secret_format {
+	CV_SECRET_AS_STORED = 0,
+	CV_SECRET_PEM = 1,
+	CV_SECRET_PFX = 2,
+};
+
+/* The secret of a version (version NULL: current) in the format asked, the
+ * private key included only when the policy is exportable.  password
+ * protects a PFX (NULL: none).  *out must be freed with
+ * OPENSSL_clear_free(*out, *len).  Needs a login.
+ * Errors: CV_ERR_NOT_FOUND, CV_ERR_NOT_LOGGED_IN, CV_ERR_CORRUPT,
+ * CV_ERR_CRYPTO. */
+cv_err cv_secret_get(cv_vault *v, const char *name, const char *version,
+		     enum cv_secret_format fmt, const char *password,
+		     unsigned char **out, size_t *len);
+
+/* --- Issuers ------------------------------------------------------------ */
+
+typedef struct cv_admin {
+	char *first_name;
+	char *last_name;
+	char *email;
+	char *phone;
+} cv_admin;
+
+typedef struct cv_issuer {
+	char name[CV_NAME_MAX + 1];
+	char *provider;          /* "DigiCert", "GlobalSign", "ACME", "Vault" */
+	char *account_id;
+	char *password;          /* API key or password; sealed at rest */
+	char *organization_id;
+	char *directory_url;     /* ACME directory (presets fill it in) */
+	char *ca_certificate;    /* provider Vault: the CA certificate's name */
+	cv_admin *admins;
+	size_t n_admins;
+	int enabled;             /* 0 or 1; with CV_PUT_UPDATE, -1 keeps it */
+	int has_password;        /* set on read even when password is withheld */
+	int64_t created, updated;
+} cv_issuer;
+
+void cv_issuer_free(cv_issuer *is);
+
+enum cv_put_mode {
+	CV_PUT_CREATE = 1, /* fail with CV_ERR_EXISTS if it exists */
+	CV_PUT_UPDATE = 2, /* fail with CV_ERR_NOT_FOUND if it does not;
+			      NULL members of the argument keep stored values */
+};
+
+/* Store an issuer.  A password needs a login (it is sealed).
+ * Errors: CV_ERR_BAD_NAME, CV_ERR_INVALID (unknown provider, bad email...),
+ * CV_ERR_EXISTS, CV_ERR_NOT_FOUND, CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
+cv_err cv_issuer_put(cv_vault *v, const cv_issuer *is, enum cv_put_mode mode,
+		     cv_issuer **out);
+
+/* Read an issuer; the password is filled in only when with_password and
+ * logged in.  Errors: CV_ERR_NOT_FOUND, CV_ERR_NOT_LOGGED_IN, CV_ERR_CORRUPT. */
+cv_err cv_issuer_get(cv_vault *v, const char *name, int with_password,
+		     cv_issuer **out);
+
+/* Every issuer, passwords withheld.  Free each with cv_issuer_free and the
+ * array with free(). */
+cv_err cv_issuer_list(cv_vault *v, cv_issuer ***out, size_t *n);
+
+/* Errors: CV_ERR_NOT_FOUND, CV_ERR_IO. */
+cv_err cv_issuer_delete(cv_vault *v, const char *name);
+
+/* --- Contacts ----------------------------------------------------------- */
+
+typedef struct cv_contact {
+	char *email;
+	char *name;   /* may be NULL */
+	char *phone;  /* may be NULL */
+} cv_contact;
+
+void cv_contact_clear(cv_contact *c);
+
+/* Add a contact (the email is its key).  Errors: CV_ERR_INVALID (email),
+ * CV_ERR_EXISTS, CV_ERR_IO. */
+cv_err cv_contact_add(cv_vault *v, const cv_contact *c);
+
+/* Every contact, by email.  Free with cv_contact_clear each and free(). */
+cv_err cv_contact_list(cv_vault *v, cv_contact **out, size_t *n);
+
+/* Errors: CV_ERR_NOT_FOUND, CV_ERR_IO. */
+cv_err cv_contact_delete(cv_vault *v, const char *email);
+
+#endif
