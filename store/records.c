@@ -666,6 +666,7 @@ version_load(cv_vault *v, MDB_txn *txn, const cv_cert_rec *cert,
 	memcpy(cv->key_id, r.key_id, sizeof(cv->key_id));
 	cv->created = r.created;
 	cv->updated = r.updated;
+	cv->seq = r.seq;
 	cv->enabled = r.enabled;
 	cv->is_current = strcmp(cert->current, version) == 0;
 	cv_x509_thumbprint(cv->der.data, cv->der.len, cv->x5t);
@@ -803,14 +804,14 @@ done:
 }
 
 static int
-by_created(const void *a, const void *b)
+by_seq(const void *a, const void *b)
 {
 	const cv_cert_version *x = *(cv_cert_version *const *)a;
 	const cv_cert_version *y = *(cv_cert_version *const *)b;
 
-	if (x->created != y->created)
-		return x->created < y->created ? -1 : 1;
-	return strcmp(x->version, y->version);
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return 0;
 }
 
 cv_err
@@ -867,7 +868,7 @@ cv_cert_list_versions(cv_vault *v, const char *name, cv_cert_version ***out,
 		goto done;
 	}
 	if (count > 1)
-		qsort(arr, count, sizeof(*arr), by_created);
+		qsort(arr, count, sizeof(*arr), by_seq);
 	*out = arr;
 	*n = count;
 	arr = NULL;

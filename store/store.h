@@ -154,6 +154,7 @@ typedef struct cv_cert_version {
 	char *serial;                /* hex */
 	int64_t nbf, exp;
 	int64_t created, updated;
+	uint64_t seq;                /* creation order within the certificate */
 	int enabled;
 	int pending;                 /* an operation is in progress for the name */
 	int is_current;              /* the version in service */

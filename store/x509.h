@@ -25,7 +25,8 @@ cv_err cv_key_generate(const cv_policy *p, EVP_PKEY **out);
 
 /* The CSR for a policy: subject, subjectAltName (DNS, email, UPN as
  * otherName 1.3.6.1.4.1.311.20.2.3, IP, URI), keyUsage and extKeyUsage as
- * requested extensions, signed with key (SHA-256).
+ * requested extensions, signed with key (SHA-256; SHA-384 for P-384 and
+ * SHA-512 for P-521 keys, as for cv_x509_self_sign).
  * Errors: CV_ERR_BAD_SUBJECT, CV_ERR_POLICY (a SAN or EKU that does not
  * encode; detail names it), CV_ERR_CRYPTO. */
 cv_err cv_x509_build_csr(const cv_policy *p, EVP_PKEY *key, X509_REQ **out);

@@ -1,0 +1,1048 @@
+/* certvault: reading the certificate content users hand to merge and import,
+ * ordering chains, thumbprints and validity times.
+ *
+ * Everything here reads untrusted bytes: lengths come from the buffer, every
+ * d2i must consume exactly its input, and OpenSSL's error queue is left as
+ * it was found (trial decodes run between ERR_set_mark and ERR_pop_to_mark).
+ */
+#include <limits.h>
+#include <string.h>
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "x509.h"
+
+/* More than this many certificates in one file is not a chain. */
+#define MAX_CERTS 1000
+/* PKCS#12 SafeContents bags nest; real files use one level. */
+#define P12_MAX_DEPTH 4
+
+/* The generic detail for content that is nothing this file reads. */
+static cv_err
+not_a_certificate(size_t len)
+{
+	return cv_err_set(CV_ERR_BAD_CERT,
+			  "the content is not a PEM, DER or PKCS#7 certificate (%zu bytes)",
+			  len);
+}
+
+static cv_err
+bad_pem(void)
+{
+	ERR_clear_error();
+	return cv_err_set(CV_ERR_BAD_PEM, "%s", cv_strerror(CV_ERR_BAD_PEM));
+}
+
+/* Like cv_err_crypto, for a code other than CV_ERR_CRYPTO. */
+static cv_err
+ossl_fail(cv_err code, const char *what)
+{
+	unsigned long e = ERR_peek_error();
+	char reason[256] = "";
+
+	if (e != 0)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	ERR_clear_error();
+	if (reason[0] != '\0')
+		return cv_err_set(code, "%s: %s", what, reason);
+	return cv_err_set(code, "%s", what);
+}
+
+static int
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+	       c == '\v';
+}
+
+/* Drop a UTF-8 byte order mark, which Windows editors put before PEM. */
+static void
+skip_bom(const unsigned char **data, size_t *len)
+{
+	if (*len >= 3 && (*data)[0] == 0xef && (*data)[1] == 0xbb &&
+	    (*data)[2] == 0xbf) {
+		*data += 3;
+		*len -= 3;
+	}
+}
+
+static int
+all_space(const unsigned char *data, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!is_space(data[i]))
+			return 0;
+	return 1;
+}
+
+/* 1 when a PEM BEGIN marker occurs anywhere in data (data may hold NULs,
+ * so no strstr). */
+static int
+has_pem_marker(const unsigned char *data, size_t len)
+{
+	static const char marker[] = "-----BEGIN";
+	const size_t mlen = sizeof(marker) - 1;
+	size_t i;
+
+	for (i = 0; i + mlen <= len; i++)
+		if (data[i] == '-' && memcmp(data + i, marker, mlen) == 0)
+			return 1;
+	return 0;
+}
+
+static cv_err
+push_cert(STACK_OF(X509) *certs, X509 *x)
+{
+	if (sk_X509_num(certs) >= MAX_CERTS)
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "the content holds more than %d certificates",
+				  MAX_CERTS);
+	if (!X509_up_ref(x))
+		return cv_err_crypto("certificate reference");
+	if (!sk_X509_push(certs, x)) {
+		X509_free(x);
+		return cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
+	}
+	return CV_OK;
+}
+
+/* The certificates of a PKCS#7 SignedData, in their order. */
+static cv_err
+pkcs7_certificates(PKCS7 *p7, STACK_OF(X509) *certs)
+{
+	STACK_OF(X509) *in;
+	cv_err err;
+	int i;
+
+	if (!PKCS7_type_is_signed(p7) || p7->d.sign == NULL ||
+	    (in = p7->d.sign->cert) == NULL || sk_X509_num(in) == 0)
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "the PKCS#7 content holds no certificates");
+	for (i = 0; i < sk_X509_num(in); i++)
+		if ((err = push_cert(certs, sk_X509_value(in, i))) != CV_OK)
+			return err;
+	return CV_OK;
+}
+
+/* A DER certificate or DER PKCS#7 SignedData that fills der exactly.
+ * *recognized is set when der parses as one of them (so an error after
+ * that, such as trailing bytes, is the real answer). */
+static cv_err
+der_certificates(const unsigned char *der, size_t len, STACK_OF(X509) *certs,
+		 int *recognized)
+{
+	cv_err err = CV_ERR_BAD_CERT;
+	X509 *x = NULL;
+	PKCS7 *p7 = NULL;
+	const unsigned char *p;
+	long olen = 0;
+	int tag = 0, cls = 0, ret;
+
+	*recognized = 0;
+	ERR_set_mark();
+	p = der;
+	if ((x = d2i_X509(NULL, &p, (long)len)) != NULL) {
+		*recognized = 1;
+		if (p != der + len) {
+			err = cv_err_set(CV_ERR_BAD_CERT,
+					 "%zu bytes follow the DER certificate",
+					 (size_t)(der + len - p));
+			goto done;
+		}
+		err = push_cert(certs, x);
+		goto done;
+	}
+	p = der;
+	if ((p7 = d2i_PKCS7(NULL, &p, (long)len)) != NULL) {
+		*recognized = 1;
+		if (p != der + len) {
+			err = cv_err_set(CV_ERR_BAD_CERT,
+					 "%zu bytes follow the DER PKCS#7 content",
+					 (size_t)(der + len - p));
+			goto done;
+		}
+		err = pkcs7_certificates(p7, certs);
+		goto done;
+	}
+	/* Name the commonest breakage: a download cut short. */
+	p = der;
+	ret = ASN1_get_object(&p, &olen, &tag, &cls, (long)len);
+	if ((ret & 0x80) != 0 && p > der && olen > 0 && tag == V_ASN1_SEQUENCE &&
+	    (size_t)(p - der) + (size_t)olen > len) {
+		*recognized = 1;
+		err = cv_err_set(CV_ERR_BAD_CERT,
+				 "the DER content is truncated: %zu of %zu bytes",
+				 len, (size_t)(p - der) + (size_t)olen);
+		goto done;
+	}
+	err = CV_ERR_BAD_CERT;
+done:
+	ERR_pop_to_mark();
+	PKCS7_free(p7);
+	X509_free(x);
+	return err;
+}
+
+/* Bare base64 (whitespace anywhere, padding optional) decoded into a new
+ * buffer freed with OPENSSL_clear_free (it may be a PKCS#12 with a key).
+ * *out is NULL, with CV_OK, when data is not base64. */
+static cv_err
+base64_decode(const unsigned char *data, size_t len, unsigned char **out,
+	      size_t *outlen)
+{
+	cv_err err = CV_ERR_NOMEM;
+	unsigned char *clean = NULL, *bin = NULL;
+	size_t n = 0, pad = 0, binsize = 0, i;
+	int got;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((clean = OPENSSL_malloc(len + 3)) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "base64: out of memory");
+		goto done;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = data[i];
+
+		if (is_space(c))
+			continue;
+		if (c == '=') {
+			pad++;
+		} else if (pad > 0 ||
+			   !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			     (c >= '0' && c <= '9') || c == '+' || c == '/')) {
+			err = CV_OK; /* not base64 */
+			goto done;
+		}
+		clean[n++] = c;
+	}
+	if (n == 0 || pad > 2 || n % 4 == 1) {
+		err = CV_OK;
+		goto done;
+	}
+	while (n % 4 != 0) {
+		clean[n++] = '=';
+		pad++;
+	}
+	if (pad > 2 || n > INT_MAX) {
+		err = CV_OK;
+		goto done;
+	}
+	binsize = n / 4 * 3;
+	if ((bin = OPENSSL_malloc(binsize)) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "base64: out of memory");
+		goto done;
+	}
+	got = EVP_DecodeBlock(bin, clean, (int)n);
+	if (got < 0 || (size_t)got < pad) {
+		ERR_clear_error();
+		err = CV_OK;
+		goto done;
+	}
+	*out = bin;
+	*outlen = (size_t)got - pad;
+	bin = NULL;
+	err = CV_OK;
+done:
+	OPENSSL_clear_free(bin, binsize);
+	OPENSSL_clear_free(clean, len + 3);
+	return err;
+}
+
+/* What the PEM blocks of a file held. */
+struct pem_content {
+	STACK_OF(X509) *certs;
+	EVP_PKEY *key;   /* the first private key */
+	int nkeys;
+	int nblocks;
+};
+
+static int
+is_cert_block(const char *name)
+{
+	return strcmp(name, PEM_STRING_X509) == 0 ||
+	       strcmp(name, PEM_STRING_X509_OLD) == 0;
+}
+
+static int
+is_pkcs7_block(const char *name)
+{
+	return strcmp(name, PEM_STRING_PKCS7) == 0 ||
+	       strcmp(name, PEM_STRING_PKCS7_SIGNED) == 0;
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* One unencrypted private key block: PKCS#8, or the traditional RSA and
+ * EC forms. */
+static cv_err
+pem_private_key(const char *name, const unsigned char *der, long len,
+		EVP_PKEY **out)
+{
+	cv_err err = CV_ERR_BAD_PEM;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	EVP_PKEY *key = NULL;
+	const unsigned char *p = der;
+
+	*out = NULL;
+	ERR_set_mark();
+	if (strcmp(name, PEM_STRING_PKCS8INF) == 0) {
+		if ((p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, len)) == NULL ||
+		    p != der + len || (key = EVP_PKCS82PKEY(p8)) == NULL)
+			goto done;
+	} else if (strcmp(name, PEM_STRING_RSA) == 0) {
+		if ((key = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, len)) == NULL ||
+		    p != der + len)
+			goto done;
+	} else if (strcmp(name, PEM_STRING_ECPRIVATEKEY) == 0) {
+		if ((key = d2i_PrivateKey(EVP_PKEY_EC, NULL, &p, len)) == NULL ||
+		    p != der + len)
+			goto done;
+	} else {
+		err = cv_err_set(CV_ERR_BAD_CERT,
+				 "a \"%s\" block is not a key certvault reads; give an unencrypted PKCS#8 PRIVATE KEY",
+				 name);
+		goto done;
+	}
+	*out = key;
+	key = NULL;
+	err = CV_OK;
+done:
+	ERR_pop_to_mark();
+	if (err == CV_ERR_BAD_PEM)
+		err = bad_pem();
+	EVP_PKEY_free(key);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return err;
+}
+
+/* One PEM block.  Key blocks are decoded only when want_keys is set. */
+static cv_err
+pem_block(const char *name, const char *header, const unsigned char *der,
+	  long len, int want_keys, struct pem_content *c)
+{
+	cv_err err = CV_ERR_BAD_PEM;
+	X509 *x = NULL;
+	PKCS7 *p7 = NULL;
+	EVP_PKEY *key = NULL;
+	const unsigned char *p = der;
+
+	ERR_set_mark();
+	if (is_cert_block(name)) {
+		if ((x = d2i_X509(NULL, &p, len)) == NULL || p != der + len) {
+			err = bad_pem();
+			goto done;
+		}
+		err = push_cert(c->certs, x);
+	} else if (is_pkcs7_block(name)) {
+		if ((p7 = d2i_PKCS7(NULL, &p, len)) == NULL || p != der + len) {
+			err = bad_pem();
+			goto done;
+		}
+		err = pkcs7_certificates(p7, c->certs);
+	} else if (ends_with(name, "PRIVATE KEY") && want_keys) {
+		if (strcmp(name, PEM_STRING_PKCS8) == 0 ||
+		    (header != NULL && strstr(header, "ENCRYPTED") != NULL)) {
+			err = cv_err_set(CV_ERR_ENCRYPTED_KEY, "%s",
+					 cv_strerror(CV_ERR_ENCRYPTED_KEY));
+			goto done;
+		}
+		if ((err = pem_private_key(name, der, len, &key)) != CV_OK)
+			goto done;
+		if (++c->nkeys == 1) {
+			c->key = key;
+			key = NULL;
+		}
+	} else {
+		err = CV_OK; /* EC PARAMETERS, CRLs, other keys when not wanted */
+	}
+done:
+	ERR_pop_to_mark();
+	EVP_PKEY_free(key);
+	PKCS7_free(p7);
+	X509_free(x);
+	return err;
+}
+
+/* Every PEM block of data, in order.  A block whose framing or content is
+ * broken is CV_ERR_BAD_PEM with Key Vault's text. */
+static cv_err
+pem_read_all(const unsigned char *data, size_t len, int want_keys,
+	     struct pem_content *c)
+{
+	cv_err err = CV_ERR_NOMEM;
+	BIO *bio = NULL;
+	char *name = NULL, *header = NULL;
+	unsigned char *der = NULL;
+	long derlen = 0;
+	unsigned long e;
+
+	if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "PEM: out of memory");
+		goto done;
+	}
+	ERR_set_mark();
+	for (;;) {
+		/* PEM_FLAG_SECURE: the decoded bytes may be a private key, and
+		 * the secure variants wipe them when freed. */
+		if (!PEM_read_bio_ex(bio, &name, &header, &der, &derlen,
+				     PEM_FLAG_SECURE | PEM_FLAG_EAY_COMPATIBLE)) {
+			e = ERR_peek_last_error();
+			if (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+			    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+				break; /* no more blocks */
+			err = bad_pem();
+			goto popped;
+		}
+		c->nblocks++;
+		err = pem_block(name, header, der, derlen, want_keys, c);
+		OPENSSL_secure_clear_free(der, (size_t)derlen);
+		OPENSSL_secure_free(header);
+		OPENSSL_secure_free(name);
+		der = NULL;
+		header = NULL;
+		name = NULL;
+		if (err != CV_OK)
+			goto popped;
+	}
+	err = CV_OK;
+popped:
+	ERR_pop_to_mark();
+done:
+	BIO_free(bio);
+	return err;
+}
+
+static void
+pem_content_free(struct pem_content *c)
+{
+	sk_X509_pop_free(c->certs, X509_free);
+	EVP_PKEY_free(c->key);
+	memset(c, 0, sizeof(*c));
+}
+
+cv_err
+cv_x509_read_certificates(const unsigned char *data, size_t len,
+			  STACK_OF(X509) **out)
+{
+	cv_err err = CV_ERR_BAD_CERT;
+	struct pem_content c = { NULL, NULL, 0, 0 };
+	unsigned char *bin = NULL;
+	size_t binlen = 0, total = len;
+	int recognized = 0;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || (data == NULL && len > 0)) {
+		err = cv_err_set(CV_ERR_INVALID, "cv_x509_read_certificates: no buffer");
+		goto done;
+	}
+	skip_bom(&data, &len);
+	if (len == 0 || all_space(data, len)) {
+		err = cv_err_set(CV_ERR_BAD_CERT, "the file is empty");
+		goto done;
+	}
+	if (len > INT_MAX) {
+		err = cv_err_set(CV_ERR_BAD_CERT, "the content is too large (%zu bytes)",
+				 total);
+		goto done;
+	}
+	if ((c.certs = sk_X509_new_null()) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
+		goto done;
+	}
+	/* DER first: a DER file may hold "-----BEGIN" by chance, and a text
+	 * file may start with '0' (0x30) by chance. */
+	if (data[0] == 0x30) {
+		err = der_certificates(data, len, c.certs, &recognized);
+		if (err == CV_OK || (recognized && !has_pem_marker(data, len)))
+			goto found;
+	}
+	if (has_pem_marker(data, len)) {
+		if ((err = pem_read_all(data, len, 0, &c)) != CV_OK)
+			goto done;
+		if (c.nblocks == 0) {
+			err = bad_pem();
+			goto done;
+		}
+		if (sk_X509_num(c.certs) == 0) {
+			err = cv_err_set(CV_ERR_BAD_CERT,
+					 "the PEM content holds no CERTIFICATE or PKCS7 block");
+			goto done;
+		}
+		err = CV_OK;
+		goto found;
+	}
+	if ((err = base64_decode(data, len, &bin, &binlen)) != CV_OK)
+		goto done;
+	if (bin != NULL && binlen > 0 && bin[0] == 0x30) {
+		err = der_certificates(bin, binlen, c.certs, &recognized);
+		if (err == CV_OK || recognized)
+			goto found;
+	}
+	err = not_a_certificate(total);
+	goto done;
+found:
+	if (err != CV_OK)
+		goto done;
+	*out = c.certs;
+	c.certs = NULL;
+done:
+	OPENSSL_clear_free(bin, binlen);
+	pem_content_free(&c);
+	return err;
+}
+
+/* The shared end of an import: one key, at least one certificate, and the
+ * certificate the key belongs to. */
+static cv_err
+import_finish(const char *form, STACK_OF(X509) *certs, EVP_PKEY **key,
+	      int nkeys, X509 **leaf, STACK_OF(X509) **chain)
+{
+	int ncerts = sk_X509_num(certs);
+
+	if (nkeys > 1)
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "the %s content holds %d private keys; give one",
+				  form, nkeys);
+	if (nkeys == 0 && ncerts > 0)
+		return cv_err_set(CV_ERR_NO_KEY,
+				  "the %s content holds %d certificate%s but no private key",
+				  form, ncerts, ncerts == 1 ? "" : "s");
+	if (nkeys == 0)
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "the %s content holds neither a certificate nor a private key",
+				  form);
+	if (ncerts == 0)
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "the %s content holds a private key but no certificate",
+				  form);
+	return cv_x509_order_chain(*key, certs, leaf, chain);
+}
+
+/* A decryption failure: without a MAC to vouch for the password it is the
+ * password; with a verified MAC the file is damaged or uses an algorithm
+ * this OpenSSL lacks (RC2 of old Windows exports needs the legacy
+ * provider). */
+static cv_err
+p12_decrypt_failure(int mac_ok)
+{
+	if (!mac_ok) {
+		ERR_clear_error();
+		return cv_err_set(CV_ERR_BAD_PASSWORD,
+				  "the PKCS#12 content does not decrypt with this password");
+	}
+	return ossl_fail(CV_ERR_BAD_CERT,
+			 "the PKCS#12 content does not decrypt although its MAC verifies");
+}
+
+static cv_err
+p12_add_key(const PKCS8_PRIV_KEY_INFO *p8, struct pem_content *c)
+{
+	EVP_PKEY *key;
+
+	if ((key = EVP_PKCS82PKEY(p8)) == NULL)
+		return ossl_fail(CV_ERR_BAD_CERT, "the PKCS#12 private key");
+	if (++c->nkeys == 1)
+		c->key = key;
+	else
+		EVP_PKEY_free(key);
+	return CV_OK;
+}
+
+static cv_err
+p12_bags(const STACK_OF(PKCS12_SAFEBAG) *bags, const char *pass, int mac_ok,
+	 int depth, struct pem_content *c)
+{
+	cv_err err = CV_OK;
+	const PKCS12_SAFEBAG *bag;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	X509 *x = NULL;
+	int i;
+
+	if (depth > P12_MAX_DEPTH)
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "the PKCS#12 bags nest deeper than %d", P12_MAX_DEPTH);
+	for (i = 0; i < sk_PKCS12_SAFEBAG_num(bags); i++) {
+		bag = sk_PKCS12_SAFEBAG_value(bags, i);
+		switch (PKCS12_SAFEBAG_get_nid(bag)) {
+		case NID_keyBag:
+			err = p12_add_key(PKCS12_SAFEBAG_get0_p8inf(bag), c);
+			break;
+		case NID_pkcs8ShroudedKeyBag:
+			if ((p8 = PKCS12_decrypt_skey(bag, pass, -1)) == NULL) {
+				err = p12_decrypt_failure(mac_ok);
+				break;
+			}
+			err = p12_add_key(p8, c);
+			PKCS8_PRIV_KEY_INFO_free(p8);
+			p8 = NULL;
+			break;
+		case NID_certBag:
+			if (PKCS12_SAFEBAG_get_bag_nid(bag) != NID_x509Certificate)
+				break;
+			if ((x = PKCS12_SAFEBAG_get1_cert(bag)) == NULL) {
+				err = ossl_fail(CV_ERR_BAD_CERT,
+						"a PKCS#12 certificate is damaged");
+				break;
+			}
+			err = push_cert(c->certs, x);
+			X509_free(x);
+			x = NULL;
+			break;
+		case NID_safeContentsBag:
+			err = p12_bags(PKCS12_SAFEBAG_get0_safes(bag), pass, mac_ok,
+				       depth + 1, c);
+			break;
+		default:
+			break; /* CRLs, secrets: not ours */
+		}
+		if (err != CV_OK)
+			break;
+	}
+	return err;
+}
+
+/* Every key and certificate of a PKCS#12 whose MAC (if any) was checked. */
+static cv_err
+p12_contents(PKCS12 *p12, const char *pass, int mac_ok, struct pem_content *c)
+{
+	cv_err err = CV_ERR_BAD_CERT;
+	STACK_OF(PKCS7) *safes = NULL;
+	STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+	PKCS7 *p7;
+	int i;
+
+	if ((safes = PKCS12_unpack_authsafes(p12)) == NULL) {
+		err = ossl_fail(CV_ERR_BAD_CERT, "the PKCS#12 content is damaged");
+		goto done;
+	}
+	for (i = 0; i < sk_PKCS7_num(safes); i++) {
+		p7 = sk_PKCS7_value(safes, i);
+		switch (OBJ_obj2nid(p7->type)) {
+		case NID_pkcs7_data:
+			if ((bags = PKCS12_unpack_p7data(p7)) == NULL) {
+				err = ossl_fail(CV_ERR_BAD_CERT,
+						"the PKCS#12 content is damaged");
+				goto done;
+			}
+			break;
+		case NID_pkcs7_encrypted:
+			if ((bags = PKCS12_unpack_p7encdata(p7, pass, -1)) == NULL) {
+				err = p12_decrypt_failure(mac_ok);
+				goto done;
+			}
+			break;
+		default:
+			err = cv_err_set(CV_ERR_BAD_CERT,
+					 "the PKCS#12 content uses public-key privacy, which certvault does not read");
+			goto done;
+		}
+		err = p12_bags(bags, pass, mac_ok, 0, c);
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+		bags = NULL;
+		if (err != CV_OK)
+			goto done;
+	}
+	err = CV_OK;
+done:
+	sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	return err;
+}
+
+/* A PKCS#12 import.  An empty password is tried as no password and as the
+ * empty string, as PKCS12_parse does, since tools write either. */
+static cv_err
+p12_import(PKCS12 *p12, const char *password, X509 **leaf,
+	   STACK_OF(X509) **chain, EVP_PKEY **key)
+{
+	cv_err err = CV_ERR_BAD_PASSWORD;
+	struct pem_content c = { NULL, NULL, 0, 0 };
+	const char *pass = password;
+	int empty = password == NULL || *password == '\0';
+	unsigned long e;
+
+	if ((c.certs = sk_X509_new_null()) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
+		goto done;
+	}
+	if (PKCS12_mac_present(p12)) {
+		ERR_set_mark();
+		if (empty && PKCS12_verify_mac(p12, NULL, 0)) {
+			pass = NULL;
+		} else if (PKCS12_verify_mac(p12, empty ? "" : password, -1)) {
+			pass = empty ? "" : password;
+		} else {
+			/* A MAC that differs queues nothing; one that cannot be
+			 * computed (unknown digest) queues a generation error. */
+			e = ERR_peek_last_error();
+			if (ERR_GET_LIB(e) == ERR_LIB_PKCS12 &&
+			    ERR_GET_REASON(e) == PKCS12_R_MAC_GENERATION_ERROR) {
+				err = ossl_fail(CV_ERR_BAD_CERT,
+						"the PKCS#12 MAC cannot be checked");
+				ERR_pop_to_mark();
+			} else {
+				ERR_pop_to_mark();
+				err = cv_err_set(CV_ERR_BAD_PASSWORD,
+						 "the PKCS#12 MAC does not verify with this password");
+			}
+			goto done;
+		}
+		ERR_pop_to_mark();
+		err = p12_contents(p12, pass, 1, &c);
+	} else {
+		err = p12_contents(p12, empty ? NULL : password, 0, &c);
+		if (err == CV_ERR_BAD_PASSWORD && empty) {
+			pem_content_free(&c);
+			if ((c.certs = sk_X509_new_null()) == NULL) {
+				err = cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
+				goto done;
+			}
+			err = p12_contents(p12, "", 0, &c);
+		}
+	}
+	if (err != CV_OK)
+		goto done;
+	if ((err = import_finish("PKCS#12", c.certs, &c.key, c.nkeys, leaf,
+				 chain)) != CV_OK)
+		goto done;
+	*key = c.key;
+	c.key = NULL;
+done:
+	pem_content_free(&c);
+	return err;
+}
+
+/* DER (or decoded base64) import content: a PKCS#12, else certificates
+ * without a key.  *recognized tells whether der was either. */
+static cv_err
+import_binary(const unsigned char *der, size_t len, const char *password,
+	      X509 **leaf, STACK_OF(X509) **chain, EVP_PKEY **key,
+	      int *is_pkcs12, int *recognized)
+{
+	cv_err err = CV_ERR_BAD_CERT;
+	PKCS12 *p12 = NULL;
+	STACK_OF(X509) *certs = NULL;
+	const unsigned char *p = der;
+
+	*recognized = 0;
+	ERR_set_mark();
+	p12 = d2i_PKCS12(NULL, &p, (long)len);
+	ERR_pop_to_mark();
+	if (p12 != NULL) {
+		*recognized = 1;
+		*is_pkcs12 = 1;
+		if (p != der + len) {
+			err = cv_err_set(CV_ERR_BAD_CERT,
+					 "%zu bytes follow the PKCS#12 content",
+					 (size_t)(der + len - p));
+			goto done;
+		}
+		err = p12_import(p12, password, leaf, chain, key);
+		goto done;
+	}
+	if ((certs = sk_X509_new_null()) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
+		goto done;
+	}
+	err = der_certificates(der, len, certs, recognized);
+	if (err == CV_OK)
+		err = import_finish("DER", certs, NULL, 0, leaf, chain);
+done:
+	sk_X509_pop_free(certs, X509_free);
+	PKCS12_free(p12);
+	return err;
+}
+
+cv_err
+cv_x509_read_import(const unsigned char *data, size_t len,
+		    const char *password, X509 **leaf,
+		    STACK_OF(X509) **chain, EVP_PKEY **key, int *is_pkcs12)
+{
+	cv_err err = CV_ERR_BAD_CERT;
+	struct pem_content c = { NULL, NULL, 0, 0 };
+	unsigned char *bin = NULL;
+	size_t binlen = 0, total = len;
+	int recognized = 0, p12 = 0;
+
+	if (leaf != NULL)
+		*leaf = NULL;
+	if (chain != NULL)
+		*chain = NULL;
+	if (key != NULL)
+		*key = NULL;
+	if (is_pkcs12 != NULL)
+		*is_pkcs12 = 0;
+	if (leaf == NULL || chain == NULL || key == NULL || is_pkcs12 == NULL ||
+	    (data == NULL && len > 0)) {
+		err = cv_err_set(CV_ERR_INVALID, "cv_x509_read_import: missing argument");
+		goto done;
+	}
+	skip_bom(&data, &len);
+	if (len == 0 || all_space(data, len)) {
+		err = cv_err_set(CV_ERR_BAD_CERT, "the file is empty");
+		goto done;
+	}
+	if (len > INT_MAX) {
+		err = cv_err_set(CV_ERR_BAD_CERT, "the content is too large (%zu bytes)",
+				 total);
+		goto done;
+	}
+	if (data[0] == 0x30) {
+		err = import_binary(data, len, password, leaf, chain, key, &p12,
+				    &recognized);
+		if (recognized || !has_pem_marker(data, len))
+			goto binary_done;
+	}
+	if (has_pem_marker(data, len)) {
+		if ((c.certs = sk_X509_new_null()) == NULL) {
+			err = cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
+			goto done;
+		}
+		if ((err = pem_read_all(data, len, 1, &c)) != CV_OK)
+			goto done;
+		if (c.nblocks == 0) {
+			err = bad_pem();
+			goto done;
+		}
+		if ((err = import_finish("PEM", c.certs, &c.key, c.nkeys, leaf,
+					 chain)) != CV_OK)
+			goto done;
+		*key = c.key;
+		c.key = NULL;
+		goto done;
+	}
+	if ((err = base64_decode(data, len, &bin, &binlen)) != CV_OK)
+		goto done;
+	if (bin != NULL && binlen > 0 && bin[0] == 0x30) {
+		err = import_binary(bin, binlen, password, leaf, chain, key, &p12,
+				    &recognized);
+		goto binary_done;
+	}
+	err = CV_ERR_BAD_CERT;
+	recognized = 0;
+binary_done:
+	*is_pkcs12 = p12;
+	if (err != CV_OK && !recognized)
+		err = cv_err_set(CV_ERR_BAD_CERT,
+				 "the content is not a PKCS#12 file or PEM certificates with their key (%zu bytes)",
+				 total);
+done:
+	OPENSSL_clear_free(bin, binlen);
+	pem_content_free(&c);
+	return err;
+}
+
+/* Self-issued in RFC 5280's sense: subject and issuer names are equal. */
+static int
+self_issued(X509 *x)
+{
+	return X509_NAME_cmp(X509_get_subject_name(x),
+			     X509_get_issuer_name(x)) == 0;
+}
+
+static int
+already_in(STACK_OF(X509) *list, X509 *x)
+{
+	int i;
+
+	for (i = 0; i < sk_X509_num(list); i++)
+		if (X509_cmp(sk_X509_value(list, i), x) == 0)
+			return 1;
+	return 0;
+}
+
+cv_err
+cv_x509_order_chain(EVP_PKEY *pub, STACK_OF(X509) *certs, X509 **leaf,
+		    STACK_OF(X509) **rest)
+{
+	cv_err err = CV_ERR_KEY_MISMATCH;
+	STACK_OF(X509) *out = NULL;
+	unsigned char *used = NULL;
+	X509 *first = NULL, *cur, *c;
+	int n, i, found;
+
+	if (leaf != NULL)
+		*leaf = NULL;
+	if (rest != NULL)
+		*rest = NULL;
+	if (pub == NULL || leaf == NULL || rest == NULL) {
+		err = cv_err_set(CV_ERR_INVALID, "cv_x509_order_chain: missing argument");
+		goto done;
+	}
+	ERR_set_mark(); /* X509_check_issued and EVP_PKEY_eq may queue reasons */
+	n = sk_X509_num(certs);
+	for (i = 0; i < n && first == NULL; i++) {
+		if (cv_x509_matches_key(sk_X509_value(certs, i), pub))
+			first = sk_X509_value(certs, i);
+	}
+	if (first == NULL) {
+		err = cv_err_set(CV_ERR_KEY_MISMATCH, "%s",
+				 cv_strerror(CV_ERR_KEY_MISMATCH));
+		goto done;
+	}
+	if ((used = OPENSSL_zalloc((size_t)n)) == NULL ||
+	    (out = sk_X509_new_null()) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "chain: out of memory");
+		goto done;
+	}
+	/* Every copy of the leaf is the leaf. */
+	for (i = 0; i < n; i++)
+		if (X509_cmp(sk_X509_value(certs, i), first) == 0)
+			used[i] = 1;
+	for (cur = first; !self_issued(cur);) {
+		found = -1;
+		for (i = 0; i < n && found < 0; i++) {
+			c = sk_X509_value(certs, i);
+			if (!used[i] && X509_check_issued(c, cur) == X509_V_OK)
+				found = i;
+		}
+		if (found < 0)
+			break;
+		cur = sk_X509_value(certs, found);
+		for (i = 0; i < n; i++)
+			if (X509_cmp(sk_X509_value(certs, i), cur) == 0)
+				used[i] = 1;
+		if ((err = push_cert(out, cur)) != CV_OK)
+			goto done;
+	}
+	for (i = 0; i < n; i++) {
+		c = sk_X509_value(certs, i);
+		if (used[i] || already_in(out, c))
+			continue;
+		if ((err = push_cert(out, c)) != CV_OK)
+			goto done;
+	}
+	if (!X509_up_ref(first)) {
+		err = cv_err_crypto("certificate reference");
+		goto done;
+	}
+	*leaf = first;
+	*rest = out;
+	out = NULL;
+	err = CV_OK;
+done:
+	if (pub != NULL && leaf != NULL && rest != NULL)
+		ERR_pop_to_mark();
+	OPENSSL_free(used);
+	sk_X509_pop_free(out, X509_free);
+	return err;
+}
+
+int
+cv_x509_matches_key(X509 *cert, EVP_PKEY *pub)
+{
+	EVP_PKEY *pk;
+	int eq = 0;
+
+	if (cert == NULL || pub == NULL)
+		return 0;
+	ERR_set_mark();
+	if ((pk = X509_get0_pubkey(cert)) != NULL)
+		eq = EVP_PKEY_eq(pk, pub) == 1;
+	ERR_pop_to_mark();
+	return eq;
+}
+
+void
+cv_x509_thumbprint(const unsigned char *der, size_t len,
+		   char out[CV_X5T_LEN + 1])
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	uint32_t v;
+	size_t o = 0;
+
+	out[0] = '\0';
+	if (!EVP_Digest(der, len, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20) {
+		ERR_clear_error();
+		return;
+	}
+	/* 20 bytes: six full groups of three, then two bytes -> 3 chars. */
+	for (i = 0; i + 3 <= mdlen; i += 3) {
+		v = (uint32_t)md[i] << 16 | (uint32_t)md[i + 1] << 8 | md[i + 2];
+		out[o++] = alphabet[v >> 18 & 63];
+		out[o++] = alphabet[v >> 12 & 63];
+		out[o++] = alphabet[v >> 6 & 63];
+		out[o++] = alphabet[v & 63];
+	}
+	v = (uint32_t)md[i] << 16 | (uint32_t)md[i + 1] << 8;
+	out[o++] = alphabet[v >> 18 & 63];
+	out[o++] = alphabet[v >> 12 & 63];
+	out[o++] = alphabet[v >> 6 & 63];
+	out[o] = '\0';
+}
+
+/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil): right past 2038 and before 1970 alike. */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static cv_err
+time_to_posix(const ASN1_TIME *t, const char *which, int64_t *out)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL || !ASN1_TIME_to_tm(t, &tm)) {
+		ERR_clear_error();
+		return cv_err_set(CV_ERR_BAD_CERT, "the certificate's %s is not a valid time",
+				  which);
+	}
+	*out = days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
+			       (unsigned)tm.tm_mday) * 86400 +
+	       (int64_t)tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+	return CV_OK;
+}
+
+cv_err
+cv_x509_validity(X509 *cert, int64_t *nbf, int64_t *exp)
+{
+	cv_err err;
+
+	if (nbf != NULL)
+		*nbf = 0;
+	if (exp != NULL)
+		*exp = 0;
+	if (cert == NULL || nbf == NULL || exp == NULL)
+		return cv_err_set(CV_ERR_INVALID, "cv_x509_validity: missing argument");
+	if ((err = time_to_posix(X509_get0_notBefore(cert), "notBefore",
+				 nbf)) != CV_OK ||
+	    (err = time_to_posix(X509_get0_notAfter(cert), "notAfter",
+				 exp)) != CV_OK) {
+		*nbf = 0;
+		*exp = 0;
+	}
+	return err;
+}
