@@ -27,6 +27,9 @@
  *   issuers   name                   -> CV_REC_ISSUER (password sealed)
  *   contacts  email                  -> CV_REC_CONTACT
  *   key_ids   key id (20 bytes)      -> name \0 version (duplicates sorted)
+ *   key_nums  key number (8 bytes BE)-> name \0 version
+ * meta also holds "next_key_num": every key gets a vault-wide number, never
+ * reused, which the PKCS#11 face turns into object handles.
  */
 enum cv_db {
 	CV_DB_META,
@@ -38,6 +41,7 @@ enum cv_db {
 	CV_DB_ISSUERS,
 	CV_DB_CONTACTS,
 	CV_DB_KEY_IDS,
+	CV_DB_KEY_NUMS,
 	CV_DB__COUNT
 };
 
@@ -128,6 +132,8 @@ typedef struct cv_key_rec {
 	unsigned char key_id[20];
 	int exportable;
 	int imported;
+	unsigned key_usage;          /* the policy's, when the key was made */
+	uint64_t num;
 	int64_t created;
 } cv_key_rec;
 
@@ -140,6 +146,9 @@ void cv_key_rec_clear(cv_key_rec *r);
 cv_err cv_key_rec_store(cv_vault *v, MDB_txn *txn, const char *name,
 			const char *version, EVP_PKEY *key,
 			const cv_policy *policy, int imported);
+
+/* A key number as the 8-byte big-endian key of the key_nums table. */
+void num_be(uint64_t n, unsigned char out[8]);
 
 /* The public key of a key record.  Errors: CV_ERR_CORRUPT. */
 cv_err cv_key_rec_public(const cv_key_rec *r, EVP_PKEY **out);

@@ -225,10 +225,18 @@ drop_pending_key(cv_vault *v, MDB_txn *txn, const char *name,
 	dv.mv_data = k.b;
 	dv.mv_size = k.len;
 	rc = mdb_del(txn, v->dbi[CV_DB_KEY_IDS], &kk, &dv);
-	if (rc != 0 && rc != MDB_NOTFOUND)
+	if (rc != 0 && rc != MDB_NOTFOUND) {
 		err = cv_mdb_err(rc, "delete a key id");
-	else
-		err = cv_db_del(v, txn, CV_DB_KEYS, k.b, k.len);
+	} else {
+		unsigned char nk[8];
+
+		num_be(key.num, nk);
+		err = cv_db_del(v, txn, CV_DB_KEY_NUMS, nk, sizeof(nk));
+		if (err == CV_ERR_NOT_FOUND)
+			err = CV_OK;
+		if (err == CV_OK)
+			err = cv_db_del(v, txn, CV_DB_KEYS, k.b, k.len);
+	}
 	cv_key_rec_clear(&key);
 	return err;
 }

@@ -67,6 +67,8 @@ enum cv_rec_tag {
 	CV_T_CHAIN = 41,       /* repeats, leaf's issuer first */
 	CV_T_SEQ = 42,
 	CV_T_KEY_ID = 43,
+	CV_T_NBF = 44,
+	CV_T_EXP = 45,
 
 	/* key */
 	CV_T_KTY = 50,
@@ -75,6 +77,8 @@ enum cv_rec_tag {
 	CV_T_SPKI = 53,
 	CV_T_EXPORTABLE = 54,
 	CV_T_IMPORTED = 55,
+	CV_T_KEY_NUM = 56,
+	CV_T_KEY_USAGE = 57,
 
 	/* secret */
 	CV_T_CONTENT_TYPE = 60,

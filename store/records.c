@@ -229,7 +229,7 @@ cv_key_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
 	cv_vkey k;
 	cv_field f[CV_T__MAX];
 	MDB_val val;
-	uint64_t kty, size, exportable, imported, created;
+	uint64_t kty, size, exportable, imported, created, usage, num;
 	cv_err err;
 
 	memset(out, 0, sizeof(*out));
@@ -249,6 +249,8 @@ cv_key_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
 	    (err = cv_field_u64(&f[CV_T_EXPORTABLE], 0, &exportable)) != CV_OK ||
 	    (err = cv_field_u64(&f[CV_T_IMPORTED], 0, &imported)) != CV_OK ||
 	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &created)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_KEY_USAGE], 0, &usage)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_KEY_NUM], 0, &num)) != CV_OK ||
 	    (err = cv_field_strbuf(&f[CV_T_CURVE], out->curve, sizeof(out->curve))) != CV_OK)
 		return err;
 	if ((kty != CV_KEY_RSA && kty != CV_KEY_EC) || size > 16384 ||
@@ -260,6 +262,8 @@ cv_key_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
 	out->exportable = exportable != 0;
 	out->imported = imported != 0;
 	out->created = (int64_t)created;
+	out->key_usage = (unsigned)(usage & 0x1ff);
+	out->num = num;
 	memcpy(out->key_id, f[CV_T_KEY_ID].p, sizeof(out->key_id));
 	out->spki.data = OPENSSL_memdup(f[CV_T_SPKI].p, f[CV_T_SPKI].len);
 	out->sealed.data = OPENSSL_memdup(f[CV_T_SEALED].p, f[CV_T_SEALED].len);
@@ -312,6 +316,46 @@ cv_key_rec_private(cv_vault *v, const char *name, const char *version,
 	return err;
 }
 
+void
+num_be(uint64_t n, unsigned char out[8])
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		out[i] = (unsigned char)n;
+		n >>= 8;
+	}
+}
+
+/* Hand out the next key number; numbers start at 1 and are never reused,
+ * so a PKCS#11 handle never comes to mean another key. */
+static cv_err
+next_key_num(cv_vault *v, MDB_txn *txn, uint64_t *num)
+{
+	MDB_val val;
+	unsigned char b[8];
+	uint64_t n = 1;
+	size_t i;
+	cv_err err;
+
+	err = cv_db_get(v, txn, CV_DB_META, "next_key_num", 12, &val);
+	if (err == CV_OK) {
+		if (val.mv_size != 8)
+			return cv_err_set(CV_ERR_CORRUPT, "next_key_num has %zu bytes", val.mv_size);
+		n = 0;
+		for (i = 0; i < 8; i++)
+			n = n << 8 | ((unsigned char *)val.mv_data)[i];
+	} else if (err != CV_ERR_NOT_FOUND) {
+		return err;
+	}
+	cv_err_clear();
+	if (n == 0 || n >= ((uint64_t)1 << 40))
+		return cv_err_set(CV_ERR_FULL, "the vault has used up its key numbers");
+	*num = n;
+	num_be(n + 1, b);
+	return cv_db_put(v, txn, CV_DB_META, "next_key_num", 12, b, sizeof(b), 0);
+}
+
 cv_err
 cv_key_rec_store(cv_vault *v, MDB_txn *txn, const char *name,
 		 const char *version, EVP_PKEY *key, const cv_policy *policy,
@@ -323,7 +367,8 @@ cv_key_rec_store(cv_vault *v, MDB_txn *txn, const char *name,
 	int pkcs8_len = 0, spki_len;
 	size_t sealed_len = 0;
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
-	unsigned char key_id[CV_KEY_ID_LEN];
+	unsigned char key_id[CV_KEY_ID_LEN], num_key[8];
+	uint64_t num = 0;
 	int bits = EVP_PKEY_get_bits(key);
 	cv_err err;
 
@@ -334,8 +379,10 @@ cv_key_rec_store(cv_vault *v, MDB_txn *txn, const char *name,
 		err = cv_err_crypto("encode the key");
 		goto done;
 	}
-	if ((err = cv_key_id(key, key_id)) != CV_OK)
+	if ((err = cv_key_id(key, key_id)) != CV_OK ||
+	    (err = next_key_num(v, txn, &num)) != CV_OK)
 		goto done;
+	num_be(num, num_key);
 	if ((err = cv_vault_seal(v, CV_DB_KEYS, k.b, k.len, pkcs8,
 				 (size_t)pkcs8_len, &sealed, &sealed_len)) != CV_OK)
 		goto done;
@@ -349,11 +396,17 @@ cv_key_rec_store(cv_vault *v, MDB_txn *txn, const char *name,
 	cv_rec_put(&w, CV_T_KEY_ID, key_id, sizeof(key_id));
 	cv_rec_put_u64(&w, CV_T_EXPORTABLE, policy->exportable ? 1 : 0);
 	cv_rec_put_u64(&w, CV_T_IMPORTED, imported ? 1 : 0);
+	cv_rec_put_u64(&w, CV_T_KEY_USAGE, policy->key_usage);
+	cv_rec_put_u64(&w, CV_T_KEY_NUM, num);
 	cv_rec_put_u64(&w, CV_T_CREATED, (uint64_t)cv_now());
 	if ((err = cv_rec_finish(&w)) != CV_OK ||
 	    (err = cv_db_put(v, txn, CV_DB_KEYS, k.b, k.len, w.p, w.len, 0)) != CV_OK)
 		goto done;
-	err = cv_db_put(v, txn, CV_DB_KEY_IDS, key_id, sizeof(key_id), k.b, k.len, 0);
+	if ((err = cv_db_put(v, txn, CV_DB_KEY_IDS, key_id, sizeof(key_id), k.b, k.len,
+			     0)) != CV_OK)
+		goto done;
+	err = cv_db_put(v, txn, CV_DB_KEY_NUMS, num_key, sizeof(num_key), k.b, k.len,
+			MDB_NOOVERWRITE);
 done:
 	cv_wbuf_free(&w);
 	PKCS8_PRIV_KEY_INFO_free(p8);
@@ -372,6 +425,7 @@ typedef struct version_rec {
 	uint64_t seq;
 	unsigned char key_id[CV_KEY_ID_LEN];
 	int64_t created, updated;
+	int64_t nbf, exp;            /* copied from the certificate when stored */
 	int enabled;
 	cv_tags tags;
 } version_rec;
@@ -408,7 +462,7 @@ version_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
 	cv_vkey k;
 	cv_field f[CV_T__MAX];
 	MDB_val val;
-	uint64_t created, updated, enabled;
+	uint64_t created, updated, enabled, nbf, exp;
 	size_t off = 0, vlen, n = 0;
 	const unsigned char *p;
 	unsigned tag;
@@ -429,8 +483,12 @@ version_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
 	    (err = cv_field_u64(&f[CV_T_SEQ], 0, &out->seq)) != CV_OK ||
 	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &created)) != CV_OK ||
 	    (err = cv_field_u64(&f[CV_T_UPDATED], 0, &updated)) != CV_OK ||
-	    (err = cv_field_u64(&f[CV_T_ENABLED], 1, &enabled)) != CV_OK)
+	    (err = cv_field_u64(&f[CV_T_ENABLED], 1, &enabled)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_NBF], 0, &nbf)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_EXP], 0, &exp)) != CV_OK)
 		goto fail;
+	out->nbf = (int64_t)nbf;
+	out->exp = (int64_t)exp;
 	if (f[CV_T_KEY_ID].len != CV_KEY_ID_LEN) {
 		err = cv_err_set(CV_ERR_CORRUPT, "version %s of %s has a bad key id",
 				 version, name);
@@ -487,6 +545,8 @@ version_rec_write(cv_vault *v, MDB_txn *txn, const char *name,
 	cv_rec_put_u64(&w, CV_T_CREATED, (uint64_t)r->created);
 	cv_rec_put_u64(&w, CV_T_UPDATED, (uint64_t)r->updated);
 	cv_rec_put_u64(&w, CV_T_ENABLED, r->enabled ? 1 : 0);
+	cv_rec_put_u64(&w, CV_T_NBF, (uint64_t)r->nbf);
+	cv_rec_put_u64(&w, CV_T_EXP, (uint64_t)r->exp);
 	cv_rec_put_tags(&w, &r->tags);
 	if ((err = cv_rec_finish(&w)) == CV_OK)
 		err = cv_db_put(v, txn, CV_DB_VERSIONS, k.b, k.len, w.p, w.len, 0);
@@ -545,6 +605,7 @@ cv_version_store(cv_vault *v, MDB_txn *txn, cv_cert_rec *cert,
 		goto done;
 	}
 	if ((err = cv_key_id(pub, r.key_id)) != CV_OK ||
+	    (err = cv_x509_validity(leaf, &r.nbf, &r.exp)) != CV_OK ||
 	    (err = cv_tags_copy(tags, &r.tags)) != CV_OK)
 		goto done;
 	r.seq = cert->next_seq++;

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "error.h"
 #include "policy.h"
 
@@ -274,6 +276,59 @@ cv_err cv_pending_delete(cv_vault *v, const char *name);
 cv_err cv_pending_merge(cv_vault *v, const char *name,
 			const unsigned char *data, size_t len,
 			const cv_tags *tags, cv_cert_version **out);
+
+/* --- Keys as the PKCS#11 face sees them --------------------------------- */
+
+/* Every key the vault holds has a number, unique in the vault and never
+ * reused.  A token shows the key of each certificate's current version and
+ * the key of each operation in progress; older versions' keys are retired. */
+enum cv_key_state {
+	CV_KEY_CURRENT = 1, /* the key of the version in service */
+	CV_KEY_PENDING = 2, /* the key of an operation in progress */
+	CV_KEY_RETIRED = 3, /* an older version's, or a cancelled operation's */
+};
+
+typedef struct cv_key_info {
+	uint64_t num;
+	char name[CV_NAME_MAX + 1];      /* the certificate's name as written */
+	char version[CV_VERSION_LEN + 1];
+	enum cv_key_state state;
+	unsigned char key_id[20];        /* SHA-1 of the modulus or EC point */
+	enum cv_key_type kty;
+	int bits;                        /* RSA modulus bits; EC field bits */
+	char curve[8];                   /* EC: "P-256" ... */
+	cv_blob spki;                    /* SubjectPublicKeyInfo DER */
+	unsigned key_usage;              /* policy's bits; 0 when none stated */
+	int exportable;
+	int imported;
+	int enabled;                     /* of the version; pending: 1 */
+	int64_t nbf, exp;                /* of the version; pending: 0, 0 */
+	int64_t created;
+} cv_key_info;
+
+/* Free what a cv_key_info owns; it may then be reused. */
+void cv_key_info_clear(cv_key_info *k);
+
+/* A key by number.  Errors: CV_ERR_NOT_FOUND, CV_ERR_CORRUPT. */
+cv_err cv_key_get(cv_vault *v, uint64_t num, cv_key_info *out);
+
+/* The numbers of the live (current or pending) keys whose key id is id, at
+ * most max of them, ascending.  *n may be 0.  Errors: CV_ERR_CORRUPT. */
+cv_err cv_key_find_id(cv_vault *v, const unsigned char *id, size_t id_len,
+		      uint64_t *nums, size_t max, size_t *n);
+
+/* The live keys of one certificate: its current key and its pending key,
+ * at most two, in that order.  An unknown name gives *n == 0. */
+cv_err cv_key_find_name(cv_vault *v, const char *name, uint64_t nums[2],
+			size_t *n);
+
+/* The first live key numbered above after, for walking every key in
+ * order.  Errors: CV_ERR_NOT_FOUND at the end, CV_ERR_CORRUPT. */
+cv_err cv_key_next(cv_vault *v, uint64_t after, cv_key_info *out);
+
+/* The private key of a key number.  Needs a login.  Errors:
+ * CV_ERR_NOT_LOGGED_IN, CV_ERR_NOT_FOUND, CV_ERR_CORRUPT. */
+cv_err cv_key_private(cv_vault *v, uint64_t num, EVP_PKEY **out);
 
 /* --- Secrets ------------------------------------------------------------ */
 

@@ -26,6 +26,7 @@ static const char *const db_names[CV_DB__COUNT] = {
 	[CV_DB_ISSUERS] = "issuers",
 	[CV_DB_CONTACTS] = "contacts",
 	[CV_DB_KEY_IDS] = "key_ids",
+	[CV_DB_KEY_NUMS] = "key_nums",
 };
 
 static const char *const pin_keys[] = {

@@ -739,6 +739,98 @@ survives_reopen(void **state)
 	cv_policy_free(p);
 }
 
+static void
+keys_for_the_token(void **state)
+{
+	fixture *fx = *state;
+	cv_policy *self = NULL, *pend = policy_from(unknown_policy);
+	cv_key_info a, b, walk;
+	cv_cert_version *cv = NULL;
+	uint64_t nums[4], first, after;
+	size_t n, seen = 0;
+	EVP_PKEY *priv = NULL;
+
+	assert_int_equal(cv_policy_default(&self), CV_OK);
+	assert_int_equal(cv_cert_create(fx->v, "tok", self, NULL, NULL), CV_OK);
+	assert_int_equal(cv_key_find_name(fx->v, "TOK", nums, &n), CV_OK);
+	assert_int_equal(n, 1);
+	first = nums[0];
+	assert_int_equal(cv_key_get(fx->v, first, &a), CV_OK);
+	assert_int_equal(a.state, CV_KEY_CURRENT);
+	assert_string_equal(a.name, "tok");
+	assert_int_equal(a.kty, CV_KEY_RSA);
+	assert_int_equal(a.bits, 2048);
+	assert_true(a.enabled);
+	assert_true(a.exp > a.nbf && a.nbf > 0);
+	assert_true(a.key_usage & CV_KU_DIGITAL_SIGNATURE);
+	assert_int_equal(cv_cert_get(fx->v, "tok", NULL, &cv), CV_OK);
+	assert_memory_equal(a.key_id, cv->key_id, 20);
+	assert_int_equal(cv_key_find_id(fx->v, a.key_id, 20, nums, 4, &n), CV_OK);
+	assert_int_equal(n, 1);
+	assert_true(nums[0] == first);
+	assert_int_equal(cv_key_find_id(fx->v, a.key_id, 19, nums, 4, &n), CV_OK);
+	assert_int_equal(n, 0);
+
+	/* A new version pending: both keys are live, in that order. */
+	assert_int_equal(cv_cert_create(fx->v, "tok", pend, NULL, NULL), CV_OK);
+	assert_int_equal(cv_key_find_name(fx->v, "tok", nums, &n), CV_OK);
+	assert_int_equal(n, 2);
+	assert_true(nums[0] == first);
+	assert_int_equal(cv_key_get(fx->v, nums[1], &b), CV_OK);
+	assert_int_equal(b.state, CV_KEY_PENDING);
+	assert_true(b.num > a.num);
+
+	/* Walking finds each live key once. */
+	for (after = 0; seen < 10 && cv_key_next(fx->v, after, &walk) == CV_OK;) {
+		assert_int_not_equal(walk.state, CV_KEY_RETIRED);
+		assert_true(walk.num > after);
+		after = walk.num;
+		seen++;
+		cv_key_info_clear(&walk);
+	}
+	assert_int_equal(seen, 2);
+
+	/* The private key matches the public one, and needs a login. */
+	assert_int_equal(cv_key_private(fx->v, first, &priv), CV_OK);
+	{
+		const unsigned char *p = a.spki.data;
+		EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)a.spki.len);
+
+		assert_int_equal(EVP_PKEY_eq(pub, priv), 1);
+		EVP_PKEY_free(pub);
+	}
+	EVP_PKEY_free(priv);
+	cv_vault_logout(fx->v);
+	assert_int_equal(cv_key_private(fx->v, first, &priv), CV_ERR_NOT_LOGGED_IN);
+	assert_int_equal(cv_vault_login(fx->v, CV_USER_NORMAL, "1234", 4), CV_OK);
+
+	/* Deleting the operation retires nothing else and drops its key. */
+	assert_int_equal(cv_pending_delete(fx->v, "tok"), CV_OK);
+	assert_int_equal(cv_key_get(fx->v, b.num, &walk), CV_ERR_NOT_FOUND);
+	assert_int_equal(cv_key_find_name(fx->v, "tok", nums, &n), CV_OK);
+	assert_int_equal(n, 1);
+	/* A renewal retires the old key. */
+	assert_int_equal(cv_cert_create(fx->v, "tok", self, NULL, NULL), CV_OK);
+	assert_int_equal(cv_key_get(fx->v, first, &walk), CV_OK);
+	assert_int_equal(walk.state, CV_KEY_RETIRED);
+	cv_key_info_clear(&walk);
+	/* reuse_key: the same key id lives on under the new version's number. */
+	assert_int_equal(cv_key_find_id(fx->v, a.key_id, 20, nums, 4, &n), CV_OK);
+	assert_int_equal(n, 1);
+	assert_true(nums[0] != first);
+	self->reuse_key = 0;
+	assert_int_equal(cv_cert_create(fx->v, "tok", self, NULL, NULL), CV_OK);
+	assert_int_equal(cv_key_find_id(fx->v, a.key_id, 20, nums, 4, &n), CV_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(cv_key_get(fx->v, 999999, &walk), CV_ERR_NOT_FOUND);
+
+	cv_key_info_clear(&a);
+	cv_key_info_clear(&b);
+	cv_cert_version_free(cv);
+	cv_policy_free(self);
+	cv_policy_free(pend);
+}
+
 int
 main(void)
 {
@@ -756,6 +848,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(contacts, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_writes_change_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(survives_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(keys_for_the_token, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
