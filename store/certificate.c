@@ -215,6 +215,8 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	op.issuer_name = policy->issuer_name;
 	op.cert_type = policy->cert_type;
 	op.request_id = request_id;
+	if (tags != NULL)
+		op.tags = *tags;
 	op.created = op.updated = cv_now();
 	if (is_self) {
 		if ((err = cv_version_store(v, txn, &cert, policy, version, self,

@@ -35,8 +35,11 @@ cv_operation_free(cv_operation *op)
 	free(op->error_code);
 	free(op->error_message);
 	free(op->request_id);
+	cv_tags_clear(&op->tags);
 	free(op);
 }
+
+static const unsigned op_repeats[] = { CV_T_TAG_NAME, CV_T_TAG_VALUE, 0 };
 
 cv_err
 cv_op_read(cv_vault *v, MDB_txn *txn, const char *name, cv_operation **out)
@@ -58,7 +61,7 @@ cv_op_read(cv_vault *v, MDB_txn *txn, const char *name, cv_operation **out)
 	}
 	if ((op = calloc(1, sizeof(*op))) == NULL)
 		return CV_ERR_NOMEM;
-	if ((err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_OPERATION, NULL, f)) != CV_OK ||
+	if ((err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_OPERATION, op_repeats, f)) != CV_OK ||
 	    (err = cv_field_strbuf(&f[CV_T_NAME], op->name, sizeof(op->name))) != CV_OK ||
 	    (err = cv_field_strbuf(&f[CV_T_VERSION], op->version, sizeof(op->version))) != CV_OK ||
 	    (err = cv_field_u64(&f[CV_T_STATUS], 0, &status)) != CV_OK ||
@@ -70,7 +73,9 @@ cv_op_read(cv_vault *v, MDB_txn *txn, const char *name, cv_operation **out)
 	    (err = cv_field_str(&f[CV_T_CERT_TYPE], &op->cert_type)) != CV_OK ||
 	    (err = cv_field_str(&f[CV_T_ERROR_CODE], &op->error_code)) != CV_OK ||
 	    (err = cv_field_str(&f[CV_T_ERROR_MESSAGE], &op->error_message)) != CV_OK ||
-	    (err = cv_field_str(&f[CV_T_REQUEST_ID], &op->request_id)) != CV_OK)
+	    (err = cv_field_str(&f[CV_T_REQUEST_ID], &op->request_id)) != CV_OK ||
+	    (err = cv_rec_get_tags(val.mv_data, val.mv_size, CV_REC_OPERATION,
+				   &op->tags)) != CV_OK)
 		goto done;
 	if (status < CV_OP_IN_PROGRESS || status > CV_OP_CANCELLED ||
 	    strlen(op->version) != CV_VERSION_LEN) {
@@ -120,6 +125,7 @@ cv_op_write(cv_vault *v, MDB_txn *txn, const cv_operation *op)
 	cv_rec_put_u64(&w, CV_T_CANCEL, op->cancellation_requested ? 1 : 0);
 	cv_rec_put_u64(&w, CV_T_CREATED, (uint64_t)op->created);
 	cv_rec_put_u64(&w, CV_T_UPDATED, (uint64_t)op->updated);
+	cv_rec_put_tags(&w, &op->tags);
 	if ((err = cv_rec_finish(&w)) == CV_OK)
 		err = cv_db_put(v, txn, CV_DB_PENDING, lname, strlen(lname), w.p, w.len, 0);
 	cv_wbuf_free(&w);
@@ -399,7 +405,7 @@ cv_pending_merge(cv_vault *v, const char *name, const unsigned char *data,
 	policy->enabled = 1;
 	policy->exportable = key.exportable;
 	if ((err = cv_version_store(v, txn, &cert, policy, version, leaf, rest, priv,
-				    tags)) != CV_OK)
+				    tags != NULL ? tags : &op->tags)) != CV_OK)
 		goto done;
 	op->status = CV_OP_COMPLETED;
 	free(op->status_details);

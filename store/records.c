@@ -708,8 +708,16 @@ version_load(cv_vault *v, MDB_txn *txn, const cv_cert_rec *cert,
 	snprintf(cv->name, sizeof(cv->name), "%s", cert->name);
 	cv->pending = pending_in_progress(v, txn, cert->name);
 	if (version[0] == '\0') {
+		cv_operation *op = NULL;
+
 		cv->created = cert->created;
 		cv->updated = cert->updated;
+		if (cv_op_read(v, txn, cert->name, &op) == CV_OK) {
+			cv->tags = op->tags;
+			memset(&op->tags, 0, sizeof(op->tags));
+		}
+		cv_operation_free(op);
+		cv_err_clear();
 		*out = cv;
 		return CV_OK;
 	}

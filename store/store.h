@@ -188,6 +188,7 @@ typedef struct cv_operation {
 	char *error_message;
 	char *request_id;                 /* 32 hex */
 	int cancellation_requested;
+	cv_tags tags;                     /* given at create; the merged version's */
 	int64_t created, updated;
 } cv_operation;
 

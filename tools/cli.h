@@ -1,0 +1,215 @@
+/* certvault: the command-line face, shared between its files.
+ *
+ * main.c parses the global options and dispatches `certvault GROUP COMMAND`
+ * to a cli_command of one of the groups (cmd_*.c).  A command parses its own
+ * options with cli_opts_next, calls the store, and returns the process exit
+ * status: CLI_EXIT_OK, CLI_EXIT_FAIL (the store or a file said no) or
+ * CLI_EXIT_USAGE (the command line itself is wrong).  Every message for the
+ * user goes through errors.c, every line of output through output.c.
+ */
+#ifndef CV_CLI_H
+#define CV_CLI_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "error.h"
+#include "policy.h"
+#include "store.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+#define CLI_FILE_MAX (16u * 1024u * 1024u) /* the largest input file read */
+
+/* What the global options and the vault selection decided. */
+struct cli_ctx {
+	const char *vault_opt;   /* --vault, or NULL */
+	const char *config_path; /* --config, or NULL */
+	int json;                /* --json */
+	char *vault_dir;         /* the vault folder chosen; owned */
+	char vault_name[CV_NAME_MAX + 1]; /* set by cli_vault_open */
+};
+
+struct cli_command;
+
+typedef int (*cli_run_fn)(struct cli_ctx *ctx, const struct cli_command *cmd,
+			  int argc, char **argv);
+
+struct cli_command {
+	const char *name;    /* "show" */
+	const char *path;    /* "certificate pending show", for usage lines */
+	const char *args;    /* "--name N [--version V]" */
+	const char *summary;
+	cli_run_fn run;
+};
+
+struct cli_group {
+	const char *name;
+	const char *path;
+	const char *summary;
+	const struct cli_command *commands;
+	size_t n_commands;
+	const struct cli_group *const *subgroups;
+	size_t n_subgroups;
+};
+
+extern const struct cli_group cli_group_vault;
+extern const struct cli_group cli_group_certificate;
+extern const struct cli_group cli_group_policy;
+extern const struct cli_group cli_group_pending;
+extern const struct cli_group cli_group_secret;
+extern const struct cli_group cli_group_issuer;
+extern const struct cli_group cli_group_contact;
+
+/* --- Option parsing (main.c) -------------------------------------------- */
+
+#define CLI_OPT_END (-1)
+#define CLI_OPT_STOP 0x7ff0 /* stop parsing; exit with o->rc */
+#define CLI_OPTS_MAX 40
+
+/* One command's option parser: the command's long options plus the common
+ * ones (--vault, --config, --json, --help), which it handles itself. */
+struct cli_opts {
+	struct cli_ctx *ctx;
+	const struct cli_command *cmd;
+	int argc;
+	char **argv;
+	struct option all[CLI_OPTS_MAX];
+	const char *arg; /* the argument of the option just returned */
+	int rc;          /* exit status when CLI_OPT_STOP is returned */
+};
+
+void cli_opts_init(struct cli_opts *o, struct cli_ctx *ctx,
+		   const struct cli_command *cmd, int argc, char **argv,
+		   const struct option *cmd_opts);
+
+/* The next command option's val; CLI_OPT_END after the last; CLI_OPT_STOP
+ * after --help (rc 0) or a usage error already reported (rc 2). */
+int cli_opts_next(struct cli_opts *o);
+
+/* The next argument when it is not an option (for `--tags a=1 b=2`), or
+ * NULL. */
+const char *cli_opts_more(struct cli_opts *o);
+
+/* Choose the vault folder (--vault, CERTVAULT_VAULT, first vault of the
+ * config) and open it; fills ctx->vault_dir and ctx->vault_name.  Returns an
+ * exit status, having reported any failure. */
+int cli_vault_open(struct cli_ctx *ctx, cv_vault **out);
+
+/* Only choose the folder (vault create).  Returns an exit status. */
+int cli_vault_choose(struct cli_ctx *ctx);
+
+/* "true"/"false" (also yes/no, 1/0): 1, 0, or -1 when neither. */
+int cli_parse_bool(const char *s);
+
+/* --- Messages (errors.c) ------------------------------------------------ */
+
+/* `certvault: <detail or cv_strerror(err)>`; returns CLI_EXIT_FAIL. */
+int cli_fail_store(cv_err err);
+
+/* `certvault: <message>`; returns CLI_EXIT_FAIL. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* `certvault: <message> (usage: certvault <path> <args>)`; returns
+ * CLI_EXIT_USAGE.  cmd may be NULL for errors before a command is known. */
+int cli_usage(const struct cli_command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* --- PINs (pin.c) ------------------------------------------------------- */
+
+typedef struct cli_pin {
+	char v[CV_PIN_MAX + 2];
+	size_t len;
+} cli_pin;
+
+/* A PIN from file (its first line), else the environment variable env,
+ * else a prompt on /dev/tty (twice when confirm).  Returns an exit status;
+ * out is wiped on failure. */
+int cli_pin_get(cli_pin *out, const char *file, const char *env,
+		const char *prompt, int confirm);
+
+void cli_pin_wipe(cli_pin *p);
+
+/* Log in as who with a PIN found as cli_pin_get does (env CERTVAULT_PIN for
+ * the user, CERTVAULT_SO_PIN for the SO).  Returns an exit status. */
+int cli_login(cv_vault *v, enum cv_user who, const char *pin_file);
+
+/* --- Input (input.c) ---------------------------------------------------- */
+
+/* The whole of path ("-": standard input), at most CLI_FILE_MAX bytes,
+ * NUL-terminated after len.  Free with cli_buf_free(*out, *len).  Returns
+ * an exit status, having named the file on failure. */
+int cli_file_read(const char *path, unsigned char **out, size_t *len);
+
+/* Wipe and free what cli_file_read or cli_first_line returned. */
+void cli_buf_free(void *buf, size_t len);
+
+/* The first line of path, without its line ending: *out is a NUL-terminated
+ * copy, free with cli_buf_free(*out, *len). */
+int cli_first_line(const char *path, char **out, size_t *len);
+
+/* --policy: "@file" or the JSON itself, parsed by the store. */
+int cli_policy_arg(const char *arg, cv_policy **out);
+
+/* --policy for an update: the raw JSON patch ("@file" or inline). */
+int cli_policy_patch_arg(const char *arg, unsigned char **out, size_t *len);
+
+/* Add "k=v" (or "k", an empty value) to tags; "" adds nothing.  A name
+ * given twice keeps the last value. */
+int cli_tags_add(cv_tags *t, const char *kv);
+void cli_tags_free(cv_tags *t);
+
+/* The values of one --tags option: o->arg and the arguments after it up to
+ * the next option. */
+int cli_tags_opt(struct cli_opts *o, cv_tags *t);
+
+/* --password P or --password-file F (not both): *out is a copy or NULL.
+ * Free with cli_secret_free. */
+int cli_password_arg(const struct cli_command *cmd, const char *password,
+		     const char *password_file, char **out);
+void cli_secret_free(char *s);
+
+/* --- Output (output.c) -------------------------------------------------- */
+
+enum cli_form {
+	CLI_FORM_JSON = 0,  /* the keys az prints */
+	CLI_FORM_HUMAN = 1, /* what a person reads: aligned key: value */
+};
+
+enum cli_form cli_form_of(const struct cli_ctx *ctx);
+
+json_t *cli_json_cert(const char *vault, const cv_cert_version *cv,
+		      const cv_policy *policy, int full, enum cli_form form);
+json_t *cli_json_operation(const char *vault, const cv_operation *op,
+			   enum cli_form form);
+json_t *cli_json_policy(const cv_policy *p, enum cv_policy_style style);
+json_t *cli_json_issuer(const char *vault, const cv_issuer *is,
+			enum cli_form form);
+json_t *cli_json_contacts(const char *vault, const cv_contact *c, size_t n,
+			  enum cli_form form);
+json_t *cli_json_vault(const cv_vault_info *info, enum cli_form form);
+
+/* Print j (consumed) as JSON or as key: value lines by ctx->json.  NULL is
+ * out of memory.  Returns an exit status. */
+int cli_print(const struct cli_ctx *ctx, json_t *j);
+
+/* Print j (consumed) as JSON whatever --json says (policies). */
+int cli_print_json(json_t *j);
+
+/* PEM of n DER blobs under one label ("CERTIFICATE"). */
+int cli_pem_encode(const char *label, const cv_blob *blobs, size_t n,
+		   unsigned char **out, size_t *len);
+
+/* Write data to path through a temporary file and a rename, with mode;
+ * an existing path is refused unless overwrite.  Returns an exit status. */
+int cli_file_write(const char *path, const void *data, size_t len,
+		   mode_t mode, int overwrite);
+
+#endif
