@@ -382,6 +382,15 @@ cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
 								      : CV_CONTENT_PEM,
 						      &derived)) != CV_OK)
 			goto done;
+		/* What is stored must read back: a certificate Key Vault's
+		 * limits refuse (an RSA-1024 key, a long subject) is refused
+		 * now, naming the limit, instead of being kept unreadable. */
+		if ((err = cv_policy_validate(derived)) != CV_OK) {
+			err = cv_err_set(err, "the certificate does not fit a Key Vault policy: %s",
+					 cv_err_detail()[0] != '\0' ? cv_err_detail()
+								     : cv_strerror(err));
+			goto done;
+		}
 		use = derived;
 	}
 	if ((err = cv_random_version(version)) != CV_OK)

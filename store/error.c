@@ -68,11 +68,15 @@ cv_err_clear(void)
 cv_err
 cv_err_set(cv_err err, const char *fmt, ...)
 {
+	char next[sizeof(detail)];
 	va_list ap;
 
+	/* Format aside first: callers may pass the current detail in, to
+	 * wrap it with more context. */
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	vsnprintf(next, sizeof(next), fmt, ap);
 	va_end(ap);
+	memcpy(detail, next, sizeof(detail));
 	return err;
 }
 
