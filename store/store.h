@@ -51,8 +51,10 @@ int cv_name_valid(const char *name);
 /* --- The vault ---------------------------------------------------------- */
 
 /* Create a new vault in dir (created 0700 if missing; an existing dir must
- * not be writable by group or others).  name is the vault's display name
- * (cv_name_valid).  Both PINs are 4 to 255 bytes.
+ * not be writable by others).  name is the vault's display name
+ * (cv_name_valid).  PINs are 4 to 255 bytes; user_pin may be NULL, leaving
+ * the user PIN to be set by the SO (cv_vault_init_pin), as C_InitToken
+ * does.
  * Errors: CV_ERR_VAULT_EXISTS, CV_ERR_BAD_NAME, CV_ERR_PIN_INVALID,
  * CV_ERR_PERMISSIONS, CV_ERR_IO, CV_ERR_NOMEM. */
 cv_err cv_vault_create(const char *dir, const char *name,
@@ -113,6 +115,14 @@ enum cv_user cv_vault_logged_in(cv_vault *v);
  * Errors: as cv_vault_login, plus CV_ERR_PIN_INVALID for the new PIN. */
 cv_err cv_vault_set_pin(cv_vault *v, enum cv_user who, const char *old_pin,
 			size_t old_len, const char *new_pin, size_t new_len);
+
+/* Re-initialize the vault as C_InitToken does: prove the SO PIN (counted
+ * as a login), destroy every certificate with its versions, keys, secrets
+ * and operations, give the vault the new name, and leave the user PIN unset.
+ * Issuers and contacts stay.  Logs out.  Errors: as cv_vault_login for the
+ * SO, CV_ERR_BAD_NAME, CV_ERR_IO. */
+cv_err cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len,
+		       const char *name);
 
 /* Set a new user PIN and unlock it; needs an SO login.
  * Errors: CV_ERR_NOT_LOGGED_IN, CV_ERR_PIN_INVALID, CV_ERR_IO. */

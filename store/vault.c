@@ -364,6 +364,9 @@ pin_rec_read(cv_vault *v, MDB_txn *txn, enum cv_user who, pin_rec *out)
 	memset(out, 0, sizeof(*out));
 	err = cv_db_get(v, txn, CV_DB_META, pin_keys[who], strlen(pin_keys[who]),
 			&val);
+	if (err == CV_ERR_NOT_FOUND && who == CV_USER_NORMAL)
+		return cv_err_set(CV_ERR_PIN_NOT_INITIALIZED, "%s",
+				  cv_strerror(CV_ERR_PIN_NOT_INITIALIZED));
 	if (err == CV_ERR_NOT_FOUND)
 		return cv_err_set(CV_ERR_CORRUPT, "the vault has no %s record",
 				  pin_keys[who]);
@@ -475,7 +478,7 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 	if (!cv_name_valid(name))
 		return cv_err_set(CV_ERR_BAD_NAME, "vault name '%s': %s",
 				  name ? name : "", cv_strerror(CV_ERR_BAD_NAME));
-	if ((err = pin_check(user_pin, user_pin_len)) != CV_OK ||
+	if ((user_pin != NULL && (err = pin_check(user_pin, user_pin_len)) != CV_OK) ||
 	    (err = pin_check(so_pin, so_pin_len)) != CV_OK)
 		return err;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
@@ -497,8 +500,9 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 	}
 	for (i = 0; i < 8; i++)
 		snprintf(serial + 2 * i, 3, "%02x", serial_raw[i]);
-	if ((err = pin_rec_make(CV_USER_NORMAL, user_pin, user_pin_len, master,
-				&user)) != CV_OK ||
+	if ((user_pin != NULL &&
+	     (err = pin_rec_make(CV_USER_NORMAL, user_pin, user_pin_len, master,
+				 &user)) != CV_OK) ||
 	    (err = pin_rec_make(CV_USER_SO, so_pin, so_pin_len, master, &so)) != CV_OK)
 		goto done;
 
@@ -514,7 +518,8 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 	if ((err = cv_rec_finish(&w)) != CV_OK ||
 	    (err = cv_db_put(v, txn, CV_DB_META, "header", 6, w.p, w.len,
 			     MDB_NOOVERWRITE)) != CV_OK ||
-	    (err = pin_rec_write(v, txn, CV_USER_NORMAL, &user)) != CV_OK ||
+	    (user_pin != NULL &&
+	     (err = pin_rec_write(v, txn, CV_USER_NORMAL, &user)) != CV_OK) ||
 	    (err = pin_rec_write(v, txn, CV_USER_SO, &so)) != CV_OK)
 		goto done;
 	err = cv_txn_write_commit(v, txn);
@@ -655,8 +660,12 @@ cv_vault_info_get(cv_vault *v, cv_vault_info *out)
 	    (err = cv_field_strbuf(&f[CV_T_SERIAL], out->serial, sizeof(out->serial))) != CV_OK ||
 	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &created)) != CV_OK)
 		goto done;
-	if ((err = pin_rec_read(v, txn, CV_USER_NORMAL, &user)) != CV_OK ||
-	    (err = pin_rec_read(v, txn, CV_USER_SO, &so)) != CV_OK)
+	err = pin_rec_read(v, txn, CV_USER_NORMAL, &user);
+	out->user_pin_initialized = err == CV_OK;
+	if (err == CV_ERR_PIN_NOT_INITIALIZED)
+		err = CV_OK;
+	cv_err_clear();
+	if (err != CV_OK || (err = pin_rec_read(v, txn, CV_USER_SO, &so)) != CV_OK)
 		goto done;
 	out->created = (int64_t)created;
 	snprintf(out->dir, sizeof(out->dir), "%s", v->dir);
@@ -665,7 +674,6 @@ cv_vault_info_get(cv_vault *v, cv_vault_info *out)
 	out->so_pin_failures = (unsigned)(so.failures > CV_PIN_TRIES ? CV_PIN_TRIES : so.failures);
 	out->user_pin_locked = user.failures >= CV_PIN_TRIES;
 	out->so_pin_locked = so.failures >= CV_PIN_TRIES;
-	out->user_pin_initialized = 1;
 	out->generation = cv_vault_generation(v);
 done:
 	pin_rec_clear(&user);
@@ -917,6 +925,66 @@ cv_vault_init_pin(cv_vault *v, const char *new_pin, size_t new_len)
 		return err;
 	err = write_pin(v, CV_USER_NORMAL, new_pin, new_len, mk);
 	OPENSSL_cleanse(mk, sizeof(mk));
+	return err;
+}
+
+cv_err
+cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name)
+{
+	static const enum cv_db wiped[] = {
+		CV_DB_CERTS, CV_DB_VERSIONS, CV_DB_KEYS, CV_DB_SECRETS,
+		CV_DB_PENDING, CV_DB_KEY_IDS, CV_DB_KEY_NUMS,
+	};
+	unsigned char *mk = NULL;
+	MDB_txn *txn = NULL;
+	MDB_val val;
+	cv_field f[CV_T__MAX];
+	cv_wbuf w = { 0 };
+	uint64_t created = 0;
+	char serial[17];
+	size_t i;
+	int rc;
+	cv_err err;
+
+	cv_err_clear();
+	if (!cv_name_valid(name))
+		return cv_err_set(CV_ERR_BAD_NAME, "vault name '%s': %s", name ? name : "",
+				  cv_strerror(CV_ERR_BAD_NAME));
+	if ((err = unwrap_master(v, CV_USER_SO, so_pin, so_len, &mk)) != CV_OK)
+		return err;
+	cv_vault_logout(v);
+	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+		goto done;
+	for (i = 0; i < sizeof(wiped) / sizeof(wiped[0]); i++) {
+		if ((rc = mdb_drop(txn, v->dbi[wiped[i]], 0)) != 0) {
+			err = cv_mdb_err(rc, "empty a table");
+			goto done;
+		}
+	}
+	err = cv_db_del(v, txn, CV_DB_META, pin_keys[CV_USER_NORMAL],
+			strlen(pin_keys[CV_USER_NORMAL]));
+	if (err != CV_OK && err != CV_ERR_NOT_FOUND)
+		goto done;
+	if ((err = cv_db_get(v, txn, CV_DB_META, "header", 6, &val)) != CV_OK ||
+	    (err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_HEADER, NULL, f)) != CV_OK ||
+	    (err = cv_field_strbuf(&f[CV_T_SERIAL], serial, sizeof(serial))) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &created)) != CV_OK)
+		goto done;
+	cv_rec_begin(&w, CV_REC_HEADER);
+	cv_rec_put_str(&w, CV_T_NAME, name);
+	cv_rec_put_str(&w, CV_T_SERIAL, serial);
+	cv_rec_put_u64(&w, CV_T_CREATED, created);
+	cv_rec_put_u64(&w, CV_T_VAULT_FORMAT, CV_VAULT_FORMAT);
+	if ((err = cv_rec_finish(&w)) != CV_OK ||
+	    (err = cv_db_put(v, txn, CV_DB_META, "header", 6, w.p, w.len, 0)) != CV_OK)
+		goto done;
+	err = cv_txn_write_commit(v, txn);
+	txn = NULL;
+done:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	cv_wbuf_free(&w);
+	OPENSSL_clear_free(mk, CV_MASTER_KEY_LEN);
 	return err;
 }
 

@@ -264,6 +264,63 @@ config_files(void **state)
 	unsetenv("CERTVAULT_VAULT");
 }
 
+static void
+token_style_init(void **state)
+{
+	char path[700];
+	cv_vault *v = NULL;
+	cv_vault_info info;
+	cv_policy *p = NULL;
+	cv_cert_version **list = NULL;
+	cv_contact c = { "ops@contoso.com", NULL, NULL };
+	size_t n;
+
+	/* A vault made with the SO PIN only: the user PIN waits for the SO. */
+	snprintf(path, sizeof(path), "%s/t", (char *)*state);
+	assert_int_equal(cv_vault_create(path, "Fresh", NULL, 0, "so-pin-1", 8), CV_OK);
+	assert_int_equal(cv_vault_open(path, &v), CV_OK);
+	assert_int_equal(cv_vault_info_get(v, &info), CV_OK);
+	assert_false(info.user_pin_initialized);
+	assert_int_equal(cv_vault_login(v, CV_USER_NORMAL, "1234", 4), CV_ERR_PIN_NOT_INITIALIZED);
+	assert_int_equal(cv_vault_login(v, CV_USER_SO, "so-pin-1", 8), CV_OK);
+	assert_int_equal(cv_vault_init_pin(v, "1234", 4), CV_OK);
+	cv_vault_logout(v);
+	assert_int_equal(cv_vault_info_get(v, &info), CV_OK);
+	assert_true(info.user_pin_initialized);
+	assert_int_equal(cv_vault_login(v, CV_USER_NORMAL, "1234", 4), CV_OK);
+
+	/* Re-initializing destroys the certificates, keeps contacts, renames,
+	 * and unsets the user PIN; a wrong SO PIN changes nothing. */
+	assert_int_equal(cv_policy_default(&p), CV_OK);
+	assert_int_equal(cv_cert_create(v, "doomed", p, NULL, NULL), CV_OK);
+	assert_int_equal(cv_contact_add(v, &c), CV_OK);
+	assert_int_equal(cv_vault_reinit(v, "wrong-so", 8, "Renamed"), CV_ERR_PIN_INCORRECT);
+	assert_int_equal(cv_cert_list(v, &list, &n), CV_OK);
+	assert_int_equal(n, 1);
+	cv_cert_version_list_free(list, n);
+	assert_int_equal(cv_vault_reinit(v, "so-pin-1", 8, "bad name"), CV_ERR_BAD_NAME);
+	assert_int_equal(cv_vault_reinit(v, "so-pin-1", 8, "Renamed"), CV_OK);
+	assert_int_equal(cv_vault_logged_in(v), CV_USER_NONE);
+	assert_int_equal(cv_cert_list(v, &list, &n), CV_OK);
+	assert_int_equal(n, 0);
+	cv_cert_version_list_free(list, n);
+	assert_int_equal(cv_vault_info_get(v, &info), CV_OK);
+	assert_string_equal(info.name, "Renamed");
+	assert_false(info.user_pin_initialized);
+	assert_int_equal(info.so_pin_failures, 0);
+	{
+		cv_contact *cl = NULL;
+
+		assert_int_equal(cv_contact_list(v, &cl, &n), CV_OK);
+		assert_int_equal(n, 1);
+		cv_contact_clear(&cl[0]);
+		free(cl);
+	}
+	assert_int_equal(cv_vault_login(v, CV_USER_NORMAL, "1234", 4), CV_ERR_PIN_NOT_INITIALIZED);
+	cv_policy_free(p);
+	cv_vault_close(v);
+}
+
 int
 main(void)
 {
@@ -275,6 +332,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(set_pin_rewraps, setup, teardown),
 		cmocka_unit_test(names),
 		cmocka_unit_test_setup_teardown(config_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(token_style_init, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
