@@ -12,15 +12,6 @@
 #define PENDING_DETAILS \
 	"Pending certificate created. Please Perform Merge to complete the request."
 
-static cv_err
-check_name(const char *name)
-{
-	if (!cv_name_valid(name))
-		return cv_err_set(CV_ERR_BAD_NAME, "certificate name '%s': %s",
-				  name ? name : "", cv_strerror(CV_ERR_BAD_NAME));
-	return CV_OK;
-}
-
 static int
 issuer_is(const cv_policy *p, const char *what)
 {
@@ -162,7 +153,7 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	cv_err_clear();
 	if (op_out != NULL)
 		*op_out = NULL;
-	if ((err = check_name(name)) != CV_OK ||
+	if ((err = cv_check_cert_name(name)) != CV_OK ||
 	    (err = cv_policy_validate(policy)) != CV_OK ||
 	    (err = cv_tags_validate(tags)) != CV_OK)
 		return err;
@@ -257,7 +248,7 @@ cv_cert_policy_get(cv_vault *v, const char *name, cv_policy **out)
 
 	cv_err_clear();
 	*out = NULL;
-	if ((err = check_name(name)) != CV_OK)
+	if ((err = cv_check_cert_name(name)) != CV_OK)
 		return err;
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
 		return err;
@@ -285,7 +276,7 @@ cv_cert_policy_update(cv_vault *v, const char *name, const char *patch,
 	cv_err_clear();
 	if (out != NULL)
 		*out = NULL;
-	if ((err = check_name(name)) != CV_OK)
+	if ((err = cv_check_cert_name(name)) != CV_OK)
 		return err;
 	if ((err = cv_txn_write(v, &txn)) != CV_OK)
 		return err;
@@ -356,7 +347,7 @@ cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
 	cv_err_clear();
 	if (out != NULL)
 		*out = NULL;
-	if ((err = check_name(name)) != CV_OK ||
+	if ((err = cv_check_cert_name(name)) != CV_OK ||
 	    (err = cv_tags_validate(tags)) != CV_OK)
 		return err;
 	if (policy != NULL && (err = cv_policy_validate(policy)) != CV_OK)
@@ -441,7 +432,7 @@ cv_secret_get(cv_vault *v, const char *name, const char *version,
 	cv_err_clear();
 	*out = NULL;
 	*len = 0;
-	if ((err = check_name(name)) != CV_OK)
+	if ((err = cv_check_cert_name(name)) != CV_OK)
 		return err;
 	if (cv_vault_logged_in(v) == CV_USER_NONE)
 		return cv_err_set(CV_ERR_NOT_LOGGED_IN, "reading a secret needs the vault's PIN");

@@ -79,6 +79,9 @@ cv_err cv_db_put(cv_vault *v, MDB_txn *txn, enum cv_db db,
 cv_err cv_db_del(cv_vault *v, MDB_txn *txn, enum cv_db db,
 		 const void *key, size_t klen);
 
+/* CV_OK for a valid certificate name, else CV_ERR_BAD_NAME naming it. */
+cv_err cv_check_cert_name(const char *name);
+
 /* Lower-cased key for a name (Key Vault names are case-insensitive). */
 void cv_name_key(const char *name, char out[CV_NAME_MAX + 1]);
 

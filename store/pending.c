@@ -132,15 +132,6 @@ cv_op_write(cv_vault *v, MDB_txn *txn, const cv_operation *op)
 	return err;
 }
 
-static cv_err
-check_name(const char *name)
-{
-	if (!cv_name_valid(name))
-		return cv_err_set(CV_ERR_BAD_NAME, "certificate name '%s': %s",
-				  name ? name : "", cv_strerror(CV_ERR_BAD_NAME));
-	return CV_OK;
-}
-
 cv_err
 cv_pending_get(cv_vault *v, const char *name, cv_operation **out)
 {
@@ -149,7 +140,7 @@ cv_pending_get(cv_vault *v, const char *name, cv_operation **out)
 
 	cv_err_clear();
 	*out = NULL;
-	if ((err = check_name(name)) != CV_OK)
+	if ((err = cv_check_cert_name(name)) != CV_OK)
 		return err;
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
 		return err;
@@ -168,7 +159,7 @@ cv_pending_cancel(cv_vault *v, const char *name, cv_operation **out)
 	cv_err_clear();
 	if (out != NULL)
 		*out = NULL;
-	if ((err = check_name(name)) != CV_OK)
+	if ((err = cv_check_cert_name(name)) != CV_OK)
 		return err;
 	if ((err = cv_txn_write(v, &txn)) != CV_OK)
 		return err;
@@ -257,7 +248,7 @@ cv_pending_delete(cv_vault *v, const char *name)
 	cv_err err;
 
 	cv_err_clear();
-	if ((err = check_name(name)) != CV_OK)
+	if ((err = cv_check_cert_name(name)) != CV_OK)
 		return err;
 	cv_name_key(name, lname);
 	if ((err = cv_txn_write(v, &txn)) != CV_OK)
@@ -341,7 +332,7 @@ cv_pending_merge(cv_vault *v, const char *name, const unsigned char *data,
 	cv_err_clear();
 	if (out != NULL)
 		*out = NULL;
-	if ((err = check_name(name)) != CV_OK || (err = cv_tags_validate(tags)) != CV_OK)
+	if ((err = cv_check_cert_name(name)) != CV_OK || (err = cv_tags_validate(tags)) != CV_OK)
 		return err;
 	if ((err = cv_vault_master(v, probe)) != CV_OK)
 		return err;

@@ -7,6 +7,15 @@
 #include "internal.h"
 #include "x509.h"
 
+cv_err
+cv_check_cert_name(const char *name)
+{
+	if (!cv_name_valid(name))
+		return cv_err_set(CV_ERR_BAD_NAME, "certificate name '%s': %s",
+				  name ? name : "", cv_strerror(CV_ERR_BAD_NAME));
+	return CV_OK;
+}
+
 /* --- Tags --------------------------------------------------------------- */
 
 void
@@ -780,9 +789,8 @@ cv_cert_get(cv_vault *v, const char *name, const char *version,
 
 	cv_err_clear();
 	*out = NULL;
-	if (!cv_name_valid(name))
-		return cv_err_set(CV_ERR_BAD_NAME, "certificate name '%s': %s", name,
-				  cv_strerror(CV_ERR_BAD_NAME));
+	if ((err = cv_check_cert_name(name)) != CV_OK)
+		return err;
 	if (version != NULL && (strlen(version) != CV_VERSION_LEN ||
 				strspn(version, "0123456789abcdef") != CV_VERSION_LEN))
 		return cv_err_set(CV_ERR_NOT_FOUND, "certificate '%s' has no version '%s'",
@@ -901,9 +909,8 @@ cv_cert_list_versions(cv_vault *v, const char *name, cv_cert_version ***out,
 	cv_err_clear();
 	*out = NULL;
 	*n = 0;
-	if (!cv_name_valid(name))
-		return cv_err_set(CV_ERR_BAD_NAME, "certificate name '%s': %s", name,
-				  cv_strerror(CV_ERR_BAD_NAME));
+	if ((err = cv_check_cert_name(name)) != CV_OK)
+		return err;
 	cv_name_key(name, lname);
 	plen = strlen(lname) + 1; /* the name and its NUL */
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
@@ -966,9 +973,8 @@ cv_cert_set_attributes(cv_vault *v, const char *name, const char *version,
 	cv_err_clear();
 	if (out != NULL)
 		*out = NULL;
-	if (!cv_name_valid(name))
-		return cv_err_set(CV_ERR_BAD_NAME, "certificate name '%s': %s", name,
-				  cv_strerror(CV_ERR_BAD_NAME));
+	if ((err = cv_check_cert_name(name)) != CV_OK)
+		return err;
 	if ((err = cv_tags_validate(tags)) != CV_OK)
 		return err;
 	if (enabled < -1 || enabled > 1)
