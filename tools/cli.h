@@ -68,6 +68,10 @@ extern const struct cli_group cli_group_secret;
 extern const struct cli_group cli_group_issuer;
 extern const struct cli_group cli_group_contact;
 
+/* `certificate uri` (cmd_uri.c), a command of cli_group_certificate. */
+int cli_certificate_uri(struct cli_ctx *ctx, const struct cli_command *cmd,
+			int argc, char **argv);
+
 /* --- Option parsing (main.c) -------------------------------------------- */
 
 #define CLI_OPT_END (-1)
