@@ -82,6 +82,31 @@ locks_init(void)
 	}
 }
 
+void
+cv_cache_fork_lock(void)
+{
+	size_t i;
+
+	pthread_once(&locks_once, locks_init);
+	for (i = 0; i < STRIPES; i++) {
+		pthread_mutex_lock(&key_locks[i]);
+		pthread_mutex_lock(&priv_locks[i]);
+		pthread_mutex_lock(&cert_locks[i]);
+	}
+}
+
+void
+cv_cache_fork_unlock(void)
+{
+	size_t i;
+
+	for (i = STRIPES; i-- > 0;) {
+		pthread_mutex_unlock(&cert_locks[i]);
+		pthread_mutex_unlock(&priv_locks[i]);
+		pthread_mutex_unlock(&key_locks[i]);
+	}
+}
+
 static size_t
 slot_hash(CK_SLOT_ID slot, uint64_t num, size_t entries)
 {

@@ -242,7 +242,12 @@ CK_RV cv_object_copy(cv_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
 CK_RV cv_object_destroy(cv_session *s, CK_OBJECT_HANDLE h);
 /* Drop the session objects a closing session owns. */
 void cv_object_session_closed(CK_SESSION_HANDLE h);
+/* Destroy a slot's private session objects (C_Logout). */
+void cv_object_logout(CK_SLOT_ID slot);
 void cv_object_finalize(void);
+/* Take and release the session-object table's lock around fork(). */
+void cv_object_fork_lock(void);
+void cv_object_fork_unlock(void);
 
 /* What a crypto operation needs of a key object: the key type, whether the
  * operation is allowed (CKA_SIGN, CKA_DECRYPT ... and, for vault keys, the
@@ -328,6 +333,9 @@ cv_err cv_cache_private_key(cv_slot *s, uint64_t num, EVP_PKEY **out);
 /* Forget a slot's private keys (logout, finalize), or everything. */
 void cv_cache_forget_private(cv_slot *s);
 void cv_cache_clear(void);
+/* Take and release every cache lock around fork() (module.c's handlers). */
+void cv_cache_fork_lock(void);
+void cv_cache_fork_unlock(void);
 
 /* The certificates of a CURRENT key's version, parsed once and kept (a
  * version's certificates never change): x509[0] is the leaf, then the

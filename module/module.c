@@ -8,6 +8,7 @@
  * state with cv_vault_abandon and opens the vaults anew.  The only fork
  * handler keeps cv_mod.lock usable in the child; it touches no vault.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,18 +39,28 @@ static unsigned long lifetime;
  * which two racing C_Initialize calls would do.  Taken before cv_mod.lock. */
 static pthread_mutex_t lifecycle_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The process that initialized the module, or 0: what cv_module_check
+ * compares, kept beside cv_mod.pid so the check needs no lock. */
+static _Atomic long initialized_in;
+
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+/* Fork takes every lock of the module, outermost first, so the child
+ * starts with none of them held by a thread it does not have. */
 static void
 atfork_prepare(void)
 {
 	pthread_mutex_lock(&lifecycle_lock);
 	pthread_mutex_lock(&cv_mod.lock);
+	cv_object_fork_lock();
+	cv_cache_fork_lock();
 }
 
 static void
 atfork_parent(void)
 {
+	cv_cache_fork_unlock();
+	cv_object_fork_unlock();
 	pthread_mutex_unlock(&cv_mod.lock);
 	pthread_mutex_unlock(&lifecycle_lock);
 }
@@ -57,6 +68,8 @@ atfork_parent(void)
 static void
 atfork_child(void)
 {
+	cv_cache_fork_unlock();
+	cv_object_fork_unlock();
 	pthread_mutex_unlock(&cv_mod.lock);
 	pthread_mutex_unlock(&lifecycle_lock);
 	/* The parent's waiters do not exist here; a condition variable that
@@ -132,6 +145,7 @@ detach_locked(struct detached *d)
 	cv_mod.n_sessions_cap = 0;
 	cv_mod.initialized = 0;
 	cv_mod.pid = 0;
+	atomic_store(&initialized_in, 0);
 	lifetime++;
 	pthread_cond_broadcast(&cv_mod.event);
 }
@@ -218,7 +232,7 @@ cv_module_initialize(CK_VOID_PTR init_args)
 
 	pthread_mutex_lock(&lifecycle_lock);
 	pthread_mutex_lock(&cv_mod.lock);
-	if (cv_mod.initialized && cv_mod.pid == getpid()) {
+	if (cv_mod.initialized && cv_mod.pid == cv_process_id()) {
 		pthread_mutex_unlock(&cv_mod.lock);
 		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 		goto done;
@@ -256,8 +270,9 @@ cv_module_initialize(CK_VOID_PTR init_args)
 	cv_mod.n_slots = n_slots;
 	cv_mod.sessions = NULL;
 	cv_mod.n_sessions_cap = 0;
-	cv_mod.pid = getpid();
+	cv_mod.pid = cv_process_id();
 	cv_mod.initialized = 1;
+	atomic_store(&initialized_in, (long)cv_mod.pid);
 	lifetime++;
 	pthread_mutex_unlock(&cv_mod.lock);
 	slots = NULL;
@@ -272,13 +287,10 @@ done:
 CK_RV
 cv_module_check(void)
 {
-	CK_RV rv;
-
-	pthread_mutex_lock(&cv_mod.lock);
-	rv = cv_mod.initialized && cv_mod.pid == getpid()
+	/* Every call passes here: an atomic load and no lock, so threads
+	 * signing at once do not queue on cv_mod.lock. */
+	return atomic_load(&initialized_in) == (long)cv_process_id()
 		? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
-	pthread_mutex_unlock(&cv_mod.lock);
-	return rv;
 }
 
 CK_RV
@@ -289,7 +301,7 @@ cv_module_finalize(CK_VOID_PTR reserved)
 
 	pthread_mutex_lock(&lifecycle_lock);
 	pthread_mutex_lock(&cv_mod.lock);
-	if (!cv_mod.initialized || cv_mod.pid != getpid())
+	if (!cv_mod.initialized || cv_mod.pid != cv_process_id())
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 	else if (reserved != NULL)
 		rv = CKR_ARGUMENTS_BAD;
@@ -327,7 +339,7 @@ cv_module_wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot)
 	return_val_if_fail(slot != NULL, CKR_ARGUMENTS_BAD);
 
 	pthread_mutex_lock(&cv_mod.lock);
-	if (!cv_mod.initialized || cv_mod.pid != getpid()) {
+	if (!cv_mod.initialized || cv_mod.pid != cv_process_id()) {
 		pthread_mutex_unlock(&cv_mod.lock);
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	}

@@ -309,7 +309,6 @@ static CK_RV
 obj_set_kind(obj *o, unsigned kind, int see_private)
 {
 	const cv_key_info *k = &o->key->info;
-	CK_RV rv;
 
 	if (k->state != CV_KEY_CURRENT && k->state != CV_KEY_PENDING)
 		return CKR_OBJECT_HANDLE_INVALID;
@@ -332,9 +331,7 @@ obj_set_kind(obj *o, unsigned kind, int see_private)
 		if (kind < CV_OBJ_CHAIN0 || kind >= CV_OBJ_CHAIN0 + CV_OBJ_CHAIN_MAX ||
 		    k->state != CV_KEY_CURRENT)
 			return CKR_OBJECT_HANDLE_INVALID;
-		if ((rv = keyctx_certs(o->key)) != CKR_OK)
-			return rv;
-		if ((size_t)kind - CV_OBJ_CHAIN0 + 1 >= o->key->certs.n)
+		if ((size_t)kind - CV_OBJ_CHAIN0 >= k->chain_len)
 			return CKR_OBJECT_HANDLE_INVALID;
 		o->cls = CKO_CERTIFICATE;
 		break;
@@ -376,6 +373,18 @@ sobj_free(sobj *so)
 	X509_free(so->cert);
 	attrs_free(so->attrs, so->n_attrs);
 	free(so);
+}
+
+void
+cv_object_fork_lock(void)
+{
+	pthread_mutex_lock(&sobj_lock);
+}
+
+void
+cv_object_fork_unlock(void)
+{
+	pthread_mutex_unlock(&sobj_lock);
 }
 
 /* Give so a handle and put it in the list; the list owns it afterwards. */
@@ -1194,12 +1203,13 @@ find_key_objects(cv_session *s, cv_find *f, keyctx *k, unsigned kinds_mask,
 	int match;
 	CK_RV rv;
 
+	/* The store counts the chain, so no certificate is parsed here. */
 	if (k->info.state == CV_KEY_CURRENT && (kinds_mask & ~0xeu) != 0 &&
-	    tmpl_may_match_chain(f)) {
-		if ((rv = keyctx_certs(k)) == CKR_HOST_MEMORY)
-			return rv;
-		if (rv == CKR_OK && k->certs.n > 1)
-			last = CV_OBJ_CHAIN0 + (unsigned)k->certs.n - 2;
+	    tmpl_may_match_chain(f) && k->info.chain_len > 0) {
+		size_t n = k->info.chain_len < CV_OBJ_CHAIN_MAX ? k->info.chain_len
+								 : CV_OBJ_CHAIN_MAX;
+
+		last = CV_OBJ_CHAIN0 + (unsigned)n - 1;
 	}
 	(void)s;
 	for (kind = CV_OBJ_CERT; kind <= last; kind++) {
@@ -1902,6 +1912,32 @@ cv_object_session_closed(CK_SESSION_HANDLE h)
 	pthread_mutex_lock(&sobj_lock);
 	for (pp = &sobj_list; *pp != NULL;) {
 		if ((*pp)->owner == h) {
+			gone = *pp;
+			*pp = gone->next;
+			gone->next = list;
+			list = gone;
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	pthread_mutex_unlock(&sobj_lock);
+	while (list != NULL) {
+		gone = list;
+		list = list->next;
+		sobj_free(gone);
+	}
+}
+
+void
+cv_object_logout(CK_SLOT_ID slot)
+{
+	sobj **pp, *gone, *list = NULL;
+
+	/* Spec, C_Logout: the application's private session objects are
+	 * destroyed (copies of private keys are such objects). */
+	pthread_mutex_lock(&sobj_lock);
+	for (pp = &sobj_list; *pp != NULL;) {
+		if ((*pp)->slot == slot && (*pp)->priv) {
 			gone = *pp;
 			*pp = gone->next;
 			gone->next = list;

@@ -317,6 +317,7 @@ cv_slot_logout(cv_slot *slot)
 
 	cv_cache_forget_private(slot);
 	cv_session_end_private_ops(slot);
+	cv_object_logout(slot->id);
 	return CKR_OK;
 }
 

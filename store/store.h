@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <openssl/evp.h>
 
@@ -44,6 +45,11 @@ enum cv_user {
 	CV_USER_NORMAL = 1, /* the user PIN */
 	CV_USER_SO = 2,     /* the security officer PIN */
 };
+
+/* This process's id without a system call per use: a fork handler keeps it
+ * current in the child.  Vault handles are tied to the process that opened
+ * them; the PKCS#11 face checks it on every call. */
+pid_t cv_process_id(void);
 
 /* 1 if name matches ^[0-9a-zA-Z-]{1,127}$, else 0. */
 int cv_name_valid(const char *name);
@@ -314,6 +320,7 @@ typedef struct cv_key_info {
 	int imported;
 	int enabled;                     /* of the version; pending: 1 */
 	int64_t nbf, exp;                /* of the version; pending: 0, 0 */
+	size_t chain_len;                /* certificates after the leaf */
 	int64_t created;
 } cv_key_info;
 

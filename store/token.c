@@ -124,6 +124,15 @@ key_load(cv_vault *v, MDB_txn *txn, const char *lname, const char *version,
 		out->enabled = enabled != 0;
 		out->nbf = (int64_t)nbf;
 		out->exp = (int64_t)exp;
+		{
+			size_t off = 0, vlen;
+			const unsigned char *p;
+			unsigned tag;
+
+			while (cv_rec_next(val.mv_data, val.mv_size, &off, &tag, &p, &vlen))
+				if (tag == CV_T_CHAIN)
+					out->chain_len++;
+		}
 	} else if (strcmp(version, pending) == 0) {
 		out->state = CV_KEY_PENDING;
 		out->enabled = 1;

@@ -1,6 +1,7 @@
 /* certvault: the vault's environment, PINs and master key. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,29 @@ static const char *const pin_keys[] = {
 	[CV_USER_NORMAL] = "pin.user",
 	[CV_USER_SO] = "pin.so",
 };
+
+static _Atomic pid_t process_id;
+static pthread_once_t process_id_once = PTHREAD_ONCE_INIT;
+
+static void
+process_id_after_fork(void)
+{
+	atomic_store_explicit(&process_id, getpid(), memory_order_relaxed);
+}
+
+static void
+process_id_init(void)
+{
+	atomic_store_explicit(&process_id, getpid(), memory_order_relaxed);
+	pthread_atfork(NULL, NULL, process_id_after_fork);
+}
+
+pid_t
+cv_process_id(void)
+{
+	pthread_once(&process_id_once, process_id_init);
+	return atomic_load_explicit(&process_id, memory_order_relaxed);
+}
 
 const char *
 cv_db_name(enum cv_db db)
@@ -150,7 +174,7 @@ cv_mdb_err(int rc, const char *what)
 static cv_err
 check_pid(cv_vault *v)
 {
-	if (v->pid != getpid())
+	if (v->pid != cv_process_id())
 		return cv_err_set(CV_ERR_IO,
 				  "a vault handle was used in a child process after fork()");
 	return CV_OK;
@@ -278,7 +302,7 @@ env_open(const char *dir, cv_vault **out)
 		free(v);
 		return CV_ERR_NOMEM;
 	}
-	v->pid = getpid();
+	v->pid = cv_process_id();
 	if ((v->dir = strdup(dir)) == NULL)
 		goto done;
 	if ((rc = mdb_env_create(&v->env)) != 0) {
@@ -621,7 +645,7 @@ cv_vault_close(cv_vault *v)
 	pthread_mutex_lock(&v->lock);
 	forget_master(v);
 	pthread_mutex_unlock(&v->lock);
-	if (v->env != NULL && v->pid == getpid())
+	if (v->env != NULL && v->pid == cv_process_id())
 		mdb_env_close(v->env);
 	pthread_mutex_destroy(&v->lock);
 	free(v->dir);
@@ -689,7 +713,7 @@ cv_vault_generation(cv_vault *v)
 
 	/* LMDB's last committed transaction id lives in the shared lock file,
 	 * so it moves with every commit by any process. */
-	if (v->pid != getpid() || mdb_env_info(v->env, &info) != 0)
+	if (v->pid != cv_process_id() || mdb_env_info(v->env, &info) != 0)
 		return 0;
 	return (uint64_t)info.me_last_txnid;
 }
