@@ -148,6 +148,10 @@ cv_session_open(cv_slot *slot, CK_FLAGS flags, CK_SESSION_HANDLE_PTR out)
 		rv = CKR_TOKEN_NOT_RECOGNIZED;
 		goto done;
 	}
+	if ((flags & CKF_RW_SESSION) != 0 && cv_vault_read_only(slot->vault)) {
+		rv = CKR_TOKEN_WRITE_PROTECTED;
+		goto done;
+	}
 	if ((flags & CKF_RW_SESSION) == 0 && slot->login == CKU_SO) {
 		rv = CKR_SESSION_READ_WRITE_SO_EXISTS;
 		goto done;

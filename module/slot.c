@@ -185,6 +185,8 @@ cv_token_info(cv_slot *slot, CK_TOKEN_INFO_PTR info)
 	info->flags = CKF_RNG | CKF_LOGIN_REQUIRED;
 	if (vault != NULL) {
 		info->flags |= CKF_TOKEN_INITIALIZED;
+		if (vi.read_only)
+			info->flags |= CKF_WRITE_PROTECTED;
 		if (vi.user_pin_initialized)
 			info->flags |= CKF_USER_PIN_INITIALIZED;
 		info->flags |= pin_flags(vi.user_pin_failures, vi.pin_tries,

@@ -41,6 +41,7 @@ static const char *const texts[CV_ERR__COUNT] = {
 	[CV_ERR_DISABLED] = "the certificate is disabled",
 	[CV_ERR_NOT_EXPORTABLE] = "the policy does not allow the private key to be exported",
 	[CV_ERR_UNSUPPORTED] = "unsupported key type or format",
+	[CV_ERR_READ_ONLY] = "the vault is read-only for this user",
 	[CV_ERR_PIN_NOT_INITIALIZED] = "the user PIN has not been set; the SO sets it first",
 };
 

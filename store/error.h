@@ -52,6 +52,7 @@ typedef enum cv_err {
 	CV_ERR_NOT_EXPORTABLE,     /* the policy does not allow the key out */
 	CV_ERR_UNSUPPORTED,        /* a key type or format certificate cannot use */
 	CV_ERR_PIN_NOT_INITIALIZED, /* the user PIN has not been set yet */
+	CV_ERR_READ_ONLY,          /* this user may only read the vault */
 	CV_ERR__COUNT
 } cv_err;
 

@@ -50,6 +50,7 @@ struct cv_vault {
 	MDB_dbi dbi[CV_DB__COUNT];
 	char *dir;
 	pid_t pid;
+	int read_only;         /* opened MDB_RDONLY: this user may not write */
 
 	pthread_mutex_t lock;  /* guards the fields below */
 	unsigned char *master; /* CV_MASTER_KEY_LEN bytes while logged in */

@@ -92,6 +92,7 @@ typedef struct cv_vault_info {
 	int user_pin_locked;
 	int so_pin_locked;
 	int user_pin_initialized;
+	int read_only;              /* this process may only read the vault */
 	uint64_t generation;        /* grows with every committed change */
 } cv_vault_info;
 
@@ -101,6 +102,10 @@ cv_err cv_vault_info_get(cv_vault *v, cv_vault_info *out);
 /* The change counter alone, read cheaply: it grows by one or more with every
  * committed write, so a cache keyed on it is never stale. */
 uint64_t cv_vault_generation(cv_vault *v);
+
+/* 1 when this process may only read the vault (a service account given
+ * read access to data.mdb): every write returns CV_ERR_READ_ONLY. */
+int cv_vault_read_only(cv_vault *v);
 
 /* Unlock the master key with a PIN.  A wrong PIN is counted in the vault
  * and returns CV_ERR_PIN_INCORRECT; after CV_PIN_TRIES wrong PINs in a row

@@ -200,6 +200,9 @@ cv_txn_write(cv_vault *v, MDB_txn **txn)
 	*txn = NULL;
 	if ((err = check_pid(v)) != CV_OK)
 		return err;
+	if (v->read_only)
+		return cv_err_set(CV_ERR_READ_ONLY, "%s: %s", v->dir,
+				  cv_strerror(CV_ERR_READ_ONLY));
 	return cv_mdb_err(mdb_txn_begin(v->env, NULL, 0, txn),
 			  "begin a write transaction");
 }
@@ -289,7 +292,7 @@ check_vault_files(const char *dir)
 }
 
 static cv_err
-env_open(const char *dir, cv_vault **out)
+env_open(const char *dir, unsigned flags, cv_vault **out)
 {
 	cv_err err = CV_ERR_NOMEM;
 	cv_vault *v = NULL;
@@ -317,10 +320,11 @@ env_open(const char *dir, cv_vault **out)
 	}
 	/* MDB_NOTLS: read transactions are not tied to a thread, so the
 	 * PKCS#11 face may run them on whatever thread the application uses. */
-	if ((rc = mdb_env_open(v->env, dir, MDB_NOTLS, 0600)) != 0) {
+	if ((rc = mdb_env_open(v->env, dir, MDB_NOTLS | flags, 0600)) != 0) {
 		err = cv_mdb_err(rc, dir);
 		goto done;
 	}
+	v->read_only = (flags & MDB_RDONLY) != 0;
 	*out = v;
 	v = NULL;
 	err = CV_OK;
@@ -514,7 +518,7 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 		return cv_err_set(CV_ERR_VAULT_EXISTS, "%s already holds a vault", dir);
 	if ((err = check_not_writable_by_others(dir, 1)) != CV_OK)
 		return err;
-	if ((err = env_open(dir, &v)) != CV_OK)
+	if ((err = env_open(dir, 0, &v)) != CV_OK)
 		return err;
 
 	if (RAND_priv_bytes(master, sizeof(master)) != 1 ||
@@ -590,7 +594,13 @@ cv_vault_open(const char *dir, cv_vault **out)
 				  dir);
 	if ((err = check_vault_files(dir)) != CV_OK)
 		return err;
-	if ((err = env_open(dir, &v)) != CV_OK)
+	/* A service account given read access to data.mdb (and write access
+	 * to lock.mdb, which every LMDB reader needs) opens it read-only. */
+	if (access(path, W_OK) != 0 && errno == EACCES)
+		err = env_open(dir, MDB_RDONLY, &v);
+	else
+		err = env_open(dir, 0, &v);
+	if (err != CV_OK)
 		return err;
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
 		goto done;
@@ -698,12 +708,19 @@ cv_vault_info_get(cv_vault *v, cv_vault_info *out)
 	out->so_pin_failures = (unsigned)(so.failures > CV_PIN_TRIES ? CV_PIN_TRIES : so.failures);
 	out->user_pin_locked = user.failures >= CV_PIN_TRIES;
 	out->so_pin_locked = so.failures >= CV_PIN_TRIES;
+	out->read_only = v->read_only;
 	out->generation = cv_vault_generation(v);
 done:
 	pin_rec_clear(&user);
 	pin_rec_clear(&so);
 	mdb_txn_abort(txn);
 	return err;
+}
+
+int
+cv_vault_read_only(cv_vault *v)
+{
+	return v->read_only;
 }
 
 uint64_t
@@ -806,6 +823,14 @@ unwrap_master(cv_vault *v, enum cv_user who, const char *pin, size_t pin_len,
 		goto done;
 	err = cv_unseal(kek, (const unsigned char *)aad, strlen(aad),
 			p.wrapped.data, p.wrapped.len, &mk, &mklen);
+	if (err == CV_ERR_CORRUPT && v->read_only) {
+		/* Nothing can be counted here; a reader of data.mdb could try
+		 * PINs offline against scrypt anyway. */
+		err = cv_err_set(CV_ERR_PIN_INCORRECT,
+				 "incorrect %s PIN (not counted: the vault is read-only for this user)",
+				 who == CV_USER_SO ? "SO" : "user");
+		goto done;
+	}
 	if (err == CV_ERR_CORRUPT) {
 		cv_err_clear();
 		if ((err = count_failure(v, who, &failures)) != CV_OK)
@@ -821,7 +846,7 @@ unwrap_master(cv_vault *v, enum cv_user who, const char *pin, size_t pin_len,
 		err = cv_err_set(CV_ERR_CORRUPT, "the master key has %zu bytes", mklen);
 		goto done;
 	}
-	if (p.failures > 0 && (err = reset_failures(v, who)) != CV_OK)
+	if (p.failures > 0 && !v->read_only && (err = reset_failures(v, who)) != CV_OK)
 		goto done;
 	*master = mk;
 	mk = NULL;
