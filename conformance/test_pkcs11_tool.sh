@@ -242,10 +242,10 @@ if certvault_only "the generated key pair's CKA_ID is the SHA-1 of its EC point"
 		openssl dgst -sha1 -r | cut -c1-40)
 	check_eq "the generated key pair's CKA_ID is the SHA-1 of its EC point" "$gen_id" "$want"
 fi
+# The public point above is read from -O's listing in the vault's order;
+# pkcs11-tool 0.23 cannot read an EC public key object itself.
 T="the generated key signs ECDSA, openssl verifies with its public key"
-if [ -z "$gen_id" ]; then
-	skip "$T" "the generated key has no CKA_ID to select it by"
-else
+if certvault_only "$T"; then
 	rm -f "$WORK/sig"
 	p11 --login --pin "$PIN" --sign --id "$gen_id" -m ECDSA -i "$WORK/data.sha256" \
 		-o "$WORK/sig" --signature-format openssl
