@@ -24,6 +24,7 @@
 #define CV_MODULE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <openssl/evp.h>
@@ -58,6 +59,10 @@ typedef struct cv_slot {
 	unsigned sessions;             /* open sessions on this slot */
 	unsigned ro_sessions;          /* of them, read-only */
 	CK_USER_TYPE login;            /* CKU_USER, CKU_SO, or (CK_ULONG)-1 */
+	_Atomic unsigned logouts;      /* grows at every logout: private-object
+					  handles carry it, so a handle from
+					  before a logout stays invalid after
+					  the next login (spec, C_Logout) */
 	int present;                   /* a token: a vault opened, or a folder
 					  where C_InitToken can make one */
 	int init_busy;                 /* C_InitToken at work: no session opens */
@@ -218,7 +223,14 @@ enum cv_obj_kind {
 #define CV_OBJ_CHAIN_MAX (16 - CV_OBJ_CHAIN0)
 #define CV_SESSION_OBJECT ((CK_OBJECT_HANDLE)1 << 63)
 
-CK_OBJECT_HANDLE cv_object_handle(uint64_t num, enum cv_obj_kind kind);
+/* Private-object handles also carry the slot's logout count in bits
+ * 44..62 (key numbers stay below 2^40), so they lapse at each logout. */
+#define CV_OBJ_EPOCH_SHIFT 44
+#define CV_OBJ_EPOCH_MASK ((CK_OBJECT_HANDLE)0x7ffff)
+CK_OBJECT_HANDLE cv_object_handle(cv_slot *slot, uint64_t num,
+				  enum cv_obj_kind kind);
+/* Count a logout of the slot: its private-object handles lapse. */
+void cv_object_handles_lapse(cv_slot *slot);
 
 /* C_GetAttributeValue: the buffer protocol to the letter (NULL pValue
  * gives the length; a short buffer gives CKR_BUFFER_TOO_SMALL for that

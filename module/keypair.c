@@ -528,8 +528,8 @@ cv_keypair_generate(cv_session *s, CK_MECHANISM_PTR mech,
 	for (i = 0; i < n; i++) {
 		if (cv_key_get(v, nums[i], &info) == CV_OK &&
 		    strcmp(info.version, op->version) == 0) {
-			*pub = cv_object_handle(info.num, CV_OBJ_PUBLIC);
-			*priv = cv_object_handle(info.num, CV_OBJ_PRIVATE);
+			*pub = cv_object_handle(s->slot, info.num, CV_OBJ_PUBLIC);
+			*priv = cv_object_handle(s->slot, info.num, CV_OBJ_PRIVATE);
 			rv = CKR_OK;
 		}
 		cv_key_info_clear(&info);
@@ -691,7 +691,7 @@ cv_keypair_merge_certificate(cv_session *s, CK_ATTRIBUTE_PTR tmpl,
 		if (cv_key_get(v, names[k], &info) == CV_OK &&
 		    info.state == CV_KEY_CURRENT &&
 		    memcmp(info.key_id, id, sizeof(id)) == 0) {
-			*out = cv_object_handle(info.num, CV_OBJ_CERT);
+			*out = cv_object_handle(s->slot, info.num, CV_OBJ_CERT);
 			rv = CKR_OK;
 		}
 		cv_key_info_clear(&info);

@@ -29,9 +29,20 @@
 #include "x509.h"
 
 CK_OBJECT_HANDLE
-cv_object_handle(uint64_t num, enum cv_obj_kind kind)
+cv_object_handle(cv_slot *slot, uint64_t num, enum cv_obj_kind kind)
 {
-	return (CK_OBJECT_HANDLE)(num << CV_OBJ_KIND_BITS | (uint64_t)kind);
+	CK_OBJECT_HANDLE h = (CK_OBJECT_HANDLE)(num << CV_OBJ_KIND_BITS | (uint64_t)kind);
+
+	if (kind == CV_OBJ_PRIVATE)
+		h |= ((CK_OBJECT_HANDLE)atomic_load(&slot->logouts) & CV_OBJ_EPOCH_MASK)
+		     << CV_OBJ_EPOCH_SHIFT;
+	return h;
+}
+
+void
+cv_object_handles_lapse(cv_slot *slot)
+{
+	atomic_fetch_add(&slot->logouts, 1);
 }
 
 /* --- Attribute values ----------------------------------------------------- */
@@ -338,7 +349,7 @@ obj_set_kind(obj *o, unsigned kind, int see_private)
 	}
 	o->kind = (enum cv_obj_kind)kind;
 	o->token = 1;
-	o->handle = cv_object_handle(k->num, (enum cv_obj_kind)kind);
+	o->handle = cv_object_handle(o->key->slot, k->num, (enum cv_obj_kind)kind);
 	return CKR_OK;
 }
 
@@ -462,11 +473,19 @@ session_obj_open(cv_session *s, CK_OBJECT_HANDLE h, obj *o, int see_private)
 static CK_RV
 token_obj_open(cv_session *s, CK_OBJECT_HANDLE h, obj *o, int see_private)
 {
-	uint64_t num = (uint64_t)h >> CV_OBJ_KIND_BITS;
+	CK_OBJECT_HANDLE epoch = (h >> CV_OBJ_EPOCH_SHIFT) & CV_OBJ_EPOCH_MASK;
+	uint64_t num = ((uint64_t)h & (((uint64_t)1 << CV_OBJ_EPOCH_SHIFT) - 1)) >>
+		       CV_OBJ_KIND_BITS;
 	unsigned kind = (unsigned)(h & ((1u << CV_OBJ_KIND_BITS) - 1));
 	cv_err err;
 
 	if (kind == 0 || s->slot->vault == NULL)
+		return CKR_OBJECT_HANDLE_INVALID;
+	/* Only private-key handles carry a logout count, and only the
+	 * current one. */
+	if (kind == CV_OBJ_PRIVATE
+	    ? epoch != ((CK_OBJECT_HANDLE)atomic_load(&s->slot->logouts) & CV_OBJ_EPOCH_MASK)
+	    : epoch != 0)
 		return CKR_OBJECT_HANDLE_INVALID;
 	o->keybuf.slot = s->slot;
 	o->key = &o->keybuf;
@@ -1223,7 +1242,7 @@ find_key_objects(cv_session *s, cv_find *f, keyctx *k, unsigned kinds_mask,
 		obj_clear(&o);         /* o does not own k */
 		if (rv != CKR_OK)
 			return rv;
-		if (match && (rv = ready_push(f, cv_object_handle(k->info.num,
+		if (match && (rv = ready_push(f, cv_object_handle(k->slot, k->info.num,
 								   (enum cv_obj_kind)kind))) != CKR_OK)
 			return rv;
 	}

@@ -265,6 +265,7 @@ logout_if_idle(cv_slot *slot)
 	pthread_mutex_lock(&cv_mod.lock);
 	if (slot->sessions == 0 && slot->login != CV_NOT_LOGGED_IN) {
 		slot->login = CV_NOT_LOGGED_IN;
+		cv_object_handles_lapse(slot);
 		was_in = 1;
 	}
 	pthread_mutex_unlock(&cv_mod.lock);

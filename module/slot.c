@@ -308,8 +308,10 @@ cv_slot_logout(cv_slot *slot)
 	pthread_mutex_lock(&cv_mod.lock);
 	if (slot->login == CV_NOT_LOGGED_IN)
 		rv = CKR_USER_NOT_LOGGED_IN;
-	else
+	else {
 		slot->login = CV_NOT_LOGGED_IN;
+		cv_object_handles_lapse(slot);
+	}
 	pthread_mutex_unlock(&cv_mod.lock);
 	if (rv == CKR_OK && slot->vault != NULL)
 		cv_vault_logout(slot->vault);
