@@ -313,6 +313,28 @@ done:
 	return err;
 }
 
+/* Key Vault's limit on a PKCS#12 password: 200 characters (UTF-8 code
+ * points, not bytes). */
+#define PFX_PASSWORD_MAX 200
+
+static cv_err
+check_pfx_password(const char *password)
+{
+	size_t chars = 0;
+	const unsigned char *p;
+
+	if (password == NULL)
+		return CV_OK;
+	for (p = (const unsigned char *)password; *p != '\0'; p++)
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+	if (chars > PFX_PASSWORD_MAX)
+		return cv_err_set(CV_ERR_INVALID,
+				  "a PKCS#12 password holds at most %d characters (this one has %zu)",
+				  PFX_PASSWORD_MAX, chars);
+	return CV_OK;
+}
+
 static cv_err
 expired(int64_t exp)
 {
@@ -348,7 +370,8 @@ cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
 	if (out != NULL)
 		*out = NULL;
 	if ((err = cv_check_cert_name(name)) != CV_OK ||
-	    (err = cv_tags_validate(tags)) != CV_OK)
+	    (err = cv_tags_validate(tags)) != CV_OK ||
+	    (err = check_pfx_password(password)) != CV_OK)
 		return err;
 	if (policy != NULL && (err = cv_policy_validate(policy)) != CV_OK)
 		return err;
@@ -432,7 +455,8 @@ cv_secret_get(cv_vault *v, const char *name, const char *version,
 	cv_err_clear();
 	*out = NULL;
 	*len = 0;
-	if ((err = cv_check_cert_name(name)) != CV_OK)
+	if ((err = cv_check_cert_name(name)) != CV_OK ||
+	    (err = check_pfx_password(password)) != CV_OK)
 		return err;
 	if (cv_vault_logged_in(v) == CV_USER_NONE)
 		return cv_err_set(CV_ERR_NOT_LOGGED_IN, "reading a secret needs the vault's PIN");

@@ -267,6 +267,7 @@ cv_err cv_cert_policy_update(cv_vault *v, const char *name, const char *patch,
  * Errors: CV_ERR_BAD_NAME, CV_ERR_CONFLICT, CV_ERR_BAD_PASSWORD,
  * CV_ERR_ENCRYPTED_KEY, CV_ERR_NO_KEY, CV_ERR_KEY_MISMATCH, CV_ERR_EXPIRED,
  * CV_ERR_BAD_PEM, CV_ERR_BAD_CERT, CV_ERR_POLICY, CV_ERR_UNSUPPORTED,
+ * CV_ERR_INVALID (a PKCS#12 password over 200 characters),
  * CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
 cv_err cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
 		      size_t len, const char *password, const cv_policy *policy,
@@ -366,7 +367,7 @@ enum cv_secret_format {
  * protects a PFX (NULL: none).  *out must be freed with
  * OPENSSL_clear_free(*out, *len).  Needs a login.
  * Errors: CV_ERR_NOT_FOUND, CV_ERR_NOT_LOGGED_IN, CV_ERR_CORRUPT,
- * CV_ERR_CRYPTO. */
+ * CV_ERR_INVALID (a password over 200 characters), CV_ERR_CRYPTO. */
 cv_err cv_secret_get(cv_vault *v, const char *name, const char *version,
 		     enum cv_secret_format fmt, const char *password,
 		     unsigned char **out, size_t *len);

@@ -103,6 +103,8 @@ expect_fail_with "a wrong PFX password" "password" \
 	certificate import --name badpw --file "$WORK/rsa.pfx" --password not-it
 expect_fail_with "a PFX without its password" "password" \
 	certificate import --name nopw --file "$WORK/rsa.pfx"
+expect_fail_with "a PFX password over Key Vault's 200 characters" "at most 200 characters" \
+	certificate import --name longpw --file "$WORK/rsa.pfx" --password "$(printf 'p%.0s' $(seq 201))"
 head -c 700 "$WORK/rsa.pfx" >"$WORK/trunc.pfx"
 expect_fail_with "a truncated PFX" "" \
 	certificate import --name trunc --file "$WORK/trunc.pfx" --password pfx-pass-1

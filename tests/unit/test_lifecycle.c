@@ -517,6 +517,20 @@ import_and_secret(void **state)
 
 	/* Refusals leave the vault as it was. */
 	before = vault_digest(fx);
+	{
+		char longpw[202];
+
+		memset(longpw, 'p', 201);
+		longpw[201] = '\0';
+		assert_int_equal(cv_cert_import(fx->v, "pw", (unsigned char *)pem, len, longpw,
+						NULL, NULL, NULL), CV_ERR_INVALID);
+		assert_int_equal(cv_secret_get(fx->v, "imported", NULL, CV_SECRET_PFX, longpw,
+					       &secret, &slen), CV_ERR_INVALID);
+		longpw[200] = '\0';
+		assert_int_equal(cv_secret_get(fx->v, "imported", NULL, CV_SECRET_PFX, longpw,
+					       &secret, &slen), CV_OK);
+		OPENSSL_clear_free(secret, slen);
+	}
 	expired = pem_with_key(old, k, &elen);
 	assert_int_equal(cv_cert_import(fx->v, "expired", (unsigned char *)expired, elen, NULL,
 					NULL, NULL, NULL), CV_ERR_EXPIRED);
