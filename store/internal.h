@@ -143,6 +143,15 @@ typedef struct cv_key_rec {
 
 cv_err cv_key_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
 		       const char *version, cv_key_rec *out);
+/* The same, leaving the sealed private key out unless with_sealed: lookups
+ * that only show a key need not copy it. */
+cv_err cv_key_rec_read_part(cv_vault *v, MDB_txn *txn, const char *name,
+			    const char *version, int with_sealed,
+			    cv_key_rec *out);
+/* Only the key number of name/version.  Errors: CV_ERR_NOT_FOUND,
+ * CV_ERR_CORRUPT. */
+cv_err cv_key_rec_num(cv_vault *v, MDB_txn *txn, const char *name,
+		      const char *version, uint64_t *num);
 void cv_key_rec_clear(cv_key_rec *r);
 
 /* Seal and write a private key as the key of name/version, with its key id

@@ -235,6 +235,13 @@ cv_err
 cv_key_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
 		const char *version, cv_key_rec *out)
 {
+	return cv_key_rec_read_part(v, txn, name, version, 1, out);
+}
+
+cv_err
+cv_key_rec_read_part(cv_vault *v, MDB_txn *txn, const char *name,
+		     const char *version, int with_sealed, cv_key_rec *out)
+{
 	cv_vkey k;
 	cv_field f[CV_T__MAX];
 	MDB_val val;
@@ -275,13 +282,35 @@ cv_key_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
 	out->num = num;
 	memcpy(out->key_id, f[CV_T_KEY_ID].p, sizeof(out->key_id));
 	out->spki.data = OPENSSL_memdup(f[CV_T_SPKI].p, f[CV_T_SPKI].len);
-	out->sealed.data = OPENSSL_memdup(f[CV_T_SEALED].p, f[CV_T_SEALED].len);
-	if (out->spki.data == NULL || out->sealed.data == NULL) {
+	if (with_sealed)
+		out->sealed.data = OPENSSL_memdup(f[CV_T_SEALED].p, f[CV_T_SEALED].len);
+	if (out->spki.data == NULL || (with_sealed && out->sealed.data == NULL)) {
 		cv_key_rec_clear(out);
 		return CV_ERR_NOMEM;
 	}
 	out->spki.len = f[CV_T_SPKI].len;
-	out->sealed.len = f[CV_T_SEALED].len;
+	out->sealed.len = with_sealed ? f[CV_T_SEALED].len : 0;
+	return CV_OK;
+}
+
+cv_err
+cv_key_rec_num(cv_vault *v, MDB_txn *txn, const char *name,
+	       const char *version, uint64_t *num)
+{
+	cv_vkey k;
+	cv_field f[CV_T__MAX];
+	MDB_val val;
+	cv_err err;
+
+	*num = 0;
+	cv_vkey_make(&k, name, version);
+	if ((err = cv_db_get(v, txn, CV_DB_KEYS, k.b, k.len, &val)) != CV_OK)
+		return err;
+	if ((err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_KEY, NULL, f)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_KEY_NUM], 0, num)) != CV_OK)
+		return err;
+	if (*num == 0)
+		return cv_err_set(CV_ERR_CORRUPT, "the key of %s/%s has no number", name, version);
 	return CV_OK;
 }
 

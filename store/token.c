@@ -88,7 +88,7 @@ key_load(cv_vault *v, MDB_txn *txn, const char *lname, const char *version,
 			err = cv_err_set(CV_ERR_CORRUPT, "a key of '%s' has no certificate", lname);
 		return err;
 	}
-	if ((err = cv_key_rec_read(v, txn, lname, version, &rec)) != CV_OK)
+	if ((err = cv_key_rec_read_part(v, txn, lname, version, 0, &rec)) != CV_OK)
 		return err;
 	out->num = rec.num;
 	memcpy(out->version, version, CV_VERSION_LEN + 1);
@@ -219,7 +219,6 @@ cv_key_find_name(cv_vault *v, const char *name, uint64_t nums[2], size_t *n)
 	MDB_txn *txn = NULL;
 	char lname[CV_NAME_MAX + 1], written[CV_NAME_MAX + 1];
 	char current[CV_VERSION_LEN + 1], pending[CV_VERSION_LEN + 1];
-	cv_key_rec rec = { 0 };
 	cv_err err;
 
 	cv_err_clear();
@@ -237,16 +236,14 @@ cv_key_find_name(cv_vault *v, const char *name, uint64_t nums[2], size_t *n)
 	if (err != CV_OK)
 		goto done;
 	if (current[0] != '\0') {
-		if ((err = cv_key_rec_read(v, txn, lname, current, &rec)) != CV_OK)
+		if ((err = cv_key_rec_num(v, txn, lname, current, &nums[*n])) != CV_OK)
 			goto done;
-		nums[(*n)++] = rec.num;
-		cv_key_rec_clear(&rec);
+		(*n)++;
 	}
 	if (pending[0] != '\0' && strcmp(pending, current) != 0) {
-		if ((err = cv_key_rec_read(v, txn, lname, pending, &rec)) != CV_OK)
+		if ((err = cv_key_rec_num(v, txn, lname, pending, &nums[*n])) != CV_OK)
 			goto done;
-		nums[(*n)++] = rec.num;
-		cv_key_rec_clear(&rec);
+		(*n)++;
 	}
 done:
 	mdb_txn_abort(txn);
