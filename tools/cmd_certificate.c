@@ -1,8 +1,10 @@
 /* certvault certificate ...: create, import, show, list, download,
  * set-attributes, and the policy commands. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -55,11 +57,46 @@ done:
 	return rc;
 }
 
+/* Lists for people: one line per certificate, newest state first in mind:
+ * name, version (or "pending"), enabled, expiry date, subject.  --json
+ * prints every field, as az does. */
+static int
+print_cert_table(cv_cert_version **list, size_t n)
+{
+	size_t i, w = 4;
+	char when[16];
+
+	for (i = 0; i < n; i++)
+		if (strlen(list[i]->name) > w)
+			w = strlen(list[i]->name);
+	printf("%-*s  %-32s  %-7s  %-10s  %s\n", (int)w, "NAME", "VERSION", "ENABLED",
+	       "EXPIRES", "SUBJECT");
+	for (i = 0; i < n; i++) {
+		const cv_cert_version *c = list[i];
+		time_t t = (time_t)c->exp;
+		struct tm tm;
+
+		when[0] = '\0';
+		if (c->exp != 0 && gmtime_r(&t, &tm) != NULL)
+			strftime(when, sizeof(when), "%Y-%m-%d", &tm);
+		printf("%-*s  %-32s  %-7s  %-10s  %s%s\n", (int)w, c->name,
+		       c->version[0] != '\0' ? c->version : "(pending)",
+		       c->enabled ? "true" : "false", when[0] ? when : "-",
+		       c->subject != NULL ? c->subject : "",
+		       c->pending && c->version[0] != '\0' ? "  (new version pending)" : "");
+	}
+	return CLI_EXIT_OK;
+}
+
 static int
 print_cert_list(struct cli_ctx *ctx, cv_cert_version **list, size_t n)
 {
-	json_t *arr = json_array();
+	json_t *arr;
 	size_t i;
+
+	if (!ctx->json)
+		return print_cert_table(list, n);
+	arr = json_array();
 
 	for (i = 0; arr != NULL && i < n; i++) {
 		json_t *j = cli_json_cert(ctx->vault_name, list[i], NULL, 0,

@@ -39,7 +39,10 @@ check_eq "list: the current version" "$(jout 'map(select(.name == "app"))[0].ver
 run_cv certificate list-versions --name app --json
 check_eq "list-versions: both, oldest first" "$(jout 'map(.version) | join(",")')" "$v1,$v2"
 expect_ok "list (human)" certificate list
-check_eq "human list: one block per certificate" "$(grep -c '^name:' "$OUT")" 2
+check "list (human): a header and one line per certificate" \
+	test "$(head -1 "$OUT" | tr -s ' ')" = "NAME VERSION ENABLED EXPIRES SUBJECT" \
+	-a "$(grep -c "^app  *$v2 " "$OUT")" -eq 1
+check_eq "human list: one line per certificate" "$(($(wc -l <"$OUT") - 1))" 2
 
 # --- download ---------------------------------------------------------------------
 expect_ok "download PEM" certificate download --name app --file "$WORK/app.pem"
