@@ -12,7 +12,8 @@
  *   module.c     global state, C_Initialize/C_Finalize, fork, slot events
  *   slot.c       slots, tokens, login, PINs, C_InitToken
  *   session.c    sessions: table, states, reference counts
- *   object.c     handles, attributes, find, session objects, copy, destroy
+ *   object/      handles, attributes, find, session objects, create, copy,
+ *                destroy (one file a topic; object/internal.h maps them)
  *   keypair.c    C_GenerateKeyPair (a pending certificate), C_CreateObject
  *                of a certificate (a merge)
  *   sign.c       sign and verify;  crypt.c  encrypt and decrypt;
@@ -208,7 +209,7 @@ void cv_crypto_op_clear(cv_crypto_op *op);
 int cv_session_logged_in(const cv_session *s);
 int cv_session_rw(const cv_session *s);
 
-/* --- object.c ---------------------------------------------------------- */
+/* --- object/ ------------------------------------------------------------ */
 
 /* Handles of token objects: key number << 4 | kind.  Session objects have
  * the top bit set and index the session object table. */
