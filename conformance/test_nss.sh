@@ -33,9 +33,17 @@ check_eq "certutil -L -h all exits 0" "$RC" 0
 check_grep "certutil -L -h all: $TOKEN:$RSA_NAME" "$WORK/L.out" "^$TOKEN:$RSA_NAME  +u,u,u\$"
 check_grep "certutil -L -h all: $TOKEN:$EC_NAME" "$WORK/L.out" "^$TOKEN:$EC_NAME  +u,u,u\$"
 run certutil -d "sql:$DB" -L -h "$TOKEN" -n "$TOKEN:$RSA_NAME" -a -f "$PINFILE"
-check_eq "certutil -L -h $TOKEN -n $TOKEN:$RSA_NAME -a gives the certificate" \
-	"$(openssl x509 -in "$OUT" -outform DER 2>/dev/null | openssl dgst -sha256 -r)" \
-	"$(openssl x509 -in "$RSA_PEM" -outform DER | openssl dgst -sha256 -r)"
+# NSS resolves a nickname through the certificate's subject and answers with
+# the best certificate of that subject; the RSA and EC certificates share
+# CN=localhost, so either is NSS's right answer.
+got=$(openssl x509 -in "$OUT" -outform DER 2>/dev/null | openssl dgst -sha256 -r)
+T="certutil -L -h $TOKEN -n $TOKEN:$RSA_NAME -a gives a token certificate of that subject"
+if [ "$got" = "$(openssl x509 -in "$RSA_PEM" -outform DER | openssl dgst -sha256 -r)" ] ||
+   [ "$got" = "$(openssl x509 -in "$EC_PEM" -outform DER | openssl dgst -sha256 -r)" ]; then
+	pass "$T"
+else
+	fail "$T" "got: $got" "$(head -c 2000 "$OUT")"
+fi
 
 run certutil -d "sql:$DB" -K -h "$TOKEN" -f "$PINFILE"
 cp "$OUT" "$WORK/K.out"
