@@ -90,12 +90,6 @@ cert_rec_start(cv_vault *v, MDB_txn *txn, const char *name,
 	return CV_OK;
 }
 
-static cv_err
-random_request_id(char out[CV_VERSION_LEN + 1])
-{
-	return cv_random_version(out);
-}
-
 /* With reuse_key, a new version keeps the current version's key when that
  * key has the type and size the policy asks for. */
 static cv_err
@@ -189,7 +183,7 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 		}
 	}
 	if ((err = cv_random_version(version)) != CV_OK ||
-	    (err = random_request_id(request_id)) != CV_OK)
+	    (err = cv_random_version(request_id)) != CV_OK)
 		goto done;
 
 	if ((err = cv_txn_write(v, &txn)) != CV_OK)

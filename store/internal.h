@@ -57,8 +57,6 @@ struct cv_vault {
 	enum cv_user who;
 };
 
-const char *cv_db_name(enum cv_db db);
-
 /* Transactions.  cv_txn_write_commit bumps the generation counter first, so
  * readers can tell something changed; on any failure the transaction is
  * gone (LMDB frees it), and the caller must not touch it again. */
@@ -185,8 +183,7 @@ cv_err cv_op_write(cv_vault *v, MDB_txn *txn, const cv_operation *op);
 
 /* Tags in records: repeated CV_T_TAG_NAME/CV_T_TAG_VALUE pairs. */
 void cv_rec_put_tags(cv_wbuf *w, const cv_tags *t);
-cv_err cv_rec_get_tags(const unsigned char *rec, size_t len, int type,
-		       cv_tags *out);
+cv_err cv_rec_get_tags(const unsigned char *rec, size_t len, cv_tags *out);
 cv_err cv_tags_copy(const cv_tags *src, cv_tags *dst);
 
 /* 1 for a plausible email address (one @, no spaces or separators). */

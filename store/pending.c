@@ -74,8 +74,7 @@ cv_op_read(cv_vault *v, MDB_txn *txn, const char *name, cv_operation **out)
 	    (err = cv_field_str(&f[CV_T_ERROR_CODE], &op->error_code)) != CV_OK ||
 	    (err = cv_field_str(&f[CV_T_ERROR_MESSAGE], &op->error_message)) != CV_OK ||
 	    (err = cv_field_str(&f[CV_T_REQUEST_ID], &op->request_id)) != CV_OK ||
-	    (err = cv_rec_get_tags(val.mv_data, val.mv_size, CV_REC_OPERATION,
-				   &op->tags)) != CV_OK)
+	    (err = cv_rec_get_tags(val.mv_data, val.mv_size, &op->tags)) != CV_OK)
 		goto done;
 	if (status < CV_OP_IN_PROGRESS || status > CV_OP_CANCELLED ||
 	    strlen(op->version) != CV_VERSION_LEN) {

@@ -114,13 +114,14 @@ dup_field(const unsigned char *p, size_t len)
 }
 
 cv_err
-cv_rec_get_tags(const unsigned char *rec, size_t len, int type, cv_tags *out)
+cv_rec_get_tags(const unsigned char *rec, size_t len, cv_tags *out)
 {
 	size_t off = 0, vlen, names = 0, values = 0;
 	const unsigned char *val;
 	unsigned tag;
+	char **slot;
+	cv_err err = CV_OK;
 
-	(void)type;
 	memset(out, 0, sizeof(*out));
 	while (cv_rec_next(rec, len, &off, &tag, &val, &vlen)) {
 		if (tag == CV_T_TAG_NAME)
@@ -133,28 +134,44 @@ cv_rec_get_tags(const unsigned char *rec, size_t len, int type, cv_tags *out)
 				  names, values);
 	if (names == 0)
 		return CV_OK;
+	/* n is the capacity from the start: cv_tags_clear frees what was
+	 * filled and skips the NULLs. */
 	out->names = calloc(names, sizeof(char *));
 	out->values = calloc(names, sizeof(char *));
-	if (out->names == NULL || out->values == NULL)
-		goto nomem;
+	out->n = names;
+	if (out->names == NULL || out->values == NULL) {
+		err = CV_ERR_NOMEM;
+		goto done;
+	}
 	off = 0;
 	names = values = 0;
 	while (cv_rec_next(rec, len, &off, &tag, &val, &vlen)) {
-		if (tag == CV_T_TAG_NAME) {
-			if ((out->names[names++] = dup_field(val, vlen)) == NULL)
-				goto nomem;
-		} else if (tag == CV_T_TAG_VALUE) {
-			if ((out->values[values++] = dup_field(val, vlen)) == NULL)
-				goto nomem;
+		if (tag == CV_T_TAG_NAME)
+			slot = &out->names[names++];
+		else if (tag == CV_T_TAG_VALUE)
+			slot = &out->values[values++];
+		else
+			continue;
+		if (memchr(val, '\0', vlen) != NULL) {
+			err = cv_err_set(CV_ERR_CORRUPT, "a tag holds a NUL byte");
+			goto done;
 		}
-		out->n = names < values ? names : values;
+		if ((*slot = dup_field(val, vlen)) == NULL) {
+			err = CV_ERR_NOMEM;
+			goto done;
+		}
 	}
-	out->n = names;
-	return CV_OK;
-nomem:
-	out->n = names > values ? names : values;
-	cv_tags_clear(out);
-	return cv_err_set(CV_ERR_NOMEM, "reading tags");
+done:
+	if (err != CV_OK) {
+		if (out->names == NULL || out->values == NULL) {
+			free(out->names);
+			free(out->values);
+			memset(out, 0, sizeof(*out));
+		} else {
+			cv_tags_clear(out);
+		}
+	}
+	return err;
 }
 
 /* --- Certificate record ------------------------------------------------- */
@@ -555,8 +572,7 @@ version_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
 			out->chain_len++;
 		}
 	}
-	if ((err = cv_rec_get_tags(val.mv_data, val.mv_size, CV_REC_VERSION,
-				   &out->tags)) != CV_OK)
+	if ((err = cv_rec_get_tags(val.mv_data, val.mv_size, &out->tags)) != CV_OK)
 		goto fail;
 	return CV_OK;
 fail:

@@ -58,12 +58,6 @@ cv_process_id(void)
 	return atomic_load_explicit(&process_id, memory_order_relaxed);
 }
 
-const char *
-cv_db_name(enum cv_db db)
-{
-	return db_names[db];
-}
-
 int64_t
 cv_now(void)
 {
