@@ -91,10 +91,14 @@ cert_rec_start(cv_vault *v, MDB_txn *txn, const char *name,
 }
 
 /* With reuse_key, a new version keeps the current version's key when that
- * key has the type and size the policy asks for. */
+ * key has the type and size the policy asks for.  Its exportability is the
+ * key's own, fixed when it was made or imported: a policy that asks for
+ * another is refused rather than followed (a key that was kept in could
+ * otherwise be let out) or quietly given a new key.  *imported says where
+ * the kept key came from. */
 static cv_err
 reusable_key(cv_vault *v, const char *name, const cv_policy *policy,
-	     EVP_PKEY **out)
+	     EVP_PKEY **out, int *imported)
 {
 	MDB_txn *txn = NULL;
 	cv_cert_rec cert = { 0 };
@@ -102,6 +106,7 @@ reusable_key(cv_vault *v, const char *name, const cv_policy *policy,
 	cv_err err;
 
 	*out = NULL;
+	*imported = 0;
 	if (!policy->reuse_key)
 		return CV_OK;
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
@@ -117,7 +122,17 @@ reusable_key(cv_vault *v, const char *name, const cv_policy *policy,
 	    (policy->kty == CV_KEY_RSA && key.key_size != policy->key_size) ||
 	    (policy->kty == CV_KEY_EC && strcmp(key.curve, policy->curve) != 0))
 		goto done;
-	err = cv_key_rec_private(v, name, cert.current, &key, out);
+	if (key.exportable != (policy->exportable != 0)) {
+		err = cv_err_set(CV_ERR_POLICY,
+				 "certificate '%s': reuse_key keeps the current key, which is %s; "
+				 "a key's exportability is fixed when it is made (set "
+				 "key_props.reuse_key to false for a new key that is %s)",
+				 name, key.exportable ? "exportable" : "not exportable",
+				 policy->exportable ? "exportable" : "not exportable");
+		goto done;
+	}
+	if ((err = cv_key_rec_private(v, name, cert.current, &key, out)) == CV_OK)
+		*imported = key.imported;
 done:
 	cv_key_rec_clear(&key);
 	cv_cert_rec_clear(&cert);
@@ -141,7 +156,7 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	unsigned char *csr_der = NULL;
 	int csr_len = 0;
 	char version[CV_VERSION_LEN + 1], request_id[CV_VERSION_LEN + 1];
-	int is_self;
+	int is_self, imported = 0;
 	cv_err err;
 
 	cv_err_clear();
@@ -167,7 +182,7 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	if (err != CV_OK)
 		return err;
 
-	if ((err = reusable_key(v, name, policy, &key)) != CV_OK)
+	if ((err = reusable_key(v, name, policy, &key, &imported)) != CV_OK)
 		goto done;
 	if (key == NULL && (err = cv_key_generate(policy, &key)) != CV_OK)
 		goto done;
@@ -192,7 +207,8 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	 * an operation while the key was being made. */
 	if ((err = check_no_operation(v, txn, name)) != CV_OK ||
 	    (err = cert_rec_start(v, txn, name, policy, &cert)) != CV_OK ||
-	    (err = cv_key_rec_store(v, txn, cert.name, version, key, policy, 0)) != CV_OK)
+	    (err = cv_key_rec_store(v, txn, cert.name, version, key, policy,
+				    imported)) != CV_OK)
 		goto done;
 
 	snprintf(op.name, sizeof(op.name), "%s", cert.name);
