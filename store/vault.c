@@ -186,8 +186,13 @@ cv_txn_read(cv_vault *v, MDB_txn **txn)
 			  "begin a read transaction");
 }
 
-cv_err
-cv_txn_write(cv_vault *v, MDB_txn **txn)
+/* A write transaction whoever is logged in, for the few writes that must
+ * work without the user's login: counting PIN failures, creating a vault,
+ * re-initializing it with the SO PIN, and setting PINs (the SO's init-pin,
+ * or a change proven with the old PIN).  Everything else goes through
+ * cv_txn_write. */
+static cv_err
+txn_write_any_user(cv_vault *v, MDB_txn **txn)
 {
 	cv_err err;
 
@@ -199,6 +204,18 @@ cv_txn_write(cv_vault *v, MDB_txn **txn)
 				  cv_strerror(CV_ERR_READ_ONLY));
 	return cv_mdb_err(mdb_txn_begin(v->env, NULL, 0, txn),
 			  "begin a write transaction");
+}
+
+/* Every change to a vault's contents needs the user's login: the one place
+ * that rule is kept. */
+cv_err
+cv_txn_write(cv_vault *v, MDB_txn **txn)
+{
+	*txn = NULL;
+	if (cv_vault_logged_in(v) != CV_USER_NORMAL)
+		return cv_err_set(CV_ERR_NOT_LOGGED_IN,
+				  "changing the vault needs the user PIN (log in first)");
+	return txn_write_any_user(v, txn);
 }
 
 cv_err
@@ -528,7 +545,7 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 	    (err = pin_rec_make(CV_USER_SO, so_pin, so_pin_len, master, &so)) != CV_OK)
 		goto done;
 
-	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+	if ((err = txn_write_any_user(v, &txn)) != CV_OK)
 		goto done;
 	if ((err = open_dbis(v, txn, MDB_CREATE)) != CV_OK)
 		goto done;
@@ -739,7 +756,7 @@ count_failure(cv_vault *v, enum cv_user who, uint64_t *failures)
 	pin_rec p = { 0 };
 	cv_err err;
 
-	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+	if ((err = txn_write_any_user(v, &txn)) != CV_OK)
 		return err;
 	if ((err = pin_rec_read(v, txn, who, &p)) != CV_OK)
 		goto done;
@@ -764,7 +781,7 @@ reset_failures(cv_vault *v, enum cv_user who)
 	pin_rec p = { 0 };
 	cv_err err;
 
-	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+	if ((err = txn_write_any_user(v, &txn)) != CV_OK)
 		return err;
 	if ((err = pin_rec_read(v, txn, who, &p)) != CV_OK)
 		goto done;
@@ -922,7 +939,7 @@ write_pin(cv_vault *v, enum cv_user who, const char *pin, size_t len,
 
 	if ((err = pin_rec_make(who, pin, len, master, &p)) != CV_OK)
 		goto done;
-	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+	if ((err = txn_write_any_user(v, &txn)) != CV_OK)
 		goto done;
 	if ((err = pin_rec_write(v, txn, who, &p)) != CV_OK)
 		goto done;
@@ -996,7 +1013,7 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 	if ((err = unwrap_master(v, CV_USER_SO, so_pin, so_len, &mk)) != CV_OK)
 		return err;
 	cv_vault_logout(v);
-	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+	if ((err = txn_write_any_user(v, &txn)) != CV_OK)
 		goto done;
 	for (i = 0; i < sizeof(wiped) / sizeof(wiped[0]); i++) {
 		if ((rc = mdb_drop(txn, v->dbi[wiped[i]], 0)) != 0) {

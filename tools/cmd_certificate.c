@@ -515,6 +515,8 @@ cert_set_attributes(struct cli_ctx *ctx, const struct cli_command *cmd,
 	rc = cli_vault_open(ctx, &v);
 	if (rc != CLI_EXIT_OK)
 		goto done;
+	if ((rc = cli_login(v, CV_USER_NORMAL, NULL)) != CLI_EXIT_OK)
+		goto done;
 	err = cv_cert_set_attributes(v, name, version, enabled,
 				     tags_given ? &tags : NULL, &cv);
 	if (err != CV_OK) {
@@ -733,6 +735,8 @@ policy_update(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		goto done;
 	rc = cli_vault_open(ctx, &v);
 	if (rc != CLI_EXIT_OK)
+		goto done;
+	if ((rc = cli_login(v, CV_USER_NORMAL, NULL)) != CLI_EXIT_OK)
 		goto done;
 	err = cv_cert_policy_update(v, name, (const char *)patch, len, &p);
 	if (err != CV_OK) {

@@ -52,6 +52,8 @@ contact_add(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	rc = cli_vault_open(ctx, &v);
 	if (rc != CLI_EXIT_OK)
 		goto done;
+	if ((rc = cli_login(v, CV_USER_NORMAL, NULL)) != CLI_EXIT_OK)
+		goto done;
 	err = cv_contact_add(v, &contact);
 	if (err != CV_OK) {
 		rc = cli_fail_store(err);
@@ -126,6 +128,8 @@ contact_delete(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	}
 	rc = cli_vault_open(ctx, &v);
 	if (rc != CLI_EXIT_OK)
+		goto done;
+	if ((rc = cli_login(v, CV_USER_NORMAL, NULL)) != CLI_EXIT_OK)
 		goto done;
 	err = cv_contact_delete(v, email);
 	if (err != CV_OK) {

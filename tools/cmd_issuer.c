@@ -171,11 +171,8 @@ issuer_put(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		is.admins = &admin;
 		is.n_admins = 1;
 	}
-	if (password != NULL) {
-		rc = cli_login(v, CV_USER_NORMAL, NULL);
-		if (rc != CLI_EXIT_OK)
-			goto done;
-	}
+	if ((rc = cli_login(v, CV_USER_NORMAL, NULL)) != CLI_EXIT_OK)
+		goto done;
 	err = cv_issuer_put(v, &is, mode, &out);
 	if (err != CV_OK) {
 		rc = cli_fail_store(err);
@@ -315,6 +312,8 @@ issuer_delete(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		goto done;
 	rc = cli_vault_open(ctx, &v);
 	if (rc != CLI_EXIT_OK)
+		goto done;
+	if ((rc = cli_login(v, CV_USER_NORMAL, NULL)) != CLI_EXIT_OK)
 		goto done;
 	err = cv_issuer_delete(v, name);
 	if (err != CV_OK) {

@@ -172,6 +172,8 @@ pending_cancel(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	rc = cli_vault_open(ctx, &v);
 	if (rc != CLI_EXIT_OK)
 		goto done;
+	if ((rc = cli_login(v, CV_USER_NORMAL, NULL)) != CLI_EXIT_OK)
+		goto done;
 	err = cv_pending_cancel(v, a.name, &op);
 	if (err != CV_OK) {
 		rc = cli_fail_store(err);
@@ -199,6 +201,8 @@ pending_delete(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		goto done;
 	rc = cli_vault_open(ctx, &v);
 	if (rc != CLI_EXIT_OK)
+		goto done;
+	if ((rc = cli_login(v, CV_USER_NORMAL, NULL)) != CLI_EXIT_OK)
 		goto done;
 	err = cv_pending_delete(v, a.name);
 	if (err != CV_OK) {

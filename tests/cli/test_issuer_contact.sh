@@ -49,15 +49,21 @@ printf 'Rotated-Key-0000\n' >"$WORK/issuer.pass"
 expect_ok "update --password-file" issuer update --name digi --password-file "$WORK/issuer.pass"
 check "the new password is not in data.mdb" bash -c "! grep -qaF 'Rotated-Key-0000' '$VAULT/data.mdb'"
 
+# Every change needs the PIN, a password or not.
+BEFORE=$(vault_dump)
 run_any env -u CERTVAULT_PIN setsid -w "$CERTVAULT" --vault "$VAULT" \
 	issuer create --name acme1 --provider ACME --directory-url https://127.0.0.1:14000/dir
-check "an issuer without a password needs no PIN" test "$RC" -eq 0
+check "an issuer without a password needs the PIN too" \
+	test "$RC" -eq 1 -a -n "$(grep -F 'no PIN given' "$ERR")"
 run_any env -u CERTVAULT_PIN setsid -w "$CERTVAULT" --vault "$VAULT" \
 	issuer create --name acme2 --provider ACME --password secret-x
 check "an issuer with a password needs the PIN" \
 	test "$RC" -eq 1 -a -n "$(grep -F 'no PIN given' "$ERR")"
+check_eq "issuers refused for want of a PIN leave the vault as it was" "$(vault_dump)" "$BEFORE"
 CERTVAULT_PIN=wrong-pin run_cv issuer create --name acme3 --provider ACME --password secret-x
 check "and refuses a wrong PIN" test "$RC" -eq 1
+expect_ok "an issuer without a password, with the PIN" \
+	issuer create --name acme1 --provider ACME --directory-url https://127.0.0.1:14000/dir
 run_cv issuer list --json
 check_eq "list: both issuers" "$(jout 'map(.name) | sort | join(",")')" "acme1,digi"
 check "list never holds a password" bash -c "! grep -qF -e '$PW' -e Rotated-Key '$OUT'"

@@ -167,7 +167,7 @@ make_vaults() {
 	create "$v" web-ec384 "$p384"
 	create "$v" pending "$rsa" Unknown
 	create "$v" disabled "$p256"
-	cv certificate set-attributes --vault "$v" --name disabled --enabled false >out 2>&1 ||
+	CERTVAULT_PIN=$USER_PIN cv certificate set-attributes --vault "$v" --name disabled --enabled false >out 2>&1 ||
 		bail "set-attributes disabled: $(cat out)"
 
 	# merged: its CSR signed by the test CA; the chain is leaf then CA.
