@@ -449,6 +449,7 @@ cv_secret_get(cv_vault *v, const char *name, const char *version,
 {
 	MDB_txn *txn = NULL;
 	cv_cert_rec cert = { 0 };
+	cv_key_rec key_rec = { 0 };
 	cv_field f[CV_T__MAX];
 	MDB_val val;
 	cv_vkey k;
@@ -502,6 +503,10 @@ cv_secret_get(cv_vault *v, const char *name, const char *version,
 		goto done;
 	}
 	sealed_len = f[CV_T_SEALED].len;
+	/* Read with the user logged in, the key record is checked against its
+	 * sealed key: a damaged key's secret is not handed out either. */
+	if ((err = cv_key_rec_read_part(v, txn, cert.name, ver, 0, &key_rec)) != CV_OK)
+		goto done;
 	mdb_txn_abort(txn);
 	txn = NULL;
 
@@ -526,6 +531,7 @@ done:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	cv_cert_rec_clear(&cert);
+	cv_key_rec_clear(&key_rec);
 	OPENSSL_free(sealed);
 	OPENSSL_clear_free(plain, plain_len);
 	X509_free(leaf);

@@ -13,8 +13,9 @@
 #include "record.h"
 #include "seal.h"
 
-/* The vault's on-disk format; bumped when records change incompatibly. */
-#define CV_VAULT_FORMAT 1
+/* The vault's on-disk format; bumped when records change incompatibly.
+ * 2: a key's sealed private key is bound to what its record says of it. */
+#define CV_VAULT_FORMAT 2
 
 /* The sub-databases.  Keys are lowercase names ("name" below), since Key
  * Vault names are case-insensitive; records keep the name as written.
@@ -139,6 +140,8 @@ typedef struct cv_key_rec {
 	int64_t created;
 } cv_key_rec;
 
+/* Errors: CV_ERR_NOT_FOUND, CV_ERR_CORRUPT (also, while the user is logged
+ * in, a record that does not match its sealed key), CV_ERR_NOMEM. */
 cv_err cv_key_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
 		       const char *version, cv_key_rec *out);
 /* The same, leaving the sealed private key out unless with_sealed: lookups
@@ -164,9 +167,21 @@ void num_be(uint64_t n, unsigned char out[8]);
 /* The public key of a key record.  Errors: CV_ERR_CORRUPT. */
 cv_err cv_key_rec_public(const cv_key_rec *r, EVP_PKEY **out);
 
-/* Unseal the private key of a key record.  Needs a login. */
+/* Unseal the private key of a key record.  Needs a login.  What the record
+ * says of the key (type, size, curve, public key, key id, exportable,
+ * imported, key usage, number) is bound to the sealed key as additional
+ * data, and the private key must be the record's public key.  Errors:
+ * CV_ERR_CORRUPT naming the record on any mismatch, CV_ERR_NOT_LOGGED_IN,
+ * CV_ERR_NOMEM. */
 cv_err cv_key_rec_private(cv_vault *v, const char *name, const char *version,
 			  const cv_key_rec *r, EVP_PKEY **out);
+
+/* Before a key read as key number num is used: it must be that key, and
+ * its version's certificate (if the version exists yet) must certify it.
+ * Errors: CV_ERR_CORRUPT naming the record, CV_ERR_NOMEM, CV_ERR_IO. */
+cv_err cv_key_rec_check_use(cv_vault *v, MDB_txn *txn, const char *name,
+			    const char *version, uint64_t num,
+			    const cv_key_rec *r);
 
 /* Write a new version: version record (leaf, chain), secret (sealed, key
  * included when the policy is exportable), and make it current.  The key

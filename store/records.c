@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "internal.h"
@@ -248,6 +249,74 @@ cv_key_rec_clear(cv_key_rec *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* The additional data a key's sealed private key is bound to: the record's
+ * identity (name and version), then everything in the record that decides
+ * what the key may do or whose it is, in one fixed encoding.  A key record
+ * whose type, size, curve, public key, key id, exportable or imported flag,
+ * key usage or key number was changed outside certvault no longer opens. */
+static cv_err
+key_binding(const char *name, const char *version, const cv_key_rec *r,
+	    unsigned char **out, size_t *len)
+{
+	cv_vkey k;
+	cv_wbuf w = { 0 };
+	cv_err err;
+
+	*out = NULL;
+	*len = 0;
+	cv_vkey_make(&k, name, version);
+	cv_rec_begin(&w, CV_REC_KEY);
+	cv_rec_put(&w, CV_T_VERSION, k.b, k.len);
+	cv_rec_put_u64(&w, CV_T_KTY, (uint64_t)r->kty);
+	cv_rec_put_u64(&w, CV_T_KEY_SIZE, (uint64_t)r->key_size);
+	cv_rec_put_str(&w, CV_T_CURVE, r->curve);
+	cv_rec_put(&w, CV_T_SPKI, r->spki.data, r->spki.len);
+	cv_rec_put(&w, CV_T_KEY_ID, r->key_id, sizeof(r->key_id));
+	cv_rec_put_u64(&w, CV_T_EXPORTABLE, r->exportable ? 1 : 0);
+	cv_rec_put_u64(&w, CV_T_IMPORTED, r->imported ? 1 : 0);
+	cv_rec_put_u64(&w, CV_T_KEY_USAGE, r->key_usage);
+	cv_rec_put_u64(&w, CV_T_KEY_NUM, r->num);
+	if ((err = cv_rec_finish(&w)) != CV_OK) {
+		cv_wbuf_free(&w);
+		return err;
+	}
+	*out = w.p;
+	*len = w.len;
+	return CV_OK;
+}
+
+static cv_err
+key_damaged(const char *name, const char *version, const char *what)
+{
+	return cv_err_set(CV_ERR_CORRUPT,
+			  "the key of %s/%s is damaged: %s (the vault was changed "
+			  "outside certvault)", name, version, what);
+}
+
+/* Open the sealed private key of r, bound to what r says of it.  *der is
+ * freed with OPENSSL_clear_free(*der, *derlen).  Errors: CV_ERR_CORRUPT
+ * naming the record, CV_ERR_NOT_LOGGED_IN, CV_ERR_NOMEM. */
+static cv_err
+key_rec_open(cv_vault *v, const char *name, const char *version,
+	     const cv_key_rec *r, const unsigned char *sealed, size_t sealed_len,
+	     unsigned char **der, size_t *derlen)
+{
+	unsigned char *aad = NULL;
+	size_t aad_len = 0;
+	cv_err err;
+
+	*der = NULL;
+	*derlen = 0;
+	if ((err = key_binding(name, version, r, &aad, &aad_len)) != CV_OK)
+		return err;
+	err = cv_vault_unseal(v, CV_DB_KEYS, aad, aad_len, sealed, sealed_len, der, derlen);
+	if (err == CV_ERR_CORRUPT)
+		err = key_damaged(name, version,
+				  "its record does not match its sealed private key");
+	OPENSSL_free(aad);
+	return err;
+}
+
 cv_err
 cv_key_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
 		const char *version, cv_key_rec *out)
@@ -307,6 +376,20 @@ cv_key_rec_read_part(cv_vault *v, MDB_txn *txn, const char *name,
 	}
 	out->spki.len = f[CV_T_SPKI].len;
 	out->sealed.len = with_sealed ? f[CV_T_SEALED].len : 0;
+	/* With the user logged in, what the record says is checked against
+	 * the sealed key before anyone acts on it. */
+	if (cv_vault_logged_in(v) == CV_USER_NORMAL) {
+		unsigned char *der = NULL;
+		size_t derlen = 0;
+
+		err = key_rec_open(v, name, version, out, f[CV_T_SEALED].p, f[CV_T_SEALED].len,
+				   &der, &derlen);
+		OPENSSL_clear_free(der, derlen);
+		if (err != CV_OK) {
+			cv_key_rec_clear(out);
+			return err;
+		}
+	}
 	return CV_OK;
 }
 
@@ -349,23 +432,36 @@ cv_err
 cv_key_rec_private(cv_vault *v, const char *name, const char *version,
 		   const cv_key_rec *r, EVP_PKEY **out)
 {
-	cv_vkey k;
 	unsigned char *der = NULL;
 	size_t derlen = 0;
+	unsigned char id[CV_KEY_ID_LEN];
 	const unsigned char *p;
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	EVP_PKEY *priv = NULL, *pub = NULL;
 	cv_err err;
 
 	*out = NULL;
-	cv_vkey_make(&k, name, version);
-	if ((err = cv_vault_unseal(v, CV_DB_KEYS, k.b, k.len, r->sealed.data,
-				   r->sealed.len, &der, &derlen)) != CV_OK)
-		return err;
+	if ((err = key_rec_open(v, name, version, r, r->sealed.data, r->sealed.len,
+				&der, &derlen)) != CV_OK)
+		goto done;
 	p = der;
 	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)derlen);
-	if (p8 == NULL || p != der + derlen || (*out = EVP_PKCS82PKEY(p8)) == NULL)
-		err = cv_err_set(CV_ERR_CORRUPT, "the private key of %s/%s does not decode",
-				 name, version);
+	if (p8 == NULL || p != der + derlen || (priv = EVP_PKCS82PKEY(p8)) == NULL) {
+		err = key_damaged(name, version, "its private key does not decode");
+		goto done;
+	}
+	/* The record's public key and key id must be the private key's own. */
+	if (cv_key_rec_public(r, &pub) != CV_OK || EVP_PKEY_eq(priv, pub) != 1 ||
+	    cv_key_id(pub, id) != CV_OK || memcmp(id, r->key_id, sizeof(id)) != 0) {
+		ERR_clear_error();
+		err = key_damaged(name, version, "its public key is not its private key's");
+		goto done;
+	}
+	*out = priv;
+	priv = NULL;
+done:
+	EVP_PKEY_free(priv);
+	EVP_PKEY_free(pub);
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	OPENSSL_clear_free(der, derlen);
 	return err;
@@ -418,12 +514,12 @@ cv_key_rec_store(cv_vault *v, MDB_txn *txn, const char *name,
 {
 	cv_vkey k;
 	cv_wbuf w = { 0 };
-	unsigned char *pkcs8 = NULL, *spki = NULL, *sealed = NULL;
+	cv_key_rec r = { 0 };
+	unsigned char *pkcs8 = NULL, *spki = NULL, *sealed = NULL, *aad = NULL;
 	int pkcs8_len = 0, spki_len;
-	size_t sealed_len = 0;
+	size_t sealed_len = 0, aad_len = 0;
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
-	unsigned char key_id[CV_KEY_ID_LEN], num_key[8];
-	uint64_t num = 0;
+	unsigned char num_key[8];
 	int bits = EVP_PKEY_get_bits(key);
 	cv_err err;
 
@@ -434,30 +530,42 @@ cv_key_rec_store(cv_vault *v, MDB_txn *txn, const char *name,
 		err = cv_err_crypto("encode the key");
 		goto done;
 	}
-	if ((err = cv_key_id(key, key_id)) != CV_OK ||
-	    (err = next_key_num(v, txn, &num)) != CV_OK)
+	/* The record as it will read back, so that what is bound to the
+	 * sealed key is exactly what cv_key_rec_read gives. */
+	r.kty = (int)policy->kty;
+	r.key_size = policy->kty == CV_KEY_RSA ? bits : 0;
+	if (policy->kty == CV_KEY_EC)
+		snprintf(r.curve, sizeof(r.curve), "%s", policy->curve);
+	r.spki.data = spki;
+	r.spki.len = (size_t)spki_len;
+	r.exportable = policy->exportable != 0;
+	r.imported = imported != 0;
+	r.key_usage = policy->key_usage & 0x1ff;
+	if ((err = cv_key_id(key, r.key_id)) != CV_OK ||
+	    (err = next_key_num(v, txn, &r.num)) != CV_OK)
 		goto done;
-	num_be(num, num_key);
-	if ((err = cv_vault_seal(v, CV_DB_KEYS, k.b, k.len, pkcs8,
+	num_be(r.num, num_key);
+	if ((err = key_binding(name, version, &r, &aad, &aad_len)) != CV_OK ||
+	    (err = cv_vault_seal(v, CV_DB_KEYS, aad, aad_len, pkcs8,
 				 (size_t)pkcs8_len, &sealed, &sealed_len)) != CV_OK)
 		goto done;
 	cv_rec_begin(&w, CV_REC_KEY);
-	cv_rec_put_u64(&w, CV_T_KTY, (uint64_t)policy->kty);
-	cv_rec_put_u64(&w, CV_T_KEY_SIZE, policy->kty == CV_KEY_RSA ? (uint64_t)bits : 0);
-	if (policy->kty == CV_KEY_EC)
-		cv_rec_put_str(&w, CV_T_CURVE, policy->curve);
+	cv_rec_put_u64(&w, CV_T_KTY, (uint64_t)r.kty);
+	cv_rec_put_u64(&w, CV_T_KEY_SIZE, (uint64_t)r.key_size);
+	if (r.curve[0] != '\0')
+		cv_rec_put_str(&w, CV_T_CURVE, r.curve);
 	cv_rec_put(&w, CV_T_SPKI, spki, (size_t)spki_len);
 	cv_rec_put(&w, CV_T_SEALED, sealed, sealed_len);
-	cv_rec_put(&w, CV_T_KEY_ID, key_id, sizeof(key_id));
-	cv_rec_put_u64(&w, CV_T_EXPORTABLE, policy->exportable ? 1 : 0);
-	cv_rec_put_u64(&w, CV_T_IMPORTED, imported ? 1 : 0);
-	cv_rec_put_u64(&w, CV_T_KEY_USAGE, policy->key_usage);
-	cv_rec_put_u64(&w, CV_T_KEY_NUM, num);
+	cv_rec_put(&w, CV_T_KEY_ID, r.key_id, sizeof(r.key_id));
+	cv_rec_put_u64(&w, CV_T_EXPORTABLE, r.exportable ? 1 : 0);
+	cv_rec_put_u64(&w, CV_T_IMPORTED, r.imported ? 1 : 0);
+	cv_rec_put_u64(&w, CV_T_KEY_USAGE, r.key_usage);
+	cv_rec_put_u64(&w, CV_T_KEY_NUM, r.num);
 	cv_rec_put_u64(&w, CV_T_CREATED, (uint64_t)cv_now());
 	if ((err = cv_rec_finish(&w)) != CV_OK ||
 	    (err = cv_db_put(v, txn, CV_DB_KEYS, k.b, k.len, w.p, w.len, 0)) != CV_OK)
 		goto done;
-	if ((err = cv_db_put(v, txn, CV_DB_KEY_IDS, key_id, sizeof(key_id), k.b, k.len,
+	if ((err = cv_db_put(v, txn, CV_DB_KEY_IDS, r.key_id, sizeof(r.key_id), k.b, k.len,
 			     0)) != CV_OK)
 		goto done;
 	err = cv_db_put(v, txn, CV_DB_KEY_NUMS, num_key, sizeof(num_key), k.b, k.len,
@@ -468,6 +576,7 @@ done:
 	OPENSSL_clear_free(pkcs8, pkcs8_len > 0 ? (size_t)pkcs8_len : 0);
 	OPENSSL_free(spki);
 	OPENSSL_free(sealed);
+	OPENSSL_free(aad);
 	return err;
 }
 
@@ -698,6 +807,59 @@ done:
 	return err;
 }
 
+/* A version's certificate must certify its key: a certificate moved to
+ * another version record is never shown with, or signs for, a key it does
+ * not certify.  ver_key_id is the key id the version record holds. */
+static cv_err
+version_matches_key(const char *name, const char *version, X509 *x,
+		    const unsigned char ver_key_id[CV_KEY_ID_LEN], const cv_key_rec *key)
+{
+	EVP_PKEY *pub = NULL, *cert_pub = x != NULL ? X509_get0_pubkey(x) : NULL;
+	int same;
+
+	same = cert_pub != NULL && memcmp(ver_key_id, key->key_id, CV_KEY_ID_LEN) == 0 &&
+	       cv_key_rec_public(key, &pub) == CV_OK && EVP_PKEY_eq(cert_pub, pub) == 1;
+	EVP_PKEY_free(pub);
+	ERR_clear_error();
+	if (!same)
+		return cv_err_set(CV_ERR_CORRUPT,
+				  "version %s of %s is damaged: its certificate is not its key's "
+				  "(the vault was changed outside certvault)", version, name);
+	return CV_OK;
+}
+
+cv_err
+cv_key_rec_check_use(cv_vault *v, MDB_txn *txn, const char *name,
+		     const char *version, uint64_t num, const cv_key_rec *r)
+{
+	version_rec vr = { 0 };
+	const unsigned char *p;
+	X509 *x = NULL;
+	cv_err err;
+
+	if (r->num != num)
+		return key_damaged(name, version, "its key number is another key's");
+	err = version_rec_read(v, txn, name, version, &vr);
+	if (err == CV_ERR_NOT_FOUND) {
+		/* A pending key: no certificate yet. */
+		cv_err_clear();
+		return CV_OK;
+	}
+	if (err != CV_OK)
+		return err;
+	p = vr.der.data;
+	x = d2i_X509(NULL, &p, (long)vr.der.len);
+	if (x == NULL || p != vr.der.data + vr.der.len)
+		err = cv_err_set(CV_ERR_CORRUPT, "version %s of %s holds a damaged certificate",
+				 version, name);
+	else
+		err = version_matches_key(name, version, x, vr.key_id, r);
+	X509_free(x);
+	ERR_clear_error();
+	version_rec_clear(&vr);
+	return err;
+}
+
 /* --- Reading versions for the faces --------------------------------------- */
 
 void
@@ -750,6 +912,7 @@ version_load(cv_vault *v, MDB_txn *txn, const cv_cert_rec *cert,
 {
 	cv_cert_version *cv = NULL;
 	version_rec r = { 0 };
+	cv_key_rec key = { 0 };
 	const unsigned char *p;
 	X509 *x = NULL;
 	BIGNUM *bn = NULL;
@@ -801,7 +964,13 @@ version_load(cv_vault *v, MDB_txn *txn, const cv_cert_rec *cert,
 				 version, cert->name);
 		goto done;
 	}
-	if ((err = cv_x509_validity(x, &cv->nbf, &cv->exp)) != CV_OK)
+	err = cv_key_rec_read_part(v, txn, cert->name, version, 0, &key);
+	if (err == CV_ERR_NOT_FOUND)
+		err = cv_err_set(CV_ERR_CORRUPT, "version %s of %s has no key", version,
+				 cert->name);
+	if (err != CV_OK ||
+	    (err = version_matches_key(cert->name, version, x, r.key_id, &key)) != CV_OK ||
+	    (err = cv_x509_validity(x, &cv->nbf, &cv->exp)) != CV_OK)
 		goto done;
 	cv->subject = cv_x500_format(X509_get_subject_name(x));
 	cv->issuer = cv_x500_format(X509_get_issuer_name(x));
@@ -820,6 +989,7 @@ done:
 	BN_free(bn);
 	X509_free(x);
 	version_rec_clear(&r);
+	cv_key_rec_clear(&key);
 	cv_cert_version_free(cv);
 	return err;
 }

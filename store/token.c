@@ -313,7 +313,8 @@ cv_key_private(cv_vault *v, uint64_t num, EVP_PKEY **out)
 		return err;
 	if ((err = cv_db_get(v, txn, CV_DB_KEY_NUMS, nk, sizeof(nk), &val)) != CV_OK ||
 	    (err = split_vkey(&val, name, version)) != CV_OK ||
-	    (err = cv_key_rec_read(v, txn, name, version, &rec)) != CV_OK)
+	    (err = cv_key_rec_read(v, txn, name, version, &rec)) != CV_OK ||
+	    (err = cv_key_rec_check_use(v, txn, name, version, num, &rec)) != CV_OK)
 		goto done;
 	mdb_txn_abort(txn);
 	txn = NULL;
