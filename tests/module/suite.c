@@ -4271,6 +4271,140 @@ TEST(init_token_fresh)
 	}
 }
 
+/* --- A key that may not leave never leaves ------------------------------------------ */
+
+/* A certificate whose key is not extractable, given reuse_key by a policy
+ * update: a new key pair asked for with CKA_EXTRACTABLE=TRUE on its label
+ * must not hand back the old key, now extractable. */
+TEST(reuse_key_never_extractable)
+{
+	CK_SESSION_HANDLE s;
+	CK_BBOOL yes = CK_TRUE;
+	CK_MECHANISM em = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_OBJECT_HANDLE priv, pub = 0, npriv = 0;
+	unsigned char *old_id = NULL, *new_id = NULL;
+	CK_ULONG old_len = 0, new_len = 0;
+	CK_ATTRIBUTE pt[] = {
+		{ CKA_TOKEN, &yes, 1 }, { CKA_LABEL, "keep", 4 },
+		{ CKA_EC_PARAMS, (void *)OID_P256, sizeof(OID_P256) },
+	};
+	CK_ATTRIBUTE kt[] = {
+		{ CKA_TOKEN, &yes, 1 }, { CKA_PRIVATE, &yes, 1 }, { CKA_SIGN, &yes, 1 },
+		{ CKA_LABEL, "keep", 4 }, { CKA_EXTRACTABLE, &yes, 1 },
+	};
+	char path[4096];
+	FILE *fp;
+	CK_RV rv;
+
+	VAULT_ONLY();
+	s = t_open(T.slot, 1);
+	t_login(s, CKU_USER);
+	snprintf(path, sizeof(path), "%s/p-keep.json", T.work);
+	REQUIRE((fp = fopen(path, "w")) != NULL, "%s", path);
+	fputs("{\"key_props\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"exportable\":false,"
+	      "\"reuse_key\":false},\"secret_props\":{\"contentType\":"
+	      "\"application/x-pem-file\"},\"x509_props\":{\"subject\":\"CN=keep\"},"
+	      "\"issuer\":{\"name\":\"Self\"}}\n", fp);
+	fclose(fp);
+	snprintf(path, sizeof(path), "certificate create --name keep --policy @'%s/p-keep.json'",
+		 T.work);
+	REQUIRE(tool(path) == 0, "certvault certificate create keep failed (tool.log)");
+	REQUIRE(tool("certificate policy update --name keep --style rest "
+		     "--policy '{\"key_props\":{\"reuse_key\":true}}'") == 0,
+		"certvault certificate policy update keep failed (tool.log)");
+	priv = t_find_label(s, CKO_PRIVATE_KEY, "keep");
+	REQUIRE(priv != 0, "keep's private key is not found");
+	REQUIRE_OK(t_attr(s, priv, CKA_ID, &old_id, &old_len));
+	CHECK(t_attr_bool(s, priv, CKA_EXTRACTABLE) == 0, "keep's key is extractable");
+
+	rv = T.f->C_GenerateKeyPair(s, &em, pt, COUNT(pt), kt, COUNT(kt), &pub, &npriv);
+	if (rv == CKR_OK) {
+		/* A new key is the other honest answer. */
+		if (t_attr(s, npriv, CKA_ID, &new_id, &new_len) == CKR_OK)
+			CHECK(new_len != old_len || memcmp(new_id, old_id, old_len) != 0,
+			      "C_GenerateKeyPair with CKA_EXTRACTABLE=TRUE handed back keep's "
+			      "non-extractable key (same CKA_ID), now extractable: %d",
+			      t_attr_bool(s, npriv, CKA_EXTRACTABLE));
+	} else {
+		CHECK(rv == CKR_TEMPLATE_INCONSISTENT,
+		      "C_GenerateKeyPair with CKA_EXTRACTABLE=TRUE on a reused non-extractable "
+		      "key: %s, want CKR_TEMPLATE_INCONSISTENT or a new key", t_rv_name(rv));
+	}
+	/* The old key, wherever it is found, is as it was. */
+	{
+		CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+		CK_ATTRIBUTE ft[] = { { CKA_CLASS, &cls, sizeof(cls) },
+				      { CKA_ID, old_id, old_len } };
+		CK_OBJECT_HANDLE *found = NULL;
+		CK_ULONG n = t_find(s, ft, COUNT(ft), 0, &found), i;
+
+		for (i = 0; i < n; i++) {
+			CHECK(t_attr_bool(s, found[i], CKA_EXTRACTABLE) == 0,
+			      "keep's old key became CKA_EXTRACTABLE=TRUE");
+			CHECK(t_attr_bool(s, found[i], CKA_NEVER_EXTRACTABLE) == 1,
+			      "keep's old key lost CKA_NEVER_EXTRACTABLE");
+		}
+		free(found);
+	}
+	snprintf(path, sizeof(path), "secret download --name keep --format pem --file '%s/keep.pem'",
+		 T.work);
+	if (CHECK(tool(path) == 0, "certvault secret download keep failed (tool.log)")) {
+		snprintf(path, sizeof(path), "%s/keep.pem", T.work);
+		CHECK(t_run("grep -q 'PRIVATE KEY' '%s'", path) != 0,
+		      "keep's secret holds a private key");
+	}
+	free(old_id);
+	free(new_id);
+}
+
+/* Every change to a token needs C_Login. */
+TEST(changes_need_login)
+{
+	CK_SESSION_HANDLE s;
+	CK_BBOOL yes = CK_TRUE;
+	CK_MECHANISM em = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_OBJECT_HANDLE pub = 0, priv = 0, pend, made = 0;
+	CK_OBJECT_CLASS cc = CKO_CERTIFICATE;
+	CK_CERTIFICATE_TYPE ct = CKC_X_509;
+	CK_ATTRIBUTE pt[] = {
+		{ CKA_TOKEN, &yes, 1 }, { CKA_LABEL, "nologin", 7 },
+		{ CKA_EC_PARAMS, (void *)OID_P256, sizeof(OID_P256) },
+	};
+	CK_ATTRIBUTE kt[] = { { CKA_TOKEN, &yes, 1 }, { CKA_PRIVATE, &yes, 1 },
+			      { CKA_SIGN, &yes, 1 }, { CKA_LABEL, "nologin", 7 } };
+	unsigned char *spki = NULL, *der = NULL;
+	size_t der_len = 0;
+	CK_ULONG spki_len = 0;
+
+	VAULT_ONLY();
+	s = t_open(T.slot, 1);
+	CHECK_RV(T.f->C_GenerateKeyPair(s, &em, pt, COUNT(pt), kt, COUNT(kt), &pub, &priv),
+		 CKR_USER_NOT_LOGGED_IN);
+	CHECK(t_run("'%s' --vault '%s' certificate show --name nologin >/dev/null 2>&1",
+		    T.certvault, T.vault_dir) != 0,
+	      "a key pair generated without C_Login is in the vault");
+	/* A merge (C_CreateObject of the certificate a CA issued for the
+	 * pending key) is a change too. */
+	pend = t_find_label(s, CKO_PUBLIC_KEY, "pending");
+	REQUIRE(pend != 0, "the pending key's public key is not found");
+	REQUIRE_OK(t_attr(s, pend, CKA_PUBLIC_KEY_INFO, &spki, &spki_len));
+	REQUIRE(t_ca_issue(spki, spki_len, "pending", &der, &der_len),
+		"the test CA did not issue");
+	{
+		CK_ATTRIBUTE ct_tmpl[] = {
+			{ CKA_CLASS, &cc, sizeof(cc) }, { CKA_CERTIFICATE_TYPE, &ct, sizeof(ct) },
+			{ CKA_TOKEN, &yes, 1 }, { CKA_VALUE, der, der_len },
+		};
+
+		CHECK_RV(T.f->C_CreateObject(s, ct_tmpl, COUNT(ct_tmpl), &made),
+			 CKR_USER_NOT_LOGGED_IN);
+	}
+	CHECK(t_find_label(s, CKO_CERTIFICATE, "pending") == 0,
+	      "the pending key got a certificate without C_Login");
+	free(spki);
+	OPENSSL_free(der);
+}
+
 /* --- The run ---------------------------------------------------------------------- */
 
 #define T_(name) cmocka_unit_test_setup_teardown(name, each, each)
@@ -4337,6 +4471,8 @@ main(int argc, char **argv)
 		T_(set_pin),
 		T_(init_token_session_exists),
 		T_(init_token_fresh),
+		T_(reuse_key_never_extractable),
+		T_(changes_need_login),
 	};
 	int rc;
 
