@@ -9,8 +9,16 @@
  * Private keys, secrets and issuer credentials are sealed with AES-256-GCM
  * under the vault's master key; the master key is stored wrapped under keys
  * derived from the user PIN and the SO PIN with scrypt.  Anything that reads
- * or writes sealed data needs a login (cv_vault_login); public data
- * (certificates, public keys, policies, operations) does not.
+ * sealed data, and every change to a vault, needs the user's login
+ * (cv_vault_login with CV_USER_NORMAL; otherwise CV_ERR_NOT_LOGGED_IN, and
+ * the SO's login only sets PINs); public data (certificates, public keys,
+ * policies, operations) is read without one.
+ *
+ * What a key may do and whose it is (exportable, key usage, public key,
+ * its certificate, imported, key number) is bound to its sealed private key
+ * and checked whenever the key is unsealed or, with the user logged in,
+ * read: a record changed outside certvault is CV_ERR_CORRUPT naming it,
+ * never used.  A key's exportability is fixed when it is made or imported.
  *
  * Threads: a cv_vault may be used from several threads at once; each call
  * runs its own LMDB transaction.  Processes: a cv_vault must not be used in a
@@ -223,6 +231,8 @@ void cv_operation_free(cv_operation *op);
  *     status details; the current version (if any) stays in service.
  * tags may be NULL.  op_out may be NULL.  Needs a login (the key is sealed).
  * Errors: CV_ERR_BAD_NAME, CV_ERR_POLICY, CV_ERR_BAD_SUBJECT,
+ * CV_ERR_POLICY also when reuse_key would keep a key whose exportability
+ * is not the policy's (a key's exportability never changes),
  * CV_ERR_CONFLICT (an operation is inProgress), CV_ERR_NOT_LOGGED_IN,
  * CV_ERR_NOT_FOUND (an issuer record the policy names does not exist),
  * CV_ERR_UNSUPPORTED (an issuer provider that cannot issue yet),
@@ -351,7 +361,9 @@ cv_err cv_key_find_name(cv_vault *v, const char *name, uint64_t nums[2],
 cv_err cv_key_next(cv_vault *v, uint64_t after, cv_key_info *out);
 
 /* The private key of a key number.  Needs a login.  Errors:
- * CV_ERR_NOT_LOGGED_IN, CV_ERR_NOT_FOUND, CV_ERR_CORRUPT. */
+ * CV_ERR_NOT_LOGGED_IN, CV_ERR_NOT_FOUND, CV_ERR_CORRUPT (also: the key
+ * record does not match its sealed key, the key number names another key,
+ * or its version's certificate is not the key's). */
 cv_err cv_key_private(cv_vault *v, uint64_t num, EVP_PKEY **out);
 
 /* --- Secrets ------------------------------------------------------------ */
