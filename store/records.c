@@ -428,16 +428,37 @@ cv_key_rec_public(const cv_key_rec *r, EVP_PKEY **out)
 	return CV_OK;
 }
 
+/* Whether a public key (its SubjectPublicKeyInfo DER, and the key itself)
+ * is the key of record r.  The DER is compared first: OpenSSL need not
+ * decode anything, which matters in applications that loaded an engine
+ * taking over EC keys.  Then the key ids (SHA-1 of the modulus or the
+ * uncompressed point), for the same key encoded another way. */
+static int
+is_public_key(const unsigned char *spki, size_t spki_len, EVP_PKEY *pub,
+	      const cv_key_rec *r)
+{
+	unsigned char id[CV_KEY_ID_LEN];
+	int same;
+
+	same = spki_len == r->spki.len && memcmp(spki, r->spki.data, spki_len) == 0;
+	if (!same)
+		same = pub != NULL && cv_key_id(pub, id) == CV_OK &&
+		       memcmp(id, r->key_id, sizeof(id)) == 0;
+	ERR_clear_error();
+	cv_err_clear();
+	return same;
+}
+
 cv_err
 cv_key_rec_private(cv_vault *v, const char *name, const char *version,
 		   const cv_key_rec *r, EVP_PKEY **out)
 {
-	unsigned char *der = NULL;
+	unsigned char *der = NULL, *spki = NULL;
 	size_t derlen = 0;
-	unsigned char id[CV_KEY_ID_LEN];
+	int spki_len = 0;
 	const unsigned char *p;
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
-	EVP_PKEY *priv = NULL, *pub = NULL;
+	EVP_PKEY *priv = NULL;
 	cv_err err;
 
 	*out = NULL;
@@ -450,10 +471,9 @@ cv_key_rec_private(cv_vault *v, const char *name, const char *version,
 		err = key_damaged(name, version, "its private key does not decode");
 		goto done;
 	}
-	/* The record's public key and key id must be the private key's own. */
-	if (cv_key_rec_public(r, &pub) != CV_OK || EVP_PKEY_eq(priv, pub) != 1 ||
-	    cv_key_id(pub, id) != CV_OK || memcmp(id, r->key_id, sizeof(id)) != 0) {
-		ERR_clear_error();
+	/* The record's public key must be the private key's own. */
+	if ((spki_len = i2d_PUBKEY(priv, &spki)) <= 0 ||
+	    !is_public_key(spki, (size_t)spki_len, priv, r)) {
 		err = key_damaged(name, version, "its public key is not its private key's");
 		goto done;
 	}
@@ -461,7 +481,7 @@ cv_key_rec_private(cv_vault *v, const char *name, const char *version,
 	priv = NULL;
 done:
 	EVP_PKEY_free(priv);
-	EVP_PKEY_free(pub);
+	OPENSSL_free(spki);
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	OPENSSL_clear_free(der, derlen);
 	return err;
@@ -814,12 +834,14 @@ static cv_err
 version_matches_key(const char *name, const char *version, X509 *x,
 		    const unsigned char ver_key_id[CV_KEY_ID_LEN], const cv_key_rec *key)
 {
-	EVP_PKEY *pub = NULL, *cert_pub = x != NULL ? X509_get0_pubkey(x) : NULL;
-	int same;
+	unsigned char *spki = NULL;
+	int spki_len, same;
 
-	same = cert_pub != NULL && memcmp(ver_key_id, key->key_id, CV_KEY_ID_LEN) == 0 &&
-	       cv_key_rec_public(key, &pub) == CV_OK && EVP_PKEY_eq(cert_pub, pub) == 1;
-	EVP_PKEY_free(pub);
+	/* The certificate's own encoding of its public key. */
+	spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+	same = memcmp(ver_key_id, key->key_id, CV_KEY_ID_LEN) == 0 && spki_len > 0 &&
+	       is_public_key(spki, (size_t)spki_len, X509_get0_pubkey(x), key);
+	OPENSSL_free(spki);
 	ERR_clear_error();
 	if (!same)
 		return cv_err_set(CV_ERR_CORRUPT,
