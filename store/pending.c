@@ -383,7 +383,11 @@ cv_pending_merge(cv_vault *v, const char *name, const unsigned char *data,
 				 "the operation of '%s' changed while merging; try again", name);
 		goto done;
 	}
-	if ((err = cv_cert_rec_read(v, txn, name, &cert)) != CV_OK)
+	/* The key once more, under the write lock, just before its secret is
+	 * written: read logged in, a record changed since is refused. */
+	cv_key_rec_clear(&key);
+	if ((err = cv_key_rec_read(v, txn, name, version, &key)) != CV_OK ||
+	    (err = cv_cert_rec_read(v, txn, name, &cert)) != CV_OK)
 		goto done;
 	if ((err = cv_policy_parse(cert.policy_json, strlen(cert.policy_json), &policy)) != CV_OK) {
 		err = cv_err_set(CV_ERR_CORRUPT, "the stored policy of '%s' does not parse: %s",
