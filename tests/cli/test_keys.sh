@@ -6,7 +6,10 @@
 # is refused with one line, and the secret still holds no private key.  Every
 # command that changes the vault, run with no PIN to be had, is refused with
 # one line and leaves the vault as it was; reading public data needs none.
+# A key record edited in data.mdb without the PIN (mdb_dump, mdb_load) is
+# refused by merge and secret download as a damaged vault, in one line.
 . "$(dirname "$0")/lib.sh"
+need setsid mdb_load /usr/bin/python3
 
 make_vault
 
@@ -62,7 +65,6 @@ no_pin() {
 	check_eq "$text without a PIN: vault unchanged" "$after" "$before"
 }
 
-need setsid
 no_pin "policy update" certificate policy update --name locked \
 	--policy '{"key_props":{"reuse_key":true}}'
 no_pin "set-attributes" certificate set-attributes --name locked --enabled false
@@ -85,5 +87,55 @@ for args in "certificate show --name locked" "certificate list" \
 	run_any env -u CERTVAULT_PIN setsid -w "$CERTVAULT" --vault "$VAULT" $args
 	check "$args without a PIN" test "$RC" -eq 0
 done
+
+# --- data.mdb changed by someone without the PIN ----------------------------------------
+# The attacker edits the keys table as text: mdb_dump, the exportable field
+# (tag 54, length 8, value 0) set to 1 in every record, mdb_load.
+flip_exportable() {
+	mdb_dump -s keys "$VAULT" >"$WORK/keys.dump" &&
+		/usr/bin/python3 -c '
+import sys
+off = bytes([54, 0, 0, 0, 8]) + bytes(8)
+on = bytes([54, 0, 0, 0, 8]) + bytes(7) + bytes([1])
+out, values = [], False
+for line in open(sys.argv[1]):
+    if line.startswith("HEADER=END"):
+        values = True
+    elif values and line.startswith(" "):
+        rec = bytes.fromhex(line.strip())
+        if rec[:2] == bytes([1, 5]):
+            line = " " + rec.replace(off, on).hex() + "\n"
+    out.append(line)
+open(sys.argv[1], "w").write("".join(out))
+' "$WORK/keys.dump" &&
+		mdb_load -s keys -f "$WORK/keys.dump" "$VAULT"
+}
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/ca.key" \
+	-out "$WORK/ca.pem" -subj "/CN=Throwaway Test CA" -days 30 \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+PENDING='{"key_props":{"kty":"EC","crv":"P-256","exportable":false},"secret_props":{"contentType":"application/x-pem-file"},"x509_props":{"subject":"CN=flip.example.com"},"issuer":{"name":"Unknown"}}'
+rm -rf "$VAULT"
+make_vault
+expect_ok "a pending certificate, its key not exportable" certificate create --name flip \
+	--policy "$PENDING"
+expect_ok "its CSR" certificate pending csr --name flip --file "$WORK/flip.csr"
+openssl x509 -req -in "$WORK/flip.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" \
+	-CAcreateserial -days 20 -out "$WORK/flip.leaf.pem" 2>/dev/null
+check "the CA signed it" test -s "$WORK/flip.leaf.pem"
+BEFORE=$(vault_dump)
+check "the pending key's exportable flag flipped with mdb_load" flip_exportable
+check "data.mdb now differs" test "$(vault_dump)" != "$BEFORE"
+expect_fail_with "merge after the flip" "damaged" \
+	certificate pending merge --name flip --file "$WORK/flip.leaf.pem"
+run_cv certificate pending show --name flip --json
+check_eq "the operation still waits" "$(jout .status)" inProgress
+
+expect_ok "a certificate in service, its key not exportable" certificate create --name svc \
+	--policy "$LOCKED"
+check "its key's exportable flag flipped with mdb_load" flip_exportable
+expect_fail_with "secret download after the flip" "damaged" \
+	secret download --name svc --format pem --file "$WORK/svc.pem"
+check "no secret file was written" test ! -e "$WORK/svc.pem"
 
 done_testing
