@@ -61,9 +61,9 @@ struct cv_vault {
 /* Transactions.  cv_txn_write refuses CV_ERR_NOT_LOGGED_IN unless the user
  * is logged in: every change to a vault goes through it (the few writes that
  * need no login are vault.c's own).  cv_txn_write_commit bumps the
- * generation counter first, so
- * readers can tell something changed; on any failure the transaction is
- * gone (LMDB frees it), and the caller must not touch it again. */
+ * generation counter first, so readers can tell something changed; on any
+ * failure the transaction is gone (LMDB frees it), and the caller must not
+ * touch it again. */
 cv_err cv_txn_read(cv_vault *v, MDB_txn **txn);
 cv_err cv_txn_write(cv_vault *v, MDB_txn **txn);
 cv_err cv_txn_write_commit(cv_vault *v, MDB_txn *txn);
