@@ -107,10 +107,14 @@ uint64_t cv_vault_generation(cv_vault *v);
  * read access to data.mdb): every write returns CV_ERR_READ_ONLY. */
 int cv_vault_read_only(cv_vault *v);
 
-/* Unlock the master key with a PIN.  A wrong PIN is counted in the vault
- * and returns CV_ERR_PIN_INCORRECT; after CV_PIN_TRIES wrong PINs in a row
- * the PIN locks (CV_ERR_PIN_LOCKED, even for the right PIN) until the SO
- * sets a new user PIN (cv_vault_init_pin).  A right PIN resets the count.
+/* Unlock the master key with a PIN.  Every attempt is counted in the vault
+ * (one durable write) before the PIN is checked, and a right PIN then
+ * clears the count, so no burst of processes, kill or wait for the write
+ * lock gets more than CV_PIN_TRIES guesses.  A wrong PIN returns
+ * CV_ERR_PIN_INCORRECT; after CV_PIN_TRIES wrong PINs in a row the PIN
+ * locks (CV_ERR_PIN_LOCKED, even for the right PIN) until the SO sets a new
+ * user PIN (cv_vault_init_pin).  A handle that may only read the vault
+ * (cv_vault_read_only) checks PINs without counting them.
  * Errors: CV_ERR_PIN_INCORRECT, CV_ERR_PIN_LOCKED, CV_ERR_PIN_INVALID,
  * CV_ERR_IO, CV_ERR_CORRUPT. */
 cv_err cv_vault_login(cv_vault *v, enum cv_user who, const char *pin,

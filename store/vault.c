@@ -731,34 +731,57 @@ cv_vault_generation(cv_vault *v)
 
 /* --- Login -------------------------------------------------------------- */
 
-/* Count one wrong PIN in its own transaction. */
 static cv_err
-count_failure(cv_vault *v, enum cv_user who, uint64_t *failures)
+pin_locked(enum cv_user who)
+{
+	return cv_err_set(CV_ERR_PIN_LOCKED, "the %s PIN is locked after %d wrong tries",
+			  who == CV_USER_SO ? "SO" : "user", CV_PIN_TRIES);
+}
+
+/* Count an attempt before its PIN is checked, as smart cards do: in one
+ * write transaction read the PIN record, refuse a locked PIN, add one to
+ * its count and commit (durably: LMDB syncs on commit).  The caller checks
+ * the PIN against the record read here and clears the count on success.
+ * So a guess is counted before the KDF runs: no burst of processes, kill
+ * or wait for the write lock gets more guesses than CV_PIN_TRIES.  A user
+ * who may only read the vault cannot write a count; see unwrap_master. */
+static cv_err
+pin_attempt_count(cv_vault *v, enum cv_user who, pin_rec *out)
 {
 	MDB_txn *txn = NULL;
-	pin_rec p = { 0 };
 	cv_err err;
 
+	if (v->read_only) {
+		if ((err = cv_txn_read(v, &txn)) != CV_OK)
+			return err;
+		err = pin_rec_read(v, txn, who, out);
+		mdb_txn_abort(txn);
+		if (err == CV_OK && out->failures >= CV_PIN_TRIES)
+			err = pin_locked(who);
+		return err;
+	}
 	if ((err = cv_txn_write(v, &txn)) != CV_OK)
 		return err;
-	if ((err = pin_rec_read(v, txn, who, &p)) != CV_OK)
+	if ((err = pin_rec_read(v, txn, who, out)) != CV_OK)
 		goto done;
-	if (p.failures < UINT32_MAX)
-		p.failures++;
-	*failures = p.failures;
-	if ((err = pin_rec_write(v, txn, who, &p)) != CV_OK)
+	if (out->failures >= CV_PIN_TRIES) {
+		err = pin_locked(who);
+		goto done;
+	}
+	out->failures++;
+	if ((err = pin_rec_write(v, txn, who, out)) != CV_OK)
 		goto done;
 	err = cv_txn_write_commit(v, txn);
 	txn = NULL;
 done:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
-	pin_rec_clear(&p);
 	return err;
 }
 
+/* A right PIN clears the count its attempt added (and any before it). */
 static cv_err
-reset_failures(cv_vault *v, enum cv_user who)
+pin_attempt_clear(cv_vault *v, enum cv_user who)
 {
 	MDB_txn *txn = NULL;
 	pin_rec p = { 0 };
@@ -783,18 +806,19 @@ done:
 }
 
 /* Check a PIN and hand out the master key it unwraps (a fresh allocation
- * the caller wipes and frees). */
+ * the caller wipes and frees).  The attempt is counted first
+ * (pin_attempt_count); a user who may only read the vault is not counted,
+ * since a reader of data.mdb can copy it and try PINs offline against
+ * scrypt anyway. */
 static cv_err
 unwrap_master(cv_vault *v, enum cv_user who, const char *pin, size_t pin_len,
 	      unsigned char **master)
 {
 	cv_err err;
-	MDB_txn *txn = NULL;
 	pin_rec p = { 0 };
 	unsigned char kek[CV_MASTER_KEY_LEN];
 	unsigned char *mk = NULL;
 	size_t mklen = 0;
-	uint64_t failures = 0;
 	const char *aad = pin_aad(who);
 
 	*master = NULL;
@@ -802,36 +826,22 @@ unwrap_master(cv_vault *v, enum cv_user who, const char *pin, size_t pin_len,
 		return cv_err_set(CV_ERR_INVALID, "unknown user type");
 	if ((err = pin_check(pin, pin_len)) != CV_OK)
 		return err;
-	if ((err = cv_txn_read(v, &txn)) != CV_OK)
-		return err;
-	err = pin_rec_read(v, txn, who, &p);
-	mdb_txn_abort(txn);
-	if (err != CV_OK)
+	if ((err = pin_attempt_count(v, who, &p)) != CV_OK)
 		goto done;
-	if (p.failures >= CV_PIN_TRIES) {
-		err = cv_err_set(CV_ERR_PIN_LOCKED, "the %s PIN is locked after %d wrong tries",
-				 who == CV_USER_SO ? "SO" : "user", CV_PIN_TRIES);
-		goto done;
-	}
 	if ((err = cv_kdf_derive(pin, pin_len, p.salt, &p.kdf, kek)) != CV_OK)
 		goto done;
 	err = cv_unseal(kek, (const unsigned char *)aad, strlen(aad),
 			p.wrapped.data, p.wrapped.len, &mk, &mklen);
 	if (err == CV_ERR_CORRUPT && v->read_only) {
-		/* Nothing can be counted here; a reader of data.mdb could try
-		 * PINs offline against scrypt anyway. */
 		err = cv_err_set(CV_ERR_PIN_INCORRECT,
 				 "incorrect %s PIN (not counted: the vault is read-only for this user)",
 				 who == CV_USER_SO ? "SO" : "user");
 		goto done;
 	}
 	if (err == CV_ERR_CORRUPT) {
-		cv_err_clear();
-		if ((err = count_failure(v, who, &failures)) != CV_OK)
-			goto done;
 		err = cv_err_set(CV_ERR_PIN_INCORRECT, "incorrect %s PIN (%llu of %d tries used)",
 				 who == CV_USER_SO ? "SO" : "user",
-				 (unsigned long long)failures, CV_PIN_TRIES);
+				 (unsigned long long)p.failures, CV_PIN_TRIES);
 		goto done;
 	}
 	if (err != CV_OK)
@@ -840,7 +850,7 @@ unwrap_master(cv_vault *v, enum cv_user who, const char *pin, size_t pin_len,
 		err = cv_err_set(CV_ERR_CORRUPT, "the master key has %zu bytes", mklen);
 		goto done;
 	}
-	if (p.failures > 0 && !v->read_only && (err = reset_failures(v, who)) != CV_OK)
+	if (!v->read_only && (err = pin_attempt_clear(v, who)) != CV_OK)
 		goto done;
 	*master = mk;
 	mk = NULL;
