@@ -181,6 +181,11 @@ cv_err cv_op_read(cv_vault *v, MDB_txn *txn, const char *name,
 		  cv_operation **out);
 cv_err cv_op_write(cv_vault *v, MDB_txn *txn, const cv_operation *op);
 
+/* Remove the sealed password from every issuer in txn (re-initializing
+ * makes a new master key, under which the old passwords do not open).
+ * Errors: CV_ERR_CORRUPT, CV_ERR_NOMEM, CV_ERR_IO, CV_ERR_FULL. */
+cv_err cv_issuer_drop_passwords(cv_vault *v, MDB_txn *txn);
+
 /* Tags in records: repeated CV_T_TAG_NAME/CV_T_TAG_VALUE pairs. */
 void cv_rec_put_tags(cv_wbuf *w, const cv_tags *t);
 cv_err cv_rec_get_tags(const unsigned char *rec, size_t len, cv_tags *out);

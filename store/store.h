@@ -132,10 +132,14 @@ cv_err cv_vault_set_pin(cv_vault *v, enum cv_user who, const char *old_pin,
 			size_t old_len, const char *new_pin, size_t new_len);
 
 /* Re-initialize the vault as C_InitToken does: prove the SO PIN (counted
- * as a login), destroy every certificate with its versions, keys, secrets
- * and operations, give the vault the new name, and leave the user PIN unset.
- * Issuers and contacts stay.  Logs out.  Errors: as cv_vault_login for the
- * SO, CV_ERR_BAD_NAME, CV_ERR_IO. */
+ * as a login), then in one transaction make a new master key wrapped under
+ * the SO PIN, destroy every certificate with its versions, keys, secrets
+ * and operations, drop the user PIN record (the user PIN is unset) and
+ * every issuer's sealed password, and give the vault the new name.  Nothing
+ * sealed under the old key, nor a saved copy of the old user PIN record,
+ * opens what is sealed afterwards.  Issuers stay without their passwords
+ * (set them again); contacts stay.  Logs out.  Errors: as cv_vault_login
+ * for the SO, CV_ERR_BAD_NAME, CV_ERR_CRYPTO, CV_ERR_IO, CV_ERR_FULL. */
 cv_err cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len,
 		       const char *name);
 

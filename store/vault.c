@@ -989,6 +989,8 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 		CV_DB_PENDING, CV_DB_KEY_IDS, CV_DB_KEY_NUMS,
 	};
 	unsigned char *mk = NULL;
+	unsigned char fresh[CV_MASTER_KEY_LEN];
+	pin_rec so = { 0 };
 	MDB_txn *txn = NULL;
 	MDB_val val;
 	cv_field f[CV_T__MAX];
@@ -1006,6 +1008,14 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 	if ((err = unwrap_master(v, CV_USER_SO, so_pin, so_len, &mk)) != CV_OK)
 		return err;
 	cv_vault_logout(v);
+	/* A new master key, so nothing sealed before (and no saved copy of
+	 * an old user PIN record) opens what is sealed from now on. */
+	if (RAND_priv_bytes(fresh, sizeof(fresh)) != 1) {
+		err = cv_err_crypto("random master key");
+		goto done;
+	}
+	if ((err = pin_rec_make(CV_USER_SO, so_pin, so_len, fresh, &so)) != CV_OK)
+		goto done;
 	if ((err = cv_txn_write(v, &txn)) != CV_OK)
 		goto done;
 	for (i = 0; i < sizeof(wiped) / sizeof(wiped[0]); i++) {
@@ -1014,9 +1024,14 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 			goto done;
 		}
 	}
+	if ((err = cv_issuer_drop_passwords(v, txn)) != CV_OK)
+		goto done;
 	err = cv_db_del(v, txn, CV_DB_META, pin_keys[CV_USER_NORMAL],
 			strlen(pin_keys[CV_USER_NORMAL]));
 	if (err != CV_OK && err != CV_ERR_NOT_FOUND)
+		goto done;
+	cv_err_clear();
+	if ((err = pin_rec_write(v, txn, CV_USER_SO, &so)) != CV_OK)
 		goto done;
 	if ((err = cv_db_get(v, txn, CV_DB_META, "header", 6, &val)) != CV_OK ||
 	    (err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_HEADER, NULL, f)) != CV_OK ||
@@ -1037,6 +1052,8 @@ done:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	cv_wbuf_free(&w);
+	pin_rec_clear(&so);
+	OPENSSL_cleanse(fresh, sizeof(fresh));
 	OPENSSL_clear_free(mk, CV_MASTER_KEY_LEN);
 	return err;
 }
