@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <lmdb.h>
 #include <openssl/evp.h>
@@ -56,6 +57,36 @@ struct cv_vault {
 	unsigned char *master; /* CV_MASTER_KEY_LEN bytes while logged in */
 	enum cv_user who;
 };
+
+/* --- The vault's files (files.c) --------------------------------------- */
+
+/* A vault folder opened for LMDB, after the checks of files.c's rule. */
+typedef struct cv_vault_files {
+	int dir_fd;            /* the folder, opened without following links */
+	int data_fd;           /* data.mdb, or -1 when it does not exist yet */
+	struct stat dir_st, data_st;
+	int read_only;         /* the caller may not write data.mdb */
+	char env_path[64];     /* the pinned folder for mdb_env_open, or "" */
+} cv_vault_files;
+
+/* Check and open dir: owners, links, modes, the parent, and data.mdb's meta
+ * pages against its size.  creating: data.mdb must not exist yet.  On
+ * failure nothing stays open.  Errors: CV_ERR_NOT_A_VAULT (no folder or no
+ * data.mdb), CV_ERR_VAULT_EXISTS (creating), CV_ERR_PERMISSIONS (naming the
+ * path and the reason), CV_ERR_CORRUPT (a damaged data.mdb), CV_ERR_IO. */
+cv_err cv_vault_files_open(const char *dir, int creating, cv_vault_files *out);
+/* After mdb_env_open: LMDB's data file is the one checked, lock.mdb a
+ * regular file of an accepted owner.  Errors: CV_ERR_PERMISSIONS, CV_ERR_IO. */
+cv_err cv_vault_files_verify(cv_vault_files *f, const char *dir, MDB_env *env);
+void cv_vault_files_close(cv_vault_files *f);
+/* data.mdb's two meta pages (magic, version, page size) and its size
+ * against the newest meta's last page.  Errors: CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_lmdb_data_check(int fd, const char *path);
+/* path's folder may not be written by others unless sticky.
+ * Errors: CV_ERR_PERMISSIONS, CV_ERR_IO. */
+cv_err cv_parent_check(const char *path);
+/* st (of path) belongs to the caller, root or also.  CV_ERR_PERMISSIONS. */
+cv_err cv_owner_check(const char *path, const struct stat *st, uid_t also);
 
 /* Transactions.  cv_txn_write_commit bumps the generation counter first, so
  * readers can tell something changed; on any failure the transaction is

@@ -178,12 +178,19 @@ cv_err
 cv_txn_read(cv_vault *v, MDB_txn **txn)
 {
 	cv_err err;
+	int rc, dead = 0;
 
 	*txn = NULL;
 	if ((err = check_pid(v)) != CV_OK)
 		return err;
-	return cv_mdb_err(mdb_txn_begin(v->env, NULL, MDB_RDONLY, txn),
-			  "begin a read transaction");
+	rc = mdb_txn_begin(v->env, NULL, MDB_RDONLY, txn);
+	if (rc == MDB_READERS_FULL) {
+		/* Processes that died inside read transactions keep their
+		 * reader slots until someone clears them: clear, retry once. */
+		(void)mdb_reader_check(v->env, &dead);
+		rc = mdb_txn_begin(v->env, NULL, MDB_RDONLY, txn);
+	}
+	return cv_mdb_err(rc, "begin a read transaction");
 }
 
 cv_err
@@ -250,47 +257,15 @@ cv_db_del(cv_vault *v, MDB_txn *txn, enum cv_db db, const void *key,
 	return cv_mdb_err(rc, "delete");
 }
 
-/* --- Files and permissions ---------------------------------------------- */
-
+/* Open the LMDB environment of dir, checked and pinned by files
+ * (cv_vault_files_open): LMDB opens the files by name under the pinned
+ * folder, and its data file is then compared with the one checked. */
 static cv_err
-check_not_writable_by_others(const char *path, int must_exist)
-{
-	struct stat st;
-
-	if (stat(path, &st) != 0) {
-		if (errno == ENOENT && !must_exist)
-			return CV_OK;
-		return cv_err_set(CV_ERR_IO, "%s: %s", path, strerror(errno));
-	}
-	if (st.st_mode & S_IWOTH)
-		return cv_err_set(CV_ERR_PERMISSIONS,
-				  "%s may be written by other users (mode %04o); "
-				  "run chmod o-w on it", path,
-				  (unsigned)(st.st_mode & 07777));
-	return CV_OK;
-}
-
-static cv_err
-check_vault_files(const char *dir)
-{
-	char path[4200];
-	cv_err err;
-
-	if ((err = check_not_writable_by_others(dir, 1)) != CV_OK)
-		return err;
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if ((err = check_not_writable_by_others(path, 0)) != CV_OK)
-		return err;
-	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
-	return check_not_writable_by_others(path, 0);
-}
-
-static cv_err
-env_open(const char *dir, unsigned flags, cv_vault **out)
+env_open(const char *dir, cv_vault_files *files, unsigned flags, cv_vault **out)
 {
 	cv_err err = CV_ERR_NOMEM;
 	cv_vault *v = NULL;
-	int rc;
+	int rc, dead = 0;
 
 	*out = NULL;
 	if ((v = calloc(1, sizeof(*v))) == NULL)
@@ -314,10 +289,17 @@ env_open(const char *dir, unsigned flags, cv_vault **out)
 	}
 	/* MDB_NOTLS: read transactions are not tied to a thread, so the
 	 * PKCS#11 face may run them on whatever thread the application uses. */
-	if ((rc = mdb_env_open(v->env, dir, MDB_NOTLS | flags, 0600)) != 0) {
+	if ((rc = mdb_env_open(v->env, files->env_path[0] ? files->env_path : dir,
+			       MDB_NOTLS | flags, 0600)) != 0) {
 		err = cv_mdb_err(rc, dir);
 		goto done;
 	}
+	if ((err = cv_vault_files_verify(files, dir, v->env)) != CV_OK)
+		goto done;
+	/* Reader slots left by processes that died inside read
+	 * transactions stay taken while any other process has the vault
+	 * open; clear them. */
+	(void)mdb_reader_check(v->env, &dead);
 	v->read_only = (flags & MDB_RDONLY) != 0;
 	*out = v;
 	v = NULL;
@@ -492,9 +474,8 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 	char serial[17];
 	pin_rec user = { 0 }, so = { 0 };
 	cv_wbuf w = { 0 };
-	char path[4200];
-	struct stat st;
-	int i;
+	cv_vault_files files = { .dir_fd = -1, .data_fd = -1 };
+	int i, made = 0;
 
 	cv_err_clear();
 	if (!cv_name_valid(name))
@@ -505,15 +486,11 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 		return err;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return cv_err_set(CV_ERR_IO, "%s: %s", dir, strerror(errno));
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return cv_err_set(CV_ERR_IO, "%s is not a folder", dir);
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if (access(path, F_OK) == 0)
-		return cv_err_set(CV_ERR_VAULT_EXISTS, "%s already holds a vault", dir);
-	if ((err = check_not_writable_by_others(dir, 1)) != CV_OK)
+	if ((err = cv_vault_files_open(dir, 1, &files)) != CV_OK)
 		return err;
-	if ((err = env_open(dir, 0, &v)) != CV_OK)
-		return err;
+	made = 1;
+	if ((err = env_open(dir, &files, 0, &v)) != CV_OK)
+		goto done;
 
 	if (RAND_priv_bytes(master, sizeof(master)) != 1 ||
 	    RAND_bytes(serial_raw, sizeof(serial_raw)) != 1) {
@@ -554,13 +531,12 @@ done:
 	pin_rec_clear(&so);
 	cv_wbuf_free(&w);
 	cv_vault_close(v);
-	if (err != CV_OK) {
+	if (err != CV_OK && made) {
 		/* Leave no half-made vault behind: a later create must work. */
-		snprintf(path, sizeof(path), "%s/data.mdb", dir);
-		unlink(path);
-		snprintf(path, sizeof(path), "%s/lock.mdb", dir);
-		unlink(path);
+		unlinkat(files.dir_fd, "data.mdb", 0);
+		unlinkat(files.dir_fd, "lock.mdb", 0);
 	}
+	cv_vault_files_close(&files);
 	return err;
 }
 
@@ -573,27 +549,18 @@ cv_vault_open(const char *dir, cv_vault **out)
 	MDB_val val;
 	cv_field f[CV_T__MAX];
 	uint64_t format;
-	char path[4200];
+	cv_vault_files files;
 
 	cv_err_clear();
 	*out = NULL;
 	if (dir == NULL || dir[0] == '\0')
 		return cv_err_set(CV_ERR_INVALID, "no vault folder given");
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if (access(dir, F_OK) != 0)
-		return cv_err_set(CV_ERR_NOT_A_VAULT, "%s: %s", dir, strerror(errno));
-	if (access(path, F_OK) != 0)
-		return cv_err_set(CV_ERR_NOT_A_VAULT,
-				  "%s holds no vault (create one with 'certvault vault create')",
-				  dir);
-	if ((err = check_vault_files(dir)) != CV_OK)
+	if ((err = cv_vault_files_open(dir, 0, &files)) != CV_OK)
 		return err;
 	/* A service account given read access to data.mdb (and write access
 	 * to lock.mdb, which every LMDB reader needs) opens it read-only. */
-	if (access(path, W_OK) != 0 && errno == EACCES)
-		err = env_open(dir, MDB_RDONLY, &v);
-	else
-		err = env_open(dir, 0, &v);
+	err = env_open(dir, &files, files.read_only ? MDB_RDONLY : 0, &v);
+	cv_vault_files_close(&files);
 	if (err != CV_OK)
 		return err;
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
