@@ -57,7 +57,7 @@ int cv_name_valid(const char *name);
 /* --- The vault ---------------------------------------------------------- */
 
 /* Create a new vault in dir (created 0700 if missing; an existing dir must
- * not be writable by others).  name is the vault's display name
+ * pass cv_vault_open's rule for files).  name is the vault's display name
  * (cv_name_valid).  PINs are 4 to 255 bytes; user_pin may be NULL, leaving
  * the user PIN to be set by the SO (cv_vault_init_pin), as C_InitToken
  * does.
@@ -67,11 +67,18 @@ cv_err cv_vault_create(const char *dir, const char *name,
 		       const char *user_pin, size_t user_pin_len,
 		       const char *so_pin, size_t so_pin_len);
 
-/* Open the vault in dir.  The folder and its files must not be writable by
- * others (group write is allowed only when the folder is shared with a
- * service group, see README).  *out is closed with cv_vault_close.
- * Errors: CV_ERR_NOT_A_VAULT, CV_ERR_PERMISSIONS, CV_ERR_FORMAT_VERSION,
- * CV_ERR_CORRUPT, CV_ERR_IO, CV_ERR_NOMEM. */
+/* Open the vault in dir.  The folder, data.mdb and lock.mdb must belong to
+ * the caller or root, be no symbolic links and not be writable by others;
+ * the folder's parent not writable by others unless sticky (a read-only
+ * service may also use a folder shared with its group: store/files.c has
+ * the rule).  data.mdb's meta pages are checked against its size before
+ * LMDB maps it, and stale reader slots are cleared.  A caller who may not
+ * write data.mdb gets a read-only handle.  *out is closed with
+ * cv_vault_close.
+ * Errors: CV_ERR_NOT_A_VAULT (no folder, or no data.mdb in it),
+ * CV_ERR_PERMISSIONS (naming the path and the reason; also a file the
+ * caller may not read), CV_ERR_CORRUPT (a damaged data.mdb),
+ * CV_ERR_FORMAT_VERSION, CV_ERR_IO, CV_ERR_NOMEM. */
 cv_err cv_vault_open(const char *dir, cv_vault **out);
 
 /* Close a vault: wipe the master key, close LMDB.  NULL is a no-op. */
