@@ -42,10 +42,40 @@ run_cv certificate show --name two
 check "and again after two more such processes" test "$RC" -eq 0
 stop_holder
 
+# A running application (the module in a process of its own) keeps finding
+# its objects after a process died holding every reader slot.
+MODULE=${CERTVAULT_MODULE:-}
+if [ -n "${CV_P11_APP:-}" ] && [ -x "$CV_P11_APP" ] && [ -n "$MODULE" ] && [ -f "$MODULE" ]; then
+	printf 'vault = %s\n' "$VAULT" >"$WORK/app.conf"
+	coproc APP { CERTVAULT_CONF="$WORK/app.conf" exec "$CV_P11_APP" "$MODULE" 2>"$WORK/app.err"; }
+	APP_IN=${APP[1]}
+	APP_OUT=${APP[0]}
+	trap 'kill "$APP_PID" 2>/dev/null; stop_holder; cleanup' EXIT
+	ask() {
+		echo "$1" >&"$APP_IN"
+		read -r -t 60 ANSWER <&"$APP_OUT" || ANSWER="no answer"
+	}
+	read -r -t 60 ANSWER <&"$APP_OUT"
+	ask count
+	found=$ANSWER
+	diag "the application finds $found objects"
+	"$CV_FILL_READERS" "$VAULT" >/dev/null 2>&1
+	ask count
+	check_eq "a running application finds its objects after every reader slot was left taken" \
+		"$ANSWER" "$found"
+	run_cv certificate create --name four --policy "$(policy "CN=four.example")"
+	"$CV_FILL_READERS" "$VAULT" >/dev/null 2>&1
+	ask count
+	check_eq "and sees a new certificate with the slots taken again" "$ANSWER" $((found + 2))
+	echo quit >&"$APP_IN"
+	wait "$APP_PID" 2>/dev/null
+else
+	skip "a running application finds its objects" "needs CV_P11_APP and CERTVAULT_MODULE"
+fi
+
 # --- truncated data.mdb -------------------------------------------------------------
 SIZE=$(stat -c %s "$VAULT/data.mdb")
 diag "data.mdb holds $SIZE bytes"
-MODULE=${CERTVAULT_MODULE:-}
 have_p11tool=0
 if command -v pkcs11-tool >/dev/null 2>&1 && [ -n "$MODULE" ] && [ -f "$MODULE" ]; then
 	have_p11tool=1
