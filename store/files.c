@@ -85,7 +85,7 @@ meta_read(const unsigned char *page, size_t len, meta_page *m)
 }
 
 cv_err
-cv_lmdb_data_check(int fd, const char *path)
+cv_lmdb_data_check(int fd, const char *path, uint64_t *psize)
 {
 	unsigned char buf[PAGE_HDR + META_END];
 	meta_page m0, m1, *newest;
@@ -122,6 +122,7 @@ cv_lmdb_data_check(int fd, const char *path)
 				  "%s is damaged (truncated?): it holds %lld bytes, its pages need %llu",
 				  path, (long long)st.st_size,
 				  (unsigned long long)((newest->last_pg + 1) * m0.psize));
+	*psize = m0.psize;
 	return CV_OK;
 }
 
@@ -314,7 +315,7 @@ cv_vault_files_open(const char *dir, int creating, cv_vault_files *out)
 
 	if (out->data_fd >= 0) {
 		snprintf(path, sizeof(path), "%s/data.mdb", dir);
-		if ((err = cv_lmdb_data_check(out->data_fd, path)) != CV_OK)
+		if ((err = cv_lmdb_data_check(out->data_fd, path, &out->psize)) != CV_OK)
 			goto done;
 	}
 

@@ -52,6 +52,7 @@ struct cv_vault {
 	char *dir;
 	pid_t pid;
 	int read_only;         /* opened MDB_RDONLY: this user may not write */
+	uint64_t psize;        /* LMDB's page size in data.mdb */
 
 	pthread_mutex_t lock;  /* guards the fields below */
 	unsigned char *master; /* CV_MASTER_KEY_LEN bytes while logged in */
@@ -66,6 +67,7 @@ typedef struct cv_vault_files {
 	int data_fd;           /* data.mdb, or -1 when it does not exist yet */
 	struct stat dir_st, data_st;
 	int read_only;         /* the caller may not write data.mdb */
+	uint64_t psize;        /* data.mdb's page size, 0 before it exists */
 	char env_path[64];     /* the pinned folder for mdb_env_open, or "" */
 } cv_vault_files;
 
@@ -80,8 +82,9 @@ cv_err cv_vault_files_open(const char *dir, int creating, cv_vault_files *out);
 cv_err cv_vault_files_verify(cv_vault_files *f, const char *dir, MDB_env *env);
 void cv_vault_files_close(cv_vault_files *f);
 /* data.mdb's two meta pages (magic, version, page size) and its size
- * against the newest meta's last page.  Errors: CV_ERR_CORRUPT, CV_ERR_IO. */
-cv_err cv_lmdb_data_check(int fd, const char *path);
+ * against the newest meta's last page; *psize is the page size.
+ * Errors: CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_lmdb_data_check(int fd, const char *path, uint64_t *psize);
 /* path's folder may not be written by others unless sticky.
  * Errors: CV_ERR_PERMISSIONS, CV_ERR_IO. */
 cv_err cv_parent_check(const char *path);

@@ -174,6 +174,27 @@ check_pid(cv_vault *v)
 	return CV_OK;
 }
 
+/* data.mdb cut short under a running process would be read past its end
+ * (SIGBUS in LMDB): before a read transaction, compare the file's size with
+ * the pages the newest meta page uses.  The two meta pages are checked
+ * first, since reading the newest one touches them. */
+static cv_err
+check_data_size(cv_vault *v)
+{
+	mdb_filehandle_t fd;
+	MDB_envinfo info;
+	struct stat st;
+
+	if (mdb_env_get_fd(v->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return cv_err_set(CV_ERR_IO, "%s/data.mdb: %s", v->dir, strerror(errno));
+	if ((uint64_t)st.st_size >= 2 * v->psize && mdb_env_info(v->env, &info) == 0 &&
+	    (uint64_t)st.st_size >= ((uint64_t)info.me_last_pgno + 1) * v->psize)
+		return CV_OK;
+	return cv_err_set(CV_ERR_CORRUPT,
+			  "%s/data.mdb is damaged (truncated?): it holds %lld bytes",
+			  v->dir, (long long)st.st_size);
+}
+
 cv_err
 cv_txn_read(cv_vault *v, MDB_txn **txn)
 {
@@ -181,7 +202,7 @@ cv_txn_read(cv_vault *v, MDB_txn **txn)
 	int rc, dead = 0;
 
 	*txn = NULL;
-	if ((err = check_pid(v)) != CV_OK)
+	if ((err = check_pid(v)) != CV_OK || (err = check_data_size(v)) != CV_OK)
 		return err;
 	rc = mdb_txn_begin(v->env, NULL, MDB_RDONLY, txn);
 	if (rc == MDB_READERS_FULL) {
@@ -296,6 +317,17 @@ env_open(const char *dir, cv_vault_files *files, unsigned flags, cv_vault **out)
 	}
 	if ((err = cv_vault_files_verify(files, dir, v->env)) != CV_OK)
 		goto done;
+	v->psize = files->psize;
+	if (v->psize == 0) {
+		MDB_stat ms;
+
+		/* A vault made just now: LMDB wrote its own page size. */
+		if ((rc = mdb_env_stat(v->env, &ms)) != 0) {
+			err = cv_mdb_err(rc, dir);
+			goto done;
+		}
+		v->psize = ms.ms_psize;
+	}
 	/* Reader slots left by processes that died inside read
 	 * transactions stay taken while any other process has the vault
 	 * open; clear them. */

@@ -47,12 +47,15 @@ stop_holder
 MODULE=${CERTVAULT_MODULE:-}
 if [ -n "${CV_P11_APP:-}" ] && [ -x "$CV_P11_APP" ] && [ -n "$MODULE" ] && [ -f "$MODULE" ]; then
 	printf 'vault = %s\n' "$VAULT" >"$WORK/app.conf"
+	# A crashed application's pipe must not end the test.
+	trap '' PIPE
 	coproc APP { CERTVAULT_CONF="$WORK/app.conf" exec "$CV_P11_APP" "$MODULE" 2>"$WORK/app.err"; }
 	APP_IN=${APP[1]}
 	APP_OUT=${APP[0]}
-	trap 'kill "$APP_PID" 2>/dev/null; stop_holder; cleanup' EXIT
+	APP_P=$APP_PID
+	trap 'kill "$APP_P" 2>/dev/null; stop_holder; cleanup' EXIT
 	ask() {
-		echo "$1" >&"$APP_IN"
+		echo "$1" 2>/dev/null >&"$APP_IN"
 		read -r -t 60 ANSWER <&"$APP_OUT" || ANSWER="no answer"
 	}
 	read -r -t 60 ANSWER <&"$APP_OUT"
@@ -67,8 +70,27 @@ if [ -n "${CV_P11_APP:-}" ] && [ -x "$CV_P11_APP" ] && [ -n "$MODULE" ] && [ -f 
 	"$CV_FILL_READERS" "$VAULT" >/dev/null 2>&1
 	ask count
 	check_eq "and sees a new certificate with the slots taken again" "$ANSWER" $((found + 2))
-	echo quit >&"$APP_IN"
-	wait "$APP_PID" 2>/dev/null
+	echo quit 2>/dev/null >&"$APP_IN"
+	wait "$APP_P" 2>/dev/null
+
+	# data.mdb cut short under the running application: errors, no crash.
+	cp -a "$VAULT" "$WORK/live"
+	printf 'vault = %s\n' "$WORK/live" >"$WORK/app.conf"
+	coproc APP { CERTVAULT_CONF="$WORK/app.conf" exec "$CV_P11_APP" "$MODULE" 2>"$WORK/app.err"; }
+	APP_IN=${APP[1]}
+	APP_OUT=${APP[0]}
+	APP_P=$APP_PID
+	read -r -t 60 ANSWER <&"$APP_OUT"
+	ask count
+	check_eq "an application finds the copy's objects" "$ANSWER" $((found + 2))
+	truncate -s 12288 "$WORK/live/data.mdb"
+	ask count
+	check_eq "data.mdb cut short under it: CKR_DEVICE_ERROR" "$ANSWER" "error 0x30"
+	check "and the application still runs" kill -0 "$APP_P"
+	ask token
+	check "and still answers" test "$ANSWER" != "no answer"
+	echo quit 2>/dev/null >&"$APP_IN"
+	wait "$APP_P" 2>/dev/null
 else
 	skip "a running application finds its objects" "needs CV_P11_APP and CERTVAULT_MODULE"
 fi
