@@ -17,6 +17,7 @@
  * is inside the folder that was checked.  Its data file is then compared
  * with the data.mdb checked here.
  */
+#define _GNU_SOURCE /* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -218,7 +219,9 @@ cv_vault_files_open(const char *dir, int creating, cv_vault_files *out)
 	out->dir_fd = out->data_fd = -1;
 	if ((err = cv_parent_check(dir)) != CV_OK)
 		return err;
-	out->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_PATH: a folder the caller may search but not list (0711) is
+	 * opened as it was by name. */
+	out->dir_fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (out->dir_fd < 0) {
 		int e = errno;
 
