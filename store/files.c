@@ -115,9 +115,11 @@ cv_lmdb_data_check(int fd, const char *path, uint64_t *psize)
 				  "%s is damaged: its second meta page is not valid (%lld bytes)",
 				  path, (long long)st.st_size);
 	newest = m1.txnid > m0.txnid ? &m1 : &m0;
-	/* Every page up to the newest meta's last page is in the file; a
-	 * shorter file would be mapped past its end (SIGBUS on reading). */
-	if (newest->last_pg >= UINT64_MAX / m0.psize ||
+	/* Every page up to the newest meta's last page is in the file (the
+	 * two meta pages at least); a shorter file would be mapped past its
+	 * end (SIGBUS on reading). */
+	if (newest->last_pg < 1 || newest->last_pg >= UINT64_MAX / m0.psize ||
+	    (uint64_t)st.st_size < 2 * m0.psize ||
 	    (uint64_t)st.st_size < (newest->last_pg + 1) * m0.psize)
 		return cv_err_set(CV_ERR_CORRUPT,
 				  "%s is damaged (truncated?): it holds %lld bytes, its pages need %llu",
