@@ -211,23 +211,32 @@ cv_vault_files_close(cv_vault_files *f)
 cv_err
 cv_vault_files_open(const char *dir, int creating, cv_vault_files *out)
 {
-	char path[4200];
+	char path[4200], bare[4200];
 	struct stat st, ours;
 	uid_t vault_owner;
 	int shared = 0;
+	size_t n;
 	cv_err err;
 
 	memset(out, 0, sizeof(*out));
 	out->dir_fd = out->data_fd = -1;
 	if ((err = cv_parent_check(dir)) != CV_OK)
 		return err;
+	/* Without trailing slashes, which would make open and lstat follow
+	 * a link. */
+	n = strlen(dir);
+	if (n >= sizeof(bare))
+		return cv_err_set(CV_ERR_INVALID, "a path of %zu bytes is too long", n);
+	memcpy(bare, dir, n + 1);
+	while (n > 1 && bare[n - 1] == '/')
+		bare[--n] = '\0';
 	/* O_PATH: a folder the caller may search but not list (0711) is
 	 * opened as it was by name. */
-	out->dir_fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	out->dir_fd = open(bare, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (out->dir_fd < 0) {
 		int e = errno;
 
-		if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+		if (lstat(bare, &st) == 0 && S_ISLNK(st.st_mode))
 			err = cv_err_set(CV_ERR_PERMISSIONS,
 					 "%s is a symbolic link; a vault's folder and files may not be",
 					 dir);

@@ -103,6 +103,8 @@ check_eq "its target is left as it was" "$(sum_of "$WORK/links/real.mdb")" "$bef
 ln -s "$VAULT" "$WORK/links/v2"
 refused "a symbolic link as the vault folder" "symbolic link" "$WORK/links/v2" \
 	"$CERTVAULT" --vault "$WORK/links/v2" certificate list
+refused "the same named with a trailing slash" "symbolic link" "$WORK/links/v2" \
+	"$CERTVAULT" --vault "$WORK/links/v2/" certificate list
 
 # Another user's folder whose lock.mdb points at a file of root's: opening
 # it as root must not write through the link.
