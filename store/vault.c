@@ -750,6 +750,7 @@ pin_attempt_count(cv_vault *v, enum cv_user who, pin_rec *out)
 	MDB_txn *txn = NULL;
 	cv_err err;
 
+	memset(out, 0, sizeof(*out));
 	if (v->read_only) {
 		if ((err = cv_txn_read(v, &txn)) != CV_OK)
 			return err;
