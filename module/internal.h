@@ -162,6 +162,9 @@ CK_RV cv_module_info(CK_INFO_PTR info);
  * CKR_SLOT_ID_INVALID.  slot.c's functions take the locks they need; the
  * caller holds no session lock for login and logout. */
 CK_RV cv_slot_get(CK_SLOT_ID id, cv_slot **out);
+/* Log why the vault of slot id in dir cannot be used (the store's detail
+ * for err): stderr under CERTVAULT_DEBUG, else syslog. */
+void cv_slot_report(CK_SLOT_ID id, const char *dir, cv_err err);
 /* C_GetSlotList's buffer protocol over the slots (present ones only when
  * token_present). */
 CK_RV cv_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list,

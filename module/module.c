@@ -180,11 +180,10 @@ slot_setup(cv_slot *slot, CK_SLOT_ID id, const char *dir)
 	} else if (err == CV_ERR_NOMEM) {
 		goto done;
 	} else {
-		/* A vault we must not or cannot use (others may write it, a
-		 * newer format, unreadable): the slot stays, without a
-		 * token, and the reason goes to the debug log. */
-		cv_module_debug("slot %lu: %s: %s", id, dir,
-				cv_err_detail()[0] ? cv_err_detail() : cv_strerror(err));
+		/* A vault we must not or cannot use (another user's, others
+		 * may write it, damaged, a newer format, unreadable): the
+		 * slot stays, without a token, and the reason is logged. */
+		cv_slot_report(id, dir, err);
 	}
 	if ((slot->dir = strdup(dir)) == NULL)
 		goto done;

@@ -10,7 +10,9 @@
  * vault's memory-hard KDF (a tenth of a second), so it holds only the
  * slot's auth_lock, never cv_mod.lock: other sessions keep signing.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <openssl/crypto.h>
 
 #include "internal.h"
@@ -18,6 +20,19 @@
 #define LABEL_LEN 32
 
 static const CK_VERSION cv_version = { 0, 1 };
+
+void
+cv_slot_report(CK_SLOT_ID id, const char *dir, cv_err err)
+{
+	const char *why = cv_err_detail()[0] != '\0' ? cv_err_detail() : cv_strerror(err);
+	const char *debug = getenv("CERTVAULT_DEBUG");
+
+	if (debug != NULL && debug[0] != '\0' && strcmp(debug, "0") != 0)
+		cv_module_debug("slot %lu: the vault %s cannot be used: %s", id, dir, why);
+	else
+		syslog(LOG_WARNING, "certvault-pkcs11: slot %lu: the vault %s cannot be used: %s",
+		       id, dir, why);
+}
 
 /* A folder that held no vault may hold one now, made by the certvault
  * tool: look again, and show the token initialized if so.  Not an event:
@@ -39,9 +54,16 @@ probe(cv_slot *slot)
 	pthread_mutex_unlock(&cv_mod.lock);
 	err = cv_vault_open(slot->dir, &v);
 	if (err != CV_OK) {
-		if (err != CV_ERR_NOT_A_VAULT)
-			cv_module_debug("slot %lu: %s: %s", slot->id, slot->dir,
-					cv_err_detail());
+		/* A vault is there now, but this process may not use it:
+		 * no token, never an uninitialized one that C_InitToken
+		 * would try to make again. */
+		if (err != CV_ERR_NOT_A_VAULT && err != CV_ERR_NOMEM) {
+			cv_slot_report(slot->id, slot->dir, err);
+			pthread_mutex_lock(&cv_mod.lock);
+			if (slot->vault == NULL && !slot->init_busy)
+				slot->present = 0;
+			pthread_mutex_unlock(&cv_mod.lock);
+		}
 		goto done;
 	}
 	pthread_mutex_lock(&cv_mod.lock);

@@ -1,12 +1,15 @@
 /* certvault: finding the vaults (see config.h). */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "internal.h"
 
 #define LINE_MAX_LEN 4096
 
@@ -97,25 +100,40 @@ static cv_err
 try_file(const char *path, int must_exist, cv_config *c, int *found)
 {
 	struct stat st;
-	FILE *f;
-	cv_err err;
+	FILE *f = NULL;
+	cv_err err = CV_OK;
+	int fd;
 
 	*found = 0;
-	if ((f = fopen(path, "re")) == NULL) {
-		if (errno == ENOENT && !must_exist)
+	/* The vault files' rule (files.c): no link, the caller's or root's,
+	 * in a folder others may not write unless sticky. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		int e = errno;
+
+		if (e == ENOENT && !must_exist)
 			return CV_OK;
-		return cv_err_set(CV_ERR_IO, "config file %s: %s", path, strerror(errno));
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			return cv_err_set(CV_ERR_PERMISSIONS,
+					  "config file %s is a symbolic link; it may not be", path);
+		return cv_err_set(CV_ERR_IO, "config file %s: %s", path, strerror(e));
 	}
 	*found = 1;
-	if (fstat(fileno(f), &st) != 0) {
-		fclose(f);
-		return cv_err_set(CV_ERR_IO, "config file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		err = cv_err_set(CV_ERR_IO, "config file %s: %s", path, strerror(errno));
+		close(fd);
+		return err;
 	}
-	if ((st.st_mode & (S_IWOTH | S_IWGRP)) != 0) {
-		fclose(f);
-		return cv_err_set(CV_ERR_PERMISSIONS,
-				  "config file %s may be written by other users (mode %04o); "
-				  "run chmod go-w on it", path, (unsigned)(st.st_mode & 07777));
+	if (!S_ISREG(st.st_mode))
+		err = cv_err_set(CV_ERR_INVALID, "config file %s is not a regular file", path);
+	else if ((st.st_mode & (S_IWOTH | S_IWGRP)) != 0)
+		err = cv_err_set(CV_ERR_PERMISSIONS,
+				 "config file %s may be written by other users (mode %04o); "
+				 "run chmod go-w on it", path, (unsigned)(st.st_mode & 07777));
+	else if ((err = cv_owner_check(path, &st, 0)) == CV_OK)
+		err = cv_parent_check(path);
+	if (err != CV_OK || (f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return err != CV_OK ? err : CV_ERR_NOMEM;
 	}
 	if ((c->path = strdup(path)) == NULL) {
 		fclose(f);

@@ -9,7 +9,9 @@
  *      (or ~/.config/certvault/certvault.conf),
  *   4. /etc/certvault/certvault.conf.
  * With no file found, $CERTVAULT_VAULT names a single vault.  A config file
- * writable by anyone but its owner and root is refused.
+ * is refused when it is a symbolic link, belongs to anyone but the caller
+ * or root, may be written by its group or others, or lies in a folder
+ * others may write that is not sticky.
  */
 #ifndef CV_CONFIG_H
 #define CV_CONFIG_H

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <lmdb.h>
 #include <openssl/evp.h>
@@ -52,11 +53,44 @@ struct cv_vault {
 	char *dir;
 	pid_t pid;
 	int read_only;         /* opened MDB_RDONLY: this user may not write */
+	uint64_t psize;        /* LMDB's page size in data.mdb */
 
 	pthread_mutex_t lock;  /* guards the fields below */
 	unsigned char *master; /* CV_MASTER_KEY_LEN bytes while logged in */
 	enum cv_user who;
 };
+
+/* --- The vault's files (files.c) --------------------------------------- */
+
+/* A vault folder opened for LMDB, after the checks of files.c's rule. */
+typedef struct cv_vault_files {
+	int dir_fd;            /* the folder, opened without following links */
+	int data_fd;           /* data.mdb, or -1 when it does not exist yet */
+	struct stat dir_st, data_st;
+	int read_only;         /* the caller may not write data.mdb */
+	uint64_t psize;        /* data.mdb's page size, 0 before it exists */
+	char env_path[64];     /* the pinned folder for mdb_env_open, or "" */
+} cv_vault_files;
+
+/* Check and open dir: owners, links, modes, the parent, and data.mdb's meta
+ * pages against its size.  creating: data.mdb must not exist yet.  On
+ * failure nothing stays open.  Errors: CV_ERR_NOT_A_VAULT (no folder or no
+ * data.mdb), CV_ERR_VAULT_EXISTS (creating), CV_ERR_PERMISSIONS (naming the
+ * path and the reason), CV_ERR_CORRUPT (a damaged data.mdb), CV_ERR_IO. */
+cv_err cv_vault_files_open(const char *dir, int creating, cv_vault_files *out);
+/* After mdb_env_open: LMDB's data file is the one checked, lock.mdb a
+ * regular file of an accepted owner.  Errors: CV_ERR_PERMISSIONS, CV_ERR_IO. */
+cv_err cv_vault_files_verify(cv_vault_files *f, const char *dir, MDB_env *env);
+void cv_vault_files_close(cv_vault_files *f);
+/* data.mdb's two meta pages (magic, version, page size) and its size
+ * against the newest meta's last page; *psize is the page size.
+ * Errors: CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_lmdb_data_check(int fd, const char *path, uint64_t *psize);
+/* path's folder may not be written by others unless sticky.
+ * Errors: CV_ERR_PERMISSIONS, CV_ERR_IO. */
+cv_err cv_parent_check(const char *path);
+/* st (of path) belongs to the caller, root or also.  CV_ERR_PERMISSIONS. */
+cv_err cv_owner_check(const char *path, const struct stat *st, uid_t also);
 
 /* Transactions.  cv_txn_write refuses CV_ERR_NOT_LOGGED_IN unless the user
  * is logged in: every change to a vault goes through it (the few writes that
@@ -198,6 +232,11 @@ cv_err cv_version_store(cv_vault *v, MDB_txn *txn, cv_cert_rec *cert,
 cv_err cv_op_read(cv_vault *v, MDB_txn *txn, const char *name,
 		  cv_operation **out);
 cv_err cv_op_write(cv_vault *v, MDB_txn *txn, const cv_operation *op);
+
+/* Remove the sealed password from every issuer in txn (re-initializing
+ * makes a new master key, under which the old passwords do not open).
+ * Errors: CV_ERR_CORRUPT, CV_ERR_NOMEM, CV_ERR_IO, CV_ERR_FULL. */
+cv_err cv_issuer_drop_passwords(cv_vault *v, MDB_txn *txn);
 
 /* Tags in records: repeated CV_T_TAG_NAME/CV_T_TAG_VALUE pairs. */
 void cv_rec_put_tags(cv_wbuf *w, const cv_tags *t);

@@ -389,6 +389,60 @@ cv_issuer_get(cv_vault *v, const char *name, int with_password, cv_issuer **out)
 }
 
 cv_err
+cv_issuer_drop_passwords(cv_vault *v, MDB_txn *txn)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	char (*names)[CV_NAME_MAX + 1] = NULL, (*grown)[CV_NAME_MAX + 1];
+	size_t count = 0, cap = 0, i;
+	cv_issuer *is = NULL;
+	cv_err err = CV_OK;
+	int rc;
+
+	/* Names first, then the rewrites: no put while a cursor walks. */
+	if ((rc = mdb_cursor_open(txn, v->dbi[CV_DB_ISSUERS], &cur)) != 0)
+		return cv_mdb_err(rc, "walk the issuers");
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (key.mv_size == 0 || key.mv_size > CV_NAME_MAX) {
+			err = cv_err_set(CV_ERR_CORRUPT, "an issuer key of %zu bytes", key.mv_size);
+			goto done;
+		}
+		if (count == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((grown = realloc(names, cap * sizeof(*names))) == NULL) {
+				err = CV_ERR_NOMEM;
+				goto done;
+			}
+			names = grown;
+		}
+		memcpy(names[count], key.mv_data, key.mv_size);
+		names[count++][key.mv_size] = '\0';
+	}
+	if (rc != MDB_NOTFOUND) {
+		err = cv_mdb_err(rc, "walk the issuers");
+		goto done;
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	for (i = 0; i < count; i++) {
+		if ((err = issuer_read(v, txn, names[i], 0, &is)) != CV_OK)
+			goto done;
+		if (is->has_password &&
+		    (err = issuer_write(v, txn, is, NULL, 0)) != CV_OK)
+			goto done;
+		cv_issuer_free(is);
+		is = NULL;
+	}
+done:
+	cv_issuer_free(is);
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	free(names);
+	return err;
+}
+
+cv_err
 cv_issuer_list(cv_vault *v, cv_issuer ***out, size_t *n)
 {
 	MDB_txn *txn = NULL;

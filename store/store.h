@@ -65,7 +65,7 @@ int cv_name_valid(const char *name);
 /* --- The vault ---------------------------------------------------------- */
 
 /* Create a new vault in dir (created 0700 if missing; an existing dir must
- * not be writable by others).  name is the vault's display name
+ * pass cv_vault_open's rule for files).  name is the vault's display name
  * (cv_name_valid).  PINs are 4 to 255 bytes; user_pin may be NULL, leaving
  * the user PIN to be set by the SO (cv_vault_init_pin), as C_InitToken
  * does.
@@ -75,11 +75,18 @@ cv_err cv_vault_create(const char *dir, const char *name,
 		       const char *user_pin, size_t user_pin_len,
 		       const char *so_pin, size_t so_pin_len);
 
-/* Open the vault in dir.  The folder and its files must not be writable by
- * others (group write is allowed only when the folder is shared with a
- * service group, see README).  *out is closed with cv_vault_close.
- * Errors: CV_ERR_NOT_A_VAULT, CV_ERR_PERMISSIONS, CV_ERR_FORMAT_VERSION,
- * CV_ERR_CORRUPT, CV_ERR_IO, CV_ERR_NOMEM. */
+/* Open the vault in dir.  The folder, data.mdb and lock.mdb must belong to
+ * the caller or root, be no symbolic links and not be writable by others;
+ * the folder's parent not writable by others unless sticky (a read-only
+ * service may also use a folder shared with its group: store/files.c has
+ * the rule).  data.mdb's meta pages are checked against its size before
+ * LMDB maps it, and stale reader slots are cleared.  A caller who may not
+ * write data.mdb gets a read-only handle.  *out is closed with
+ * cv_vault_close.
+ * Errors: CV_ERR_NOT_A_VAULT (no folder, or no data.mdb in it),
+ * CV_ERR_PERMISSIONS (naming the path and the reason; also a file the
+ * caller may not read), CV_ERR_CORRUPT (a damaged data.mdb),
+ * CV_ERR_FORMAT_VERSION, CV_ERR_IO, CV_ERR_NOMEM. */
 cv_err cv_vault_open(const char *dir, cv_vault **out);
 
 /* Close a vault: wipe the master key, close LMDB.  NULL is a no-op. */
@@ -115,10 +122,14 @@ uint64_t cv_vault_generation(cv_vault *v);
  * read access to data.mdb): every write returns CV_ERR_READ_ONLY. */
 int cv_vault_read_only(cv_vault *v);
 
-/* Unlock the master key with a PIN.  A wrong PIN is counted in the vault
- * and returns CV_ERR_PIN_INCORRECT; after CV_PIN_TRIES wrong PINs in a row
- * the PIN locks (CV_ERR_PIN_LOCKED, even for the right PIN) until the SO
- * sets a new user PIN (cv_vault_init_pin).  A right PIN resets the count.
+/* Unlock the master key with a PIN.  Every attempt is counted in the vault
+ * (one durable write) before the PIN is checked, and a right PIN then
+ * clears the count, so no burst of processes, kill or wait for the write
+ * lock gets more than CV_PIN_TRIES guesses.  A wrong PIN returns
+ * CV_ERR_PIN_INCORRECT; after CV_PIN_TRIES wrong PINs in a row the PIN
+ * locks (CV_ERR_PIN_LOCKED, even for the right PIN) until the SO sets a new
+ * user PIN (cv_vault_init_pin).  A handle that may only read the vault
+ * (cv_vault_read_only) checks PINs without counting them.
  * Errors: CV_ERR_PIN_INCORRECT, CV_ERR_PIN_LOCKED, CV_ERR_PIN_INVALID,
  * CV_ERR_IO, CV_ERR_CORRUPT. */
 cv_err cv_vault_login(cv_vault *v, enum cv_user who, const char *pin,
@@ -136,10 +147,14 @@ cv_err cv_vault_set_pin(cv_vault *v, enum cv_user who, const char *old_pin,
 			size_t old_len, const char *new_pin, size_t new_len);
 
 /* Re-initialize the vault as C_InitToken does: prove the SO PIN (counted
- * as a login), destroy every certificate with its versions, keys, secrets
- * and operations, give the vault the new name, and leave the user PIN unset.
- * Issuers and contacts stay.  Logs out.  Errors: as cv_vault_login for the
- * SO, CV_ERR_BAD_NAME, CV_ERR_IO. */
+ * as a login), then in one transaction make a new master key wrapped under
+ * the SO PIN, destroy every certificate with its versions, keys, secrets
+ * and operations, drop the user PIN record (the user PIN is unset) and
+ * every issuer's sealed password, and give the vault the new name.  Nothing
+ * sealed under the old key, nor a saved copy of the old user PIN record,
+ * opens what is sealed afterwards.  Issuers stay without their passwords
+ * (set them again); contacts stay.  Logs out.  Errors: as cv_vault_login
+ * for the SO, CV_ERR_BAD_NAME, CV_ERR_CRYPTO, CV_ERR_IO, CV_ERR_FULL. */
 cv_err cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len,
 		       const char *name);
 

@@ -174,16 +174,44 @@ check_pid(cv_vault *v)
 	return CV_OK;
 }
 
+/* data.mdb cut short under a running process would be read past its end
+ * (SIGBUS in LMDB): before a read transaction, compare the file's size with
+ * the pages the newest meta page uses.  The two meta pages are checked
+ * first, since reading the newest one touches them. */
+static cv_err
+check_data_size(cv_vault *v)
+{
+	mdb_filehandle_t fd;
+	MDB_envinfo info;
+	struct stat st;
+
+	if (mdb_env_get_fd(v->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return cv_err_set(CV_ERR_IO, "%s/data.mdb: %s", v->dir, strerror(errno));
+	if ((uint64_t)st.st_size >= 2 * v->psize && mdb_env_info(v->env, &info) == 0 &&
+	    (uint64_t)st.st_size >= ((uint64_t)info.me_last_pgno + 1) * v->psize)
+		return CV_OK;
+	return cv_err_set(CV_ERR_CORRUPT,
+			  "%s/data.mdb is damaged (truncated?): it holds %lld bytes",
+			  v->dir, (long long)st.st_size);
+}
+
 cv_err
 cv_txn_read(cv_vault *v, MDB_txn **txn)
 {
 	cv_err err;
+	int rc, dead = 0;
 
 	*txn = NULL;
-	if ((err = check_pid(v)) != CV_OK)
+	if ((err = check_pid(v)) != CV_OK || (err = check_data_size(v)) != CV_OK)
 		return err;
-	return cv_mdb_err(mdb_txn_begin(v->env, NULL, MDB_RDONLY, txn),
-			  "begin a read transaction");
+	rc = mdb_txn_begin(v->env, NULL, MDB_RDONLY, txn);
+	if (rc == MDB_READERS_FULL) {
+		/* Processes that died inside read transactions keep their
+		 * reader slots until someone clears them: clear, retry once. */
+		(void)mdb_reader_check(v->env, &dead);
+		rc = mdb_txn_begin(v->env, NULL, MDB_RDONLY, txn);
+	}
+	return cv_mdb_err(rc, "begin a read transaction");
 }
 
 /* A write transaction whoever is logged in, for the few writes that must
@@ -267,47 +295,15 @@ cv_db_del(cv_vault *v, MDB_txn *txn, enum cv_db db, const void *key,
 	return cv_mdb_err(rc, "delete");
 }
 
-/* --- Files and permissions ---------------------------------------------- */
-
+/* Open the LMDB environment of dir, checked and pinned by files
+ * (cv_vault_files_open): LMDB opens the files by name under the pinned
+ * folder, and its data file is then compared with the one checked. */
 static cv_err
-check_not_writable_by_others(const char *path, int must_exist)
-{
-	struct stat st;
-
-	if (stat(path, &st) != 0) {
-		if (errno == ENOENT && !must_exist)
-			return CV_OK;
-		return cv_err_set(CV_ERR_IO, "%s: %s", path, strerror(errno));
-	}
-	if (st.st_mode & S_IWOTH)
-		return cv_err_set(CV_ERR_PERMISSIONS,
-				  "%s may be written by other users (mode %04o); "
-				  "run chmod o-w on it", path,
-				  (unsigned)(st.st_mode & 07777));
-	return CV_OK;
-}
-
-static cv_err
-check_vault_files(const char *dir)
-{
-	char path[4200];
-	cv_err err;
-
-	if ((err = check_not_writable_by_others(dir, 1)) != CV_OK)
-		return err;
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if ((err = check_not_writable_by_others(path, 0)) != CV_OK)
-		return err;
-	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
-	return check_not_writable_by_others(path, 0);
-}
-
-static cv_err
-env_open(const char *dir, unsigned flags, cv_vault **out)
+env_open(const char *dir, cv_vault_files *files, unsigned flags, cv_vault **out)
 {
 	cv_err err = CV_ERR_NOMEM;
 	cv_vault *v = NULL;
-	int rc;
+	int rc, dead = 0;
 
 	*out = NULL;
 	if ((v = calloc(1, sizeof(*v))) == NULL)
@@ -331,10 +327,28 @@ env_open(const char *dir, unsigned flags, cv_vault **out)
 	}
 	/* MDB_NOTLS: read transactions are not tied to a thread, so the
 	 * PKCS#11 face may run them on whatever thread the application uses. */
-	if ((rc = mdb_env_open(v->env, dir, MDB_NOTLS | flags, 0600)) != 0) {
+	if ((rc = mdb_env_open(v->env, files->env_path[0] ? files->env_path : dir,
+			       MDB_NOTLS | flags, 0600)) != 0) {
 		err = cv_mdb_err(rc, dir);
 		goto done;
 	}
+	if ((err = cv_vault_files_verify(files, dir, v->env)) != CV_OK)
+		goto done;
+	v->psize = files->psize;
+	if (v->psize == 0) {
+		MDB_stat ms;
+
+		/* A vault made just now: LMDB wrote its own page size. */
+		if ((rc = mdb_env_stat(v->env, &ms)) != 0) {
+			err = cv_mdb_err(rc, dir);
+			goto done;
+		}
+		v->psize = ms.ms_psize;
+	}
+	/* Reader slots left by processes that died inside read
+	 * transactions stay taken while any other process has the vault
+	 * open; clear them. */
+	(void)mdb_reader_check(v->env, &dead);
 	v->read_only = (flags & MDB_RDONLY) != 0;
 	*out = v;
 	v = NULL;
@@ -509,9 +523,8 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 	char serial[17];
 	pin_rec user = { 0 }, so = { 0 };
 	cv_wbuf w = { 0 };
-	char path[4200];
-	struct stat st;
-	int i;
+	cv_vault_files files = { .dir_fd = -1, .data_fd = -1 };
+	int i, made = 0;
 
 	cv_err_clear();
 	if (!cv_name_valid(name))
@@ -522,15 +535,11 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 		return err;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return cv_err_set(CV_ERR_IO, "%s: %s", dir, strerror(errno));
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return cv_err_set(CV_ERR_IO, "%s is not a folder", dir);
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if (access(path, F_OK) == 0)
-		return cv_err_set(CV_ERR_VAULT_EXISTS, "%s already holds a vault", dir);
-	if ((err = check_not_writable_by_others(dir, 1)) != CV_OK)
+	if ((err = cv_vault_files_open(dir, 1, &files)) != CV_OK)
 		return err;
-	if ((err = env_open(dir, 0, &v)) != CV_OK)
-		return err;
+	made = 1;
+	if ((err = env_open(dir, &files, 0, &v)) != CV_OK)
+		goto done;
 
 	if (RAND_priv_bytes(master, sizeof(master)) != 1 ||
 	    RAND_bytes(serial_raw, sizeof(serial_raw)) != 1) {
@@ -571,13 +580,12 @@ done:
 	pin_rec_clear(&so);
 	cv_wbuf_free(&w);
 	cv_vault_close(v);
-	if (err != CV_OK) {
+	if (err != CV_OK && made) {
 		/* Leave no half-made vault behind: a later create must work. */
-		snprintf(path, sizeof(path), "%s/data.mdb", dir);
-		unlink(path);
-		snprintf(path, sizeof(path), "%s/lock.mdb", dir);
-		unlink(path);
+		unlinkat(files.dir_fd, "data.mdb", 0);
+		unlinkat(files.dir_fd, "lock.mdb", 0);
 	}
+	cv_vault_files_close(&files);
 	return err;
 }
 
@@ -590,27 +598,18 @@ cv_vault_open(const char *dir, cv_vault **out)
 	MDB_val val;
 	cv_field f[CV_T__MAX];
 	uint64_t format;
-	char path[4200];
+	cv_vault_files files;
 
 	cv_err_clear();
 	*out = NULL;
 	if (dir == NULL || dir[0] == '\0')
 		return cv_err_set(CV_ERR_INVALID, "no vault folder given");
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if (access(dir, F_OK) != 0)
-		return cv_err_set(CV_ERR_NOT_A_VAULT, "%s: %s", dir, strerror(errno));
-	if (access(path, F_OK) != 0)
-		return cv_err_set(CV_ERR_NOT_A_VAULT,
-				  "%s holds no vault (create one with 'certvault vault create')",
-				  dir);
-	if ((err = check_vault_files(dir)) != CV_OK)
+	if ((err = cv_vault_files_open(dir, 0, &files)) != CV_OK)
 		return err;
 	/* A service account given read access to data.mdb (and write access
 	 * to lock.mdb, which every LMDB reader needs) opens it read-only. */
-	if (access(path, W_OK) != 0 && errno == EACCES)
-		err = env_open(dir, MDB_RDONLY, &v);
-	else
-		err = env_open(dir, 0, &v);
+	err = env_open(dir, &files, files.read_only ? MDB_RDONLY : 0, &v);
+	cv_vault_files_close(&files);
 	if (err != CV_OK)
 		return err;
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
@@ -748,34 +747,58 @@ cv_vault_generation(cv_vault *v)
 
 /* --- Login -------------------------------------------------------------- */
 
-/* Count one wrong PIN in its own transaction. */
 static cv_err
-count_failure(cv_vault *v, enum cv_user who, uint64_t *failures)
+pin_locked(enum cv_user who)
+{
+	return cv_err_set(CV_ERR_PIN_LOCKED, "the %s PIN is locked after %d wrong tries",
+			  who == CV_USER_SO ? "SO" : "user", CV_PIN_TRIES);
+}
+
+/* Count an attempt before its PIN is checked, as smart cards do: in one
+ * write transaction read the PIN record, refuse a locked PIN, add one to
+ * its count and commit (durably: LMDB syncs on commit).  The caller checks
+ * the PIN against the record read here and clears the count on success.
+ * So a guess is counted before the KDF runs: no burst of processes, kill
+ * or wait for the write lock gets more guesses than CV_PIN_TRIES.  A user
+ * who may only read the vault cannot write a count; see unwrap_master. */
+static cv_err
+pin_attempt_count(cv_vault *v, enum cv_user who, pin_rec *out)
 {
 	MDB_txn *txn = NULL;
-	pin_rec p = { 0 };
 	cv_err err;
 
+	memset(out, 0, sizeof(*out));
+	if (v->read_only) {
+		if ((err = cv_txn_read(v, &txn)) != CV_OK)
+			return err;
+		err = pin_rec_read(v, txn, who, out);
+		mdb_txn_abort(txn);
+		if (err == CV_OK && out->failures >= CV_PIN_TRIES)
+			err = pin_locked(who);
+		return err;
+	}
 	if ((err = txn_write_any_user(v, &txn)) != CV_OK)
 		return err;
-	if ((err = pin_rec_read(v, txn, who, &p)) != CV_OK)
+	if ((err = pin_rec_read(v, txn, who, out)) != CV_OK)
 		goto done;
-	if (p.failures < UINT32_MAX)
-		p.failures++;
-	*failures = p.failures;
-	if ((err = pin_rec_write(v, txn, who, &p)) != CV_OK)
+	if (out->failures >= CV_PIN_TRIES) {
+		err = pin_locked(who);
+		goto done;
+	}
+	out->failures++;
+	if ((err = pin_rec_write(v, txn, who, out)) != CV_OK)
 		goto done;
 	err = cv_txn_write_commit(v, txn);
 	txn = NULL;
 done:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
-	pin_rec_clear(&p);
 	return err;
 }
 
+/* A right PIN clears the count its attempt added (and any before it). */
 static cv_err
-reset_failures(cv_vault *v, enum cv_user who)
+pin_attempt_clear(cv_vault *v, enum cv_user who)
 {
 	MDB_txn *txn = NULL;
 	pin_rec p = { 0 };
@@ -800,18 +823,19 @@ done:
 }
 
 /* Check a PIN and hand out the master key it unwraps (a fresh allocation
- * the caller wipes and frees). */
+ * the caller wipes and frees).  The attempt is counted first
+ * (pin_attempt_count); a user who may only read the vault is not counted,
+ * since a reader of data.mdb can copy it and try PINs offline against
+ * scrypt anyway. */
 static cv_err
 unwrap_master(cv_vault *v, enum cv_user who, const char *pin, size_t pin_len,
 	      unsigned char **master)
 {
 	cv_err err;
-	MDB_txn *txn = NULL;
 	pin_rec p = { 0 };
 	unsigned char kek[CV_MASTER_KEY_LEN];
 	unsigned char *mk = NULL;
 	size_t mklen = 0;
-	uint64_t failures = 0;
 	const char *aad = pin_aad(who);
 
 	*master = NULL;
@@ -819,36 +843,22 @@ unwrap_master(cv_vault *v, enum cv_user who, const char *pin, size_t pin_len,
 		return cv_err_set(CV_ERR_INVALID, "unknown user type");
 	if ((err = pin_check(pin, pin_len)) != CV_OK)
 		return err;
-	if ((err = cv_txn_read(v, &txn)) != CV_OK)
-		return err;
-	err = pin_rec_read(v, txn, who, &p);
-	mdb_txn_abort(txn);
-	if (err != CV_OK)
+	if ((err = pin_attempt_count(v, who, &p)) != CV_OK)
 		goto done;
-	if (p.failures >= CV_PIN_TRIES) {
-		err = cv_err_set(CV_ERR_PIN_LOCKED, "the %s PIN is locked after %d wrong tries",
-				 who == CV_USER_SO ? "SO" : "user", CV_PIN_TRIES);
-		goto done;
-	}
 	if ((err = cv_kdf_derive(pin, pin_len, p.salt, &p.kdf, kek)) != CV_OK)
 		goto done;
 	err = cv_unseal(kek, (const unsigned char *)aad, strlen(aad),
 			p.wrapped.data, p.wrapped.len, &mk, &mklen);
 	if (err == CV_ERR_CORRUPT && v->read_only) {
-		/* Nothing can be counted here; a reader of data.mdb could try
-		 * PINs offline against scrypt anyway. */
 		err = cv_err_set(CV_ERR_PIN_INCORRECT,
 				 "incorrect %s PIN (not counted: the vault is read-only for this user)",
 				 who == CV_USER_SO ? "SO" : "user");
 		goto done;
 	}
 	if (err == CV_ERR_CORRUPT) {
-		cv_err_clear();
-		if ((err = count_failure(v, who, &failures)) != CV_OK)
-			goto done;
 		err = cv_err_set(CV_ERR_PIN_INCORRECT, "incorrect %s PIN (%llu of %d tries used)",
 				 who == CV_USER_SO ? "SO" : "user",
-				 (unsigned long long)failures, CV_PIN_TRIES);
+				 (unsigned long long)p.failures, CV_PIN_TRIES);
 		goto done;
 	}
 	if (err != CV_OK)
@@ -857,7 +867,7 @@ unwrap_master(cv_vault *v, enum cv_user who, const char *pin, size_t pin_len,
 		err = cv_err_set(CV_ERR_CORRUPT, "the master key has %zu bytes", mklen);
 		goto done;
 	}
-	if (p.failures > 0 && !v->read_only && (err = reset_failures(v, who)) != CV_OK)
+	if (!v->read_only && (err = pin_attempt_clear(v, who)) != CV_OK)
 		goto done;
 	*master = mk;
 	mk = NULL;
@@ -996,6 +1006,8 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 		CV_DB_PENDING, CV_DB_KEY_IDS, CV_DB_KEY_NUMS,
 	};
 	unsigned char *mk = NULL;
+	unsigned char fresh[CV_MASTER_KEY_LEN];
+	pin_rec so = { 0 };
 	MDB_txn *txn = NULL;
 	MDB_val val;
 	cv_field f[CV_T__MAX];
@@ -1013,6 +1025,14 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 	if ((err = unwrap_master(v, CV_USER_SO, so_pin, so_len, &mk)) != CV_OK)
 		return err;
 	cv_vault_logout(v);
+	/* A new master key, so nothing sealed before (and no saved copy of
+	 * an old user PIN record) opens what is sealed from now on. */
+	if (RAND_priv_bytes(fresh, sizeof(fresh)) != 1) {
+		err = cv_err_crypto("random master key");
+		goto done;
+	}
+	if ((err = pin_rec_make(CV_USER_SO, so_pin, so_len, fresh, &so)) != CV_OK)
+		goto done;
 	if ((err = txn_write_any_user(v, &txn)) != CV_OK)
 		goto done;
 	for (i = 0; i < sizeof(wiped) / sizeof(wiped[0]); i++) {
@@ -1021,9 +1041,14 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 			goto done;
 		}
 	}
+	if ((err = cv_issuer_drop_passwords(v, txn)) != CV_OK)
+		goto done;
 	err = cv_db_del(v, txn, CV_DB_META, pin_keys[CV_USER_NORMAL],
 			strlen(pin_keys[CV_USER_NORMAL]));
 	if (err != CV_OK && err != CV_ERR_NOT_FOUND)
+		goto done;
+	cv_err_clear();
+	if ((err = pin_rec_write(v, txn, CV_USER_SO, &so)) != CV_OK)
 		goto done;
 	if ((err = cv_db_get(v, txn, CV_DB_META, "header", 6, &val)) != CV_OK ||
 	    (err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_HEADER, NULL, f)) != CV_OK ||
@@ -1044,6 +1069,8 @@ done:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	cv_wbuf_free(&w);
+	pin_rec_clear(&so);
+	OPENSSL_cleanse(fresh, sizeof(fresh));
 	OPENSSL_clear_free(mk, CV_MASTER_KEY_LEN);
 	return err;
 }

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <lmdb.h>
+#include <openssl/crypto.h>
 
 #include "config.h"
 #include "store.h"
@@ -321,6 +323,106 @@ token_style_init(void **state)
 	cv_vault_close(v);
 }
 
+/* The raw bytes of meta/key in the closed vault at dir, or NULL. */
+static unsigned char *
+raw_meta_get(const char *dir, const char *key, size_t *len)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	MDB_val k = { strlen(key), (void *)key }, d;
+	unsigned char *out = NULL;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 16);
+	assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	if (mdb_get(txn, dbi, &k, &d) == 0) {
+		out = malloc(d.mv_size);
+		assert_non_null(out);
+		memcpy(out, d.mv_data, d.mv_size);
+		*len = d.mv_size;
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return out;
+}
+
+/* Put raw bytes back under meta/key, as someone with write access to the
+ * files could. */
+static void
+raw_meta_put(const char *dir, const char *key, const unsigned char *val, size_t len)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	MDB_val k = { strlen(key), (void *)key }, d = { len, (void *)val };
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 16);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static void
+reinit_makes_new_master_key(void **state)
+{
+	char path[700];
+	cv_vault *v = NULL;
+	cv_policy *p = NULL;
+	cv_issuer is = { .name = "acme", .provider = "ACME",
+			 .account_id = "acct", .password = "eab-secret",
+			 .directory_url = "https://127.0.0.1/dir", .enabled = 1 };
+	cv_issuer *got = NULL;
+	unsigned char *old_pin = NULL, *sec = NULL;
+	size_t old_len = 0, sec_len = 0;
+
+	snprintf(path, sizeof(path), "%s/v", (char *)*state);
+	v = open_vault(state);
+	assert_int_equal(cv_vault_login(v, CV_USER_NORMAL, "1234", 4), CV_OK);
+	assert_int_equal(cv_issuer_put(v, &is, CV_PUT_CREATE, NULL), CV_OK);
+	cv_vault_close(v);
+	old_pin = raw_meta_get(path, "pin.user", &old_len);
+	assert_non_null(old_pin);
+
+	/* C_InitToken, a new user PIN, and a key made after it. */
+	v = open_vault(state);
+	assert_int_equal(cv_vault_reinit(v, "so-pin-1", 8, "Fresh"), CV_OK);
+	assert_int_equal(cv_vault_login(v, CV_USER_SO, "so-pin-1", 8), CV_OK);
+	assert_int_equal(cv_vault_init_pin(v, "5555", 4), CV_OK);
+	cv_vault_logout(v);
+	assert_int_equal(cv_vault_login(v, CV_USER_NORMAL, "5555", 4), CV_OK);
+	assert_int_equal(cv_policy_default(&p), CV_OK);
+	assert_int_equal(cv_cert_create(v, "after", p, NULL, NULL), CV_OK);
+	assert_int_equal(cv_secret_get(v, "after", NULL, CV_SECRET_PEM, NULL, &sec, &sec_len),
+			 CV_OK);
+	OPENSSL_clear_free(sec, sec_len);
+	sec = NULL;
+	cv_vault_close(v);
+
+	/* The old user PIN with its saved record put back: it opens the old
+	 * master key only, and the new key does not unseal under it. */
+	raw_meta_put(path, "pin.user", old_pin, old_len);
+	v = open_vault(state);
+	if (cv_vault_login(v, CV_USER_NORMAL, "1234", 4) == CV_OK)
+		assert_int_not_equal(cv_secret_get(v, "after", NULL, CV_SECRET_PEM, NULL,
+						   &sec, &sec_len), CV_OK);
+	assert_null(sec);
+	/* The issuer stays, without its password: that was sealed under the
+	 * old key. */
+	assert_int_equal(cv_issuer_get(v, "acme", 0, &got), CV_OK);
+	assert_false(got->has_password);
+	cv_issuer_free(got);
+	cv_vault_close(v);
+	cv_policy_free(p);
+	free(old_pin);
+}
+
 int
 main(void)
 {
@@ -333,6 +435,7 @@ main(void)
 		cmocka_unit_test(names),
 		cmocka_unit_test_setup_teardown(config_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(token_style_init, setup, teardown),
+		cmocka_unit_test_setup_teardown(reinit_makes_new_master_key, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
