@@ -210,14 +210,18 @@ key_first_for_id(cv_vault *v, MDB_txn *txn, const cv_key_info *k, int *first)
 	MDB_val id = { .mv_size = sizeof(k->key_id), .mv_data = (void *)k->key_id }, d;
 	enum cv_key_state state = CV_KEY_RETIRED;
 	uint64_t num;
+	cv_vkey self;
 	int live, rc;
 	cv_err err = CV_OK;
 
 	*first = 1;
+	cv_vkey_make(&self, k->name, k->version);
 	if ((rc = mdb_cursor_open(txn, v->dbi[CV_DB_KEY_IDS], &cur)) != 0)
 		return cv_mdb_err(rc, "find a key id");
 	for (rc = mdb_cursor_get(cur, &id, &d, MDB_SET_KEY); rc == 0 && *first;
 	     rc = mdb_cursor_get(cur, &id, &d, MDB_NEXT_DUP)) {
+		if (d.mv_size == self.len && memcmp(d.mv_data, self.b, self.len) == 0)
+			continue;
 		if ((err = entry_live(v, txn, &d, &live, &state, &num)) != CV_OK)
 			goto done;
 		if (live && num != k->num && key_before(state, num, k->state, k->num))
