@@ -365,10 +365,12 @@ setup_certvault() {
 	TOKEN_MANUFACTURER=certvault
 	TOKEN_MODEL="LMDB vault"
 	TOKEN_SERIAL=$(cv vault show --json | sed -n 's/^ *"serial": "\(.*\)",*$/\1/p')
-	RSA_URI=$(cv certificate uri --name "$RSA_NAME")
-	EC_URI=$(cv certificate uri --name "$EC_NAME")
-	RSA_CERT_URI=$(cv certificate uri --name "$RSA_NAME" --type cert)
-	EC_CERT_URI=$(cv certificate uri --name "$EC_NAME" --type cert)
+	# Pinned (id=, as the SoftHSM target's and as p11tool prints them);
+	# test_nginx_versions.sh uses the default URI that follows versions.
+	RSA_URI=$(cv certificate uri --name "$RSA_NAME" --pin-version)
+	EC_URI=$(cv certificate uri --name "$EC_NAME" --pin-version)
+	RSA_CERT_URI=$(cv certificate uri --name "$RSA_NAME" --type cert --pin-version)
+	EC_CERT_URI=$(cv certificate uri --name "$EC_NAME" --type cert --pin-version)
 }
 
 # SoftHSMv2: a token of the same label and PINs holding the same kinds of

@@ -10,9 +10,11 @@ make_target
 P11TOOL=(p11tool --provider "$MODULE")
 export GNUTLS_PIN=$PIN
 
-# The token part of a URI: everything before ;id= (or the whole URI).
+# The token part of a URI: everything before ;id= or ;object=.
 token_part() {
-	printf '%s' "${1%%;id=*}"
+	local t=${1%%;id=*}
+
+	printf '%s' "${t%%;object=*}"
 }
 
 # check_url TEXT FILE URI: p11tool printed exactly URI as an URL.

@@ -455,7 +455,8 @@ cv_cache_certs(cv_slot *s, const cv_key_info *k, cv_certs *out)
 	cv_err err;
 
 	memset(out, 0, sizeof(*out));
-	if (s == NULL || (v = s->vault) == NULL || k->state != CV_KEY_CURRENT)
+	if (s == NULL || (v = s->vault) == NULL ||
+	    (k->state != CV_KEY_CURRENT && k->state != CV_KEY_OLDER))
 		return CV_ERR_NOT_FOUND;
 	pthread_once(&locks_once, locks_init);
 	i = slot_hash(s->id, k->num, CERT_ENTRIES);

@@ -217,7 +217,7 @@ int cv_session_rw(const cv_session *s);
 /* Handles of token objects: key number << 4 | kind.  Session objects have
  * the top bit set and index the session object table. */
 enum cv_obj_kind {
-	CV_OBJ_CERT = 1,         /* the current version's certificate */
+	CV_OBJ_CERT = 1,         /* the key's version's certificate */
 	CV_OBJ_PUBLIC = 2,       /* the public key */
 	CV_OBJ_PRIVATE = 3,      /* the private key */
 	CV_OBJ_CHAIN0 = 4,       /* 4..15: the chain's certificates, leaf's
@@ -353,11 +353,11 @@ void cv_cache_clear(void);
 void cv_cache_fork_lock(void);
 void cv_cache_fork_unlock(void);
 
-/* The certificates of a CURRENT key's version, parsed once and kept (a
- * version's certificates never change): x509[0] is the leaf, then the
- * chain, leaf's issuer first, at most CV_OBJ_CHAIN_MAX of it.  Each is a
- * new reference; cv_certs_clear drops them.  Errors as cv_cert_get;
- * CV_ERR_NOT_FOUND for a key that is not CURRENT. */
+/* The certificates of a key's version (a CURRENT or OLDER key), parsed
+ * once and kept (a version's certificates never change): x509[0] is the
+ * leaf, then the chain, leaf's issuer first, at most CV_OBJ_CHAIN_MAX of
+ * it.  Each is a new reference; cv_certs_clear drops them.  Errors as
+ * cv_cert_get; CV_ERR_NOT_FOUND for a key with no version. */
 typedef struct cv_certs {
 	size_t n;                          /* leaf plus the chain shown */
 	size_t chain_len;                  /* the stored chain's length */

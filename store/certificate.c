@@ -373,6 +373,7 @@ cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
 	EVP_PKEY *key = NULL;
 	int is_pkcs12 = 0;
 	int64_t nbf, exp;
+	unsigned char key_id[CV_KEY_ID_LEN];
 	char version[CV_VERSION_LEN + 1];
 	cv_err err;
 
@@ -422,6 +423,8 @@ cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
 	if ((err = cv_txn_write(v, &txn)) != CV_OK)
 		goto done;
 	if ((err = check_no_operation(v, txn, name)) != CV_OK ||
+	    (err = cv_key_id(key, key_id)) != CV_OK ||
+	    (err = cv_key_id_owner_check(v, txn, name, key_id)) != CV_OK ||
 	    (err = cert_rec_start(v, txn, name, use, &cert)) != CV_OK ||
 	    (err = cv_key_rec_store(v, txn, cert.name, version, key, use, 1)) != CV_OK ||
 	    (err = cv_version_store(v, txn, &cert, use, version, leaf, chain, key,

@@ -198,6 +198,13 @@ cv_err cv_key_rec_store(cv_vault *v, MDB_txn *txn, const char *name,
 			const char *version, EVP_PKEY *key,
 			const cv_policy *policy, int imported);
 
+/* CV_ERR_EXISTS, naming the certificate, when a certificate other than
+ * name holds a key (in any version) whose key id is id: a key belongs to
+ * one certificate, so a token never shows two private keys with one
+ * CKA_ID.  Errors: CV_ERR_EXISTS, CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_key_id_owner_check(cv_vault *v, MDB_txn *txn, const char *name,
+			     const unsigned char id[20]);
+
 /* A key number as the 8-byte big-endian key of the key_nums table. */
 void num_be(uint64_t n, unsigned char out[8]);
 

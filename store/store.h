@@ -328,12 +328,21 @@ cv_err cv_pending_merge(cv_vault *v, const char *name,
 /* --- Keys as the PKCS#11 face sees them --------------------------------- */
 
 /* Every key the vault holds has a number, unique in the vault and never
- * reused.  A token shows the key of each certificate's current version and
- * the key of each operation in progress; older versions' keys are retired. */
+ * reused; the PKCS#11 face makes its object handles of it.
+ *
+ * Finds (by name, by key id, or walking) show the key of each certificate's
+ * current version, and the key of an operation in progress: by name only
+ * while the certificate has no version yet, by key id always.  An older
+ * version's key is never found, but a handle already made of its number
+ * keeps working while its version is enabled and valid (nbf..exp), so a new
+ * version never breaks a running application.  Finds never show two keys
+ * with one key id: a reuse_key version or renewal shares its key id with
+ * the current key, and the current key is the one shown. */
 enum cv_key_state {
 	CV_KEY_CURRENT = 1, /* the key of the version in service */
 	CV_KEY_PENDING = 2, /* the key of an operation in progress */
-	CV_KEY_RETIRED = 3, /* an older version's, or a cancelled operation's */
+	CV_KEY_RETIRED = 3, /* a cancelled or failed operation's: no version */
+	CV_KEY_OLDER = 4,   /* an older version's: usable by number, not found */
 };
 
 typedef struct cv_key_info {
@@ -349,8 +358,9 @@ typedef struct cv_key_info {
 	unsigned key_usage;              /* policy's bits; 0 when none stated */
 	int exportable;
 	int imported;
-	int enabled;                     /* of the version; pending: 1 */
-	int64_t nbf, exp;                /* of the version; pending: 0, 0 */
+	int enabled;                     /* of the version; pending: 1;
+					    retired: 0 */
+	int64_t nbf, exp;                /* of the version; else 0, 0 */
 	size_t chain_len;                /* certificates after the leaf */
 	int64_t created;
 } cv_key_info;
@@ -358,21 +368,26 @@ typedef struct cv_key_info {
 /* Free what a cv_key_info owns; it may then be reused. */
 void cv_key_info_clear(cv_key_info *k);
 
-/* A key by number.  Errors: CV_ERR_NOT_FOUND, CV_ERR_CORRUPT. */
+/* A key by number, in any state.  Errors: CV_ERR_NOT_FOUND, CV_ERR_CORRUPT. */
 cv_err cv_key_get(cv_vault *v, uint64_t num, cv_key_info *out);
 
 /* The numbers of the live (current or pending) keys whose key id is id, at
- * most max of them, ascending.  *n may be 0.  Errors: CV_ERR_CORRUPT. */
+ * most max of them, the one finds show first: current keys before pending
+ * ones, each kind by ascending number.  *n may be 0.
+ * Errors: CV_ERR_CORRUPT, CV_ERR_NOMEM. */
 cv_err cv_key_find_id(cv_vault *v, const unsigned char *id, size_t id_len,
 		      uint64_t *nums, size_t max, size_t *n);
 
 /* The live keys of one certificate: its current key and its pending key,
- * at most two, in that order.  An unknown name gives *n == 0. */
+ * at most two, in that order (a find by name shows the first only).  An
+ * unknown name gives *n == 0. */
 cv_err cv_key_find_name(cv_vault *v, const char *name, uint64_t nums[2],
 			size_t *n);
 
-/* The first live key numbered above after, for walking every key in
- * order.  Errors: CV_ERR_NOT_FOUND at the end, CV_ERR_CORRUPT. */
+/* The first key numbered above after that a find walking every key shows:
+ * a current key, or the pending key of a certificate with no version yet,
+ * and not when a key cv_key_find_id puts before it has the same key id.
+ * Errors: CV_ERR_NOT_FOUND at the end, CV_ERR_CORRUPT. */
 cv_err cv_key_next(cv_vault *v, uint64_t after, cv_key_info *out);
 
 /* The private key of a key number.  Needs a login.  Errors:

@@ -794,8 +794,9 @@ static const struct cli_command certificate_commands[] = {
 	  "[--overwrite]",
 	  "Write the certificate (and with --chain its chain) to a file.",
 	  cert_download },
-	{ "uri", "certificate uri", "--name N [--type cert|private|public]",
-	  "Print the RFC 7512 PKCS#11 URI of the certificate's key (or cert).",
+	{ "uri", "certificate uri", "--name N [--type cert|private|public] [--pin-version]",
+	  "Print the RFC 7512 PKCS#11 URI of the certificate's key (or cert); it follows "
+	  "the current version, --pin-version pins this version's key by its CKA_ID.",
 	  cli_certificate_uri },
 	{ "set-attributes", "certificate set-attributes",
 	  "--name N [--version V] [--enabled true|false] [--tags K=V ...]",

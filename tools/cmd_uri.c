@@ -4,10 +4,14 @@
  * The token part must match what the module reports in C_GetTokenInfo, so a
  * URI printed here finds the token: manufacturer "certvault", model
  * "LMDB vault", serial the vault's serial, token the vault's name.  The
- * object part names the certificate's live key: its CKA_ID (the key id) and
- * its CKA_LABEL (the certificate's name as written).  A certificate whose
- * first version is still pending has only its pending key; that key's URI is
- * printed, so a client can find the key pair to build its own CSR.
+ * object part names the certificate by its CKA_LABEL (its name as written),
+ * which the module answers with the current version's objects: the URI
+ * follows the current version, so an application reloaded after a new
+ * version takes the new key.  --pin-version adds the current key's CKA_ID,
+ * so the URI finds this version's key only (with reuse_key the id stays the
+ * same).  A certificate whose first version is still pending has only its
+ * pending key; that key's URI is printed, so a client can find the key pair
+ * to build its own CSR.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +26,7 @@
 enum {
 	OPT_NAME = 1,
 	OPT_TYPE,
+	OPT_PIN_VERSION,
 };
 
 /* CK_TOKEN_INFO's label is 32 bytes: a longer vault name is cut there by
@@ -96,6 +101,7 @@ cli_certificate_uri(struct cli_ctx *ctx, const struct cli_command *cmd,
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "type", required_argument, NULL, OPT_TYPE },
+		{ "pin-version", no_argument, NULL, OPT_PIN_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_opts o;
@@ -107,7 +113,7 @@ cli_certificate_uri(struct cli_ctx *ctx, const struct cli_command *cmd,
 	size_t n = 0;
 	cv_vault *v = NULL;
 	cv_err err;
-	int c, rc = CLI_EXIT_FAIL;
+	int c, pin_version = 0, rc = CLI_EXIT_FAIL;
 
 	cli_opts_init(&o, ctx, cmd, argc, argv, opts);
 	while ((c = cli_opts_next(&o)) != CLI_OPT_END) {
@@ -117,6 +123,9 @@ cli_certificate_uri(struct cli_ctx *ctx, const struct cli_command *cmd,
 			break;
 		case OPT_TYPE:
 			type = o.arg;
+			break;
+		case OPT_PIN_VERSION:
+			pin_version = 1;
 			break;
 		default:
 			rc = o.rc;
@@ -160,7 +169,8 @@ cli_certificate_uri(struct cli_ctx *ctx, const struct cli_command *cmd,
 	uri_text(&b, "serial", info.serial);
 	uri_attr(&b, "token", (const unsigned char *)info.name,
 		 strnlen(info.name, URI_TOKEN_LABEL_MAX), 0);
-	uri_attr(&b, "id", key.key_id, sizeof(key.key_id), 1);
+	if (pin_version)
+		uri_attr(&b, "id", key.key_id, sizeof(key.key_id), 1);
 	uri_text(&b, "object", key.name);
 	uri_text(&b, "type", type);
 	printf("%s\n", b.s);

@@ -338,7 +338,7 @@ key_attr(obj *o, CK_ATTRIBUTE_TYPE t, attrval *v)
 		return av_mechanisms(v, o, (key_may_sign(k) ? CKF_SIGN : 0) |
 					   (key_may_crypt(k) ? CKF_DECRYPT : 0));
 	case CKA_SUBJECT:
-		if (k == NULL || k->state != CV_KEY_CURRENT)
+		if (k == NULL || (k->state != CV_KEY_CURRENT && k->state != CV_KEY_OLDER))
 			return av_empty(v);
 		if (keyctx_certs(o->key) != CKR_OK || o->key->certs.n == 0)
 			return o->key->certs_rv != CKR_OK ? o->key->certs_rv

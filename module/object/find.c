@@ -180,10 +180,9 @@ find_by_label(cv_session *s, cv_find *f, const CK_ATTRIBUTE *a, int logged_in)
 {
 	char label[CV_NAME_MAX + 8], name[CV_NAME_MAX + 1];
 	uint64_t nums[2];
-	size_t n = 0, i;
+	size_t n = 0;
 	unsigned idx;
 	cv_err err;
-	CK_RV rv;
 
 	if (a->ulValueLen == 0 || a->ulValueLen >= sizeof(label) ||
 	    memchr(a->pValue, '\0', a->ulValueLen) != NULL)
@@ -201,33 +200,30 @@ find_by_label(cv_session *s, cv_find *f, const CK_ATTRIBUTE *a, int logged_in)
 	}
 	if (!cv_name_valid(label))
 		return CKR_OK;
+	/* The current version's key, else (no version yet) the pending one: a
+	 * renewal's key pair is not found by the label, so a client that picks
+	 * a key by label never takes a key whose certificate does not exist. */
 	if ((err = cv_key_find_name(s->slot->vault, label, nums, &n)) != CV_OK)
 		return cv_ckr(err);
-	for (i = 0; i < n; i++)
-		if ((rv = find_key_num(s, f, nums[i], KINDS_KEY, logged_in)) != CKR_OK)
-			return rv;
-	return CKR_OK;
+	return n > 0 ? find_key_num(s, f, nums[0], KINDS_KEY, logged_in) : CKR_OK;
 }
-
-#define FIND_ID_MAX 64
 
 static CK_RV
 find_by_id(cv_session *s, cv_find *f, const CK_ATTRIBUTE *a, int logged_in)
 {
-	uint64_t nums[FIND_ID_MAX];
-	size_t n = 0, i;
+	uint64_t nums[1];
+	size_t n = 0;
 	cv_err err;
-	CK_RV rv;
 
 	if (a->ulValueLen != CV_KEY_ID_LEN)
 		return CKR_OK;
+	/* The first key the store ranks for the id only: a renewal with the
+	 * current key (reuse_key) shares its CKA_ID, and a token never shows
+	 * two private keys with one CKA_ID. */
 	if ((err = cv_key_find_id(s->slot->vault, a->pValue, a->ulValueLen, nums,
-				  FIND_ID_MAX, &n)) != CV_OK)
+				  1, &n)) != CV_OK)
 		return cv_ckr(err);
-	for (i = 0; i < n; i++)
-		if ((rv = find_key_num(s, f, nums[i], KINDS_KEY, logged_in)) != CKR_OK)
-			return rv;
-	return CKR_OK;
+	return n > 0 ? find_key_num(s, f, nums[0], KINDS_KEY, logged_in) : CKR_OK;
 }
 
 static CK_RV

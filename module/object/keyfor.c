@@ -49,7 +49,7 @@ cv_object_key_for(cv_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE want,
 		/* A disabled or expired certificate does not sign or decrypt. */
 		k = &o.key->info;
 		now = time(NULL);
-		if (!k->enabled || (k->state == CV_KEY_CURRENT &&
+		if (!k->enabled || (k->state != CV_KEY_PENDING &&
 				    ((k->nbf != 0 && now < k->nbf) ||
 				     (k->exp != 0 && now > k->exp)))) {
 			rv = CKR_KEY_FUNCTION_NOT_PERMITTED;

@@ -5,10 +5,11 @@
  * obj_open turns a handle, token or session, into an obj with the key's
  * information (keyctx) or the session object's values, loaded lazily.
  * Every other part of module/object/ works on an obj opened here, so the
- * rules of what a session may see (private objects, lapsed handles, keys
- * that are no longer current) live in this one file.
+ * rules of what a session may see (private objects, lapsed handles, older
+ * versions' keys) live in this one file.
  */
 #include <string.h>
+#include <time.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -108,18 +109,37 @@ obj_key_type(const obj *o)
 	return o->key_type;
 }
 
+/* Whether a key shows objects at all: the current and pending keys do;
+ * an older version's key does while its version is enabled and valid, so
+ * the handles an application already holds keep working through a new
+ * version (finds never return it: find.c asks the store for current and
+ * pending keys only); a cancelled operation's key never does. */
+static int
+key_shows(const cv_key_info *k)
+{
+	time_t now;
+
+	if (k->state == CV_KEY_CURRENT || k->state == CV_KEY_PENDING)
+		return 1;
+	if (k->state != CV_KEY_OLDER || !k->enabled)
+		return 0;
+	now = time(NULL);
+	return (k->nbf == 0 || now >= k->nbf) && (k->exp == 0 || now <= k->exp);
+}
+
 /* Make o the object `kind` of the key in o->key: class and visibility.
  * CKR_OBJECT_HANDLE_INVALID when the key does not show such an object. */
 CK_RV
 obj_set_kind(obj *o, unsigned kind, int see_private)
 {
 	const cv_key_info *k = &o->key->info;
+	int has_version = k->state == CV_KEY_CURRENT || k->state == CV_KEY_OLDER;
 
-	if (k->state != CV_KEY_CURRENT && k->state != CV_KEY_PENDING)
+	if (!key_shows(k))
 		return CKR_OBJECT_HANDLE_INVALID;
 	switch (kind) {
 	case CV_OBJ_CERT:
-		if (k->state != CV_KEY_CURRENT)
+		if (!has_version)
 			return CKR_OBJECT_HANDLE_INVALID;
 		o->cls = CKO_CERTIFICATE;
 		break;
@@ -134,7 +154,7 @@ obj_set_kind(obj *o, unsigned kind, int see_private)
 		break;
 	default:
 		if (kind < CV_OBJ_CHAIN0 || kind >= CV_OBJ_CHAIN0 + CV_OBJ_CHAIN_MAX ||
-		    k->state != CV_KEY_CURRENT)
+		    !has_version)
 			return CKR_OBJECT_HANDLE_INVALID;
 		if ((size_t)kind - CV_OBJ_CHAIN0 >= k->chain_len)
 			return CKR_OBJECT_HANDLE_INVALID;

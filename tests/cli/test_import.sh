@@ -25,12 +25,19 @@ leaf() {
 			-CAcreateserial -days "$days" -extfile "$WORK/leaf.ext" -out "$WORK/$name.pem" 2>/dev/null
 }
 check "RSA leaf made" leaf rsa 30 -algorithm RSA -pkeyopt rsa_keygen_bits:2048
+# A key belongs to one certificate: each import under a new name has its own.
+for n in pfx pfx2 fits; do
+	check "RSA leaf $n made" leaf "$n" 30 -algorithm RSA -pkeyopt rsa_keygen_bits:2048
+done
 check "EC leaf made" leaf ec 30 -algorithm EC -pkeyopt ec_paramgen_curve:P-256
 check "expired leaf made (-days -1)" leaf old -1 -algorithm EC -pkeyopt ec_paramgen_curve:P-256
 check "the expired leaf has expired" bash -c "! openssl x509 -in '$WORK/old.pem' -noout -checkend 0"
 
-openssl pkcs12 -export -inkey "$WORK/rsa.key" -in "$WORK/rsa.pem" -certfile "$WORK/ca.pem" \
+openssl pkcs12 -export -inkey "$WORK/pfx.key" -in "$WORK/pfx.pem" -certfile "$WORK/ca.pem" \
 	-name imp -passout pass:pfx-pass-1 -out "$WORK/rsa.pfx"
+openssl pkcs12 -export -inkey "$WORK/pfx2.key" -in "$WORK/pfx2.pem" -certfile "$WORK/ca.pem" \
+	-name imp -passout pass:pfx-pass-1 -out "$WORK/rsa2.pfx"
+cat "$WORK/fits.pem" "$WORK/ca.pem" "$WORK/fits.key" >"$WORK/fits-bundle.pem"
 printf 'pfx-pass-1\n' >"$WORK/pfx.pass"
 cat "$WORK/rsa.pem" "$WORK/ca.pem" "$WORK/rsa.key" >"$WORK/rsa-bundle.pem"
 cat "$WORK/ec.key" "$WORK/ec.pem" >"$WORK/ec-bundle.pem"
@@ -39,14 +46,21 @@ cat "$WORK/ec.key" "$WORK/ec.pem" >"$WORK/ec-bundle.pem"
 expect_ok "import PFX with --password" certificate import --name pfx1 \
 	--file "$WORK/rsa.pfx" --password pfx-pass-1 --tags origin=pfx
 run_cv certificate show --name pfx1 --json
-check_eq "the imported certificate's x5t" "$(jout .x5t)" "$(x5t_of "$WORK/rsa.pem")"
+check_eq "the imported certificate's x5t" "$(jout .x5t)" "$(x5t_of "$WORK/pfx.pem")"
 check_eq "the imported certificate is enabled" "$(jout .attributes.enabled)" true
 check_eq "import --tags kept" "$(jout .tags.origin)" pfx
 rm -f "$WORK/chain.pem"
 cv certificate download --name pfx1 --file "$WORK/chain.pem" --chain >/dev/null
 check_eq "the PFX's chain is stored" "$(grep -c 'BEGIN CERTIFICATE' "$WORK/chain.pem")" 2
 expect_ok "import PFX with --password-file" certificate import --name pfx2 \
-	--file "$WORK/rsa.pfx" --password-file "$WORK/pfx.pass"
+	--file "$WORK/rsa2.pfx" --password-file "$WORK/pfx.pass"
+# The same key under a second name would show two private keys with one
+# CKA_ID, which Java's SunPKCS11 refuses for the whole token.
+expect_fail_with "the key of pfx1 under another name" \
+	"the private key already belongs to certificate 'pfx1'" \
+	certificate import --name pfx1-again --file "$WORK/rsa.pfx" --password pfx-pass-1
+expect_ok "the key of pfx1 as a new version of pfx1" certificate import --name pfx1 \
+	--file "$WORK/rsa.pfx" --password pfx-pass-1 --tags origin=pfx
 
 # The policy Key Vault derives.
 run_cv certificate policy show --name pfx1 --style rest
@@ -73,7 +87,7 @@ rm -f "$WORK/ec1.secret.pem"
 cv secret download --name ec1 --file "$WORK/ec1.secret.pem" --format pem >/dev/null
 check_eq "the vault holds the imported key" \
 	"$(openssl pkey -in "$WORK/ec1.secret.pem" -pubout 2>/dev/null)" "$(openssl pkey -in "$WORK/ec.key" -pubout)"
-expect_ok "import with a policy that fits" certificate import --name fits --file "$WORK/rsa-bundle.pem" \
+expect_ok "import with a policy that fits" certificate import --name fits --file "$WORK/fits-bundle.pem" \
 	--policy "$(policy 'O=Contoso, CN=imp.example.com' Unknown '{"kty":"RSA","key_size":2048}')"
 
 # --- Refusals -------------------------------------------------------------------

@@ -21,9 +21,19 @@ check "one line, starting pkcs11:" test "$(wc -l <"$OUT")" -eq 1 -a "${URI#pkcs1
 check_eq "the token fields, as C_GetTokenInfo gives them" \
 	"$(printf '%s' "$URI" | cut -d';' -f1-4)" \
 	"pkcs11:model=LMDB%20vault;manufacturer=certvault;serial=$SERIAL;token=uri-vault"
-check_eq "object is the certificate's name, type private by default" \
-	"$(printf '%s' "$URI" | cut -d';' -f6-)" "object=web;type=private"
-ID=$(printf '%s' "$URI" | sed -n 's/.*;id=\([^;]*\);.*/\1/p')
+check_eq "the object is the certificate's name, type private, no id by default" \
+	"$(printf '%s' "$URI" | cut -d';' -f5-)" "object=web;type=private"
+# The default URI follows the current version: a new version with a new
+# key leaves it as it was, so nginx -s reload takes the new key.
+expect_ok "a new version of web with a new key" certificate create --name web \
+	--policy "$(policy CN=localhost Self '{"kty":"RSA","key_size":2048,"reuse_key":false}')"
+expect_ok "uri after a new version" certificate uri --name web
+check_eq "the default URI is the same after a new version" "$(cat "$OUT")" "$URI"
+# --pin-version: the URI names this version's key by its CKA_ID too.
+expect_ok "uri --pin-version" certificate uri --name web --pin-version
+check_eq "--pin-version adds id= before object=" \
+	"$(sed 's/;id=[^;]*;/;/' "$OUT")" "$URI"
+ID=$(sed -n 's/.*;id=\([^;]*\);.*/\1/p' "$OUT")
 check "id is every byte %-encoded, 20 bytes" \
 	grep -qE '^(%[0-9A-F]{2}){20}$' <<<"$ID"
 cert_pem web "$WORK/web.pem"
@@ -47,7 +57,7 @@ check "a bad name fails" test "$RC" -eq 1
 # EC: the id is the SHA-1 of the EC point.
 expect_ok "create an EC certificate" certificate create --name ec-web \
 	--policy "$(policy CN=localhost Self '{"kty":"EC","crv":"P-256"}')"
-expect_ok "uri of the EC certificate" certificate uri --name ec-web
+expect_ok "uri of the EC certificate" certificate uri --name ec-web --pin-version
 ID=$(sed -n 's/.*;id=\([^;]*\);.*/\1/p' "$OUT")
 cert_pem ec-web "$WORK/ec.pem"
 want=$(openssl x509 -in "$WORK/ec.pem" -noout -pubkey |
@@ -61,7 +71,7 @@ expect_ok "uri of a pending certificate" certificate uri --name csr-only
 check "the pending key's URI names it" grep -q ';object=csr-only;type=private$' "$OUT"
 run_cv certificate pending show --name csr-only --json
 jout .csr | base64 -d >"$WORK/csr.der" 2>/dev/null
-ID=$(cv certificate uri --name csr-only | sed -n 's/.*;id=\([^;]*\);.*/\1/p')
+ID=$(cv certificate uri --name csr-only --pin-version | sed -n 's/.*;id=\([^;]*\);.*/\1/p')
 want=$(openssl req -inform DER -in "$WORK/csr.der" -noout -pubkey 2>/dev/null |
 	openssl rsa -pubin -noout -modulus 2>/dev/null | cut -d= -f2 | xxd -r -p |
 	openssl dgst -sha1 -r | cut -d' ' -f1)
@@ -75,6 +85,6 @@ expect_ok "create in the long-named vault" certificate create --name a-b \
 	--policy "$(policy CN=x)"
 expect_ok "uri in the long-named vault" certificate uri --name a-b
 check "token= holds the first 32 bytes of the name" \
-	grep -q ";token=${LONG:0:32};id=" "$OUT"
+	grep -q ";token=${LONG:0:32};object=" "$OUT"
 
 done_testing

@@ -4403,6 +4403,315 @@ TEST(changes_need_login)
 	      "the pending key got a certificate without C_Login");
 	free(spki);
 	OPENSSL_free(der);
+/* --- Versions: a new version never breaks a running application ----------- */
+
+/* Write an EC P-256 policy for cn, issued by issuer, into the work folder,
+ * keeping the current key when reuse. */
+static void
+ver_policy(const char *file, const char *cn, const char *issuer, int reuse)
+{
+	char path[4096];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", T.work, file);
+	REQUIRE((fp = fopen(path, "w")) != NULL, "%s", path);
+	fprintf(fp, "{\"key_props\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"exportable\":false,"
+		"\"reuse_key\":%s},\"x509_props\":{\"subject\":\"CN=%s\"},"
+		"\"issuer\":{\"name\":\"%s\"}}\n", reuse ? "true" : "false", cn, issuer);
+	fclose(fp);
+}
+
+/* certificate create NAME from a policy file of the work folder. */
+static int
+ver_create(const char *name, const char *file)
+{
+	char args[4096];
+
+	snprintf(args, sizeof(args), "certificate create --name %s --policy @'%s/%s'",
+		 name, T.work, file);
+	return tool(args);
+}
+
+/* The current version's id of a certificate, as the tool shows it. */
+static void
+ver_current(const char *name, char version[33])
+{
+	char *out = t_capture("'%s' --vault '%s' --json certificate show --name '%s' "
+			      "2>/dev/null", T.certvault, T.vault_dir, name);
+	int ok = t_json_string(out, "version", version, 33);
+
+	free(out);
+	REQUIRE(ok && strlen(version) == 32, "certificate show %s gave no version", name);
+}
+
+/* Sign MSG with a held key handle: the C_SignInit or C_Sign code, and on
+ * success whether the signature verifies with pub. */
+static CK_RV
+ver_sign(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv, EVP_PKEY *pub, int *verified)
+{
+	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
+	unsigned char sig[128];
+	CK_ULONG len = sizeof(sig);
+	CK_RV rv;
+
+	*verified = 0;
+	if ((rv = T.f->C_SignInit(s, &m, priv)) != CKR_OK)
+		return rv;
+	if ((rv = T.f->C_Sign(s, (CK_BYTE_PTR)MSG, sizeof(MSG), sig, &len)) == CKR_OK)
+		*verified = pub != NULL &&
+			    t_openssl_verify(pub, CKM_ECDSA_SHA256, NULL, MSG, sizeof(MSG),
+					     sig, len);
+	return rv;
+}
+
+/* How many private keys a find by CKA_ID (and class) returns. */
+static CK_ULONG
+ver_private_by_id(CK_SESSION_HANDLE s, const unsigned char id[20])
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE t[2] = {
+		{ CKA_ID, (void *)id, 20 },
+		{ CKA_CLASS, &cls, sizeof(cls) },
+	};
+
+	return t_find(s, t, 2, 0, NULL);
+}
+
+/* Every private key the token lists (the walk Java's SunPKCS11 and libp11
+ * make): 1 when no two share a CKA_ID; the count of those labelled label
+ * (may be NULL) in *labelled. */
+static int
+ver_private_ids_unique(CK_SESSION_HANDLE s, const char *label, CK_ULONG *labelled)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
+	CK_OBJECT_HANDLE *all = NULL;
+	unsigned char *ids = NULL, *id, *lab;
+	CK_ULONG n, i, k, len;
+	int unique = 1;
+
+	*labelled = 0;
+	n = t_find(s, &t, 1, 0, &all);
+	ids = calloc(n ? n : 1, 20);
+	REQUIRE(ids != NULL, "out of memory");
+	for (i = 0; i < n; i++) {
+		id = lab = NULL;
+		if (t_attr(s, all[i], CKA_ID, &id, &len) == CKR_OK && len == 20)
+			memcpy(ids + 20 * i, id, 20);
+		free(id);
+		for (k = 0; k < i; k++)
+			if (memcmp(ids + 20 * k, ids + 20 * i, 20) == 0)
+				unique = 0;
+		if (label != NULL && t_attr(s, all[i], CKA_LABEL, &lab, &len) == CKR_OK &&
+		    len == strlen(label) && memcmp(lab, label, len) == 0)
+			(*labelled)++;
+		free(lab);
+	}
+	free(ids);
+	free(all);
+	return unique;
+}
+
+/* nginx holds a private key handle; the tool makes new versions (a new
+ * key, then the same key) and the handle signs throughout, while finds by
+ * label and CKA_ID see only the current version.  Disabling the held key's
+ * version ends its handle: C_SignInit returns CKR_KEY_HANDLE_INVALID (the
+ * object is gone for this application, as after C_DestroyObject), not
+ * CKR_KEY_FUNCTION_NOT_PERMITTED, which would mean the object is there. */
+TEST(version_keeps_held_handles)
+{
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE held, held_pub, now, reused;
+	unsigned char id0[20], id1[20], *v = NULL;
+	CK_ULONG len = 0, labelled;
+	int unique;
+	char first[33], second[33], args[256];
+	EVP_PKEY *pub0 = NULL, *pub1 = NULL;
+	CK_ATTRIBUTE a = { CKA_CLASS, NULL, 0 };
+	int ok;
+
+	VAULT_ONLY();
+	s = t_open(T.slot, 0);
+	t_login(s, CKU_USER);
+	ver_policy("p-held.json", "held", "Self", 0);
+	REQUIRE(ver_create("held", "p-held.json") == 0, "create held (tool.log)");
+	ver_current("held", first);
+	held = t_find_label(s, CKO_PRIVATE_KEY, "held");
+	held_pub = t_find_label(s, CKO_PUBLIC_KEY, "held");
+	REQUIRE(held != 0 && held_pub != 0, "held's key pair is not found");
+	REQUIRE(id_from_components(s, held_pub, id0), "held's public key");
+	pub0 = t_public_pkey(s, held_pub);
+	REQUIRE(ver_sign(s, held, pub0, &ok) == CKR_OK && ok, "held's key does not sign");
+
+	/* A new version with a new key. */
+	REQUIRE(ver_create("held", "p-held.json") == 0, "new version of held (tool.log)");
+	ver_current("held", second);
+	CHECK(strcmp(first, second) != 0, "the tool made no new version");
+	CHECK_RV(ver_sign(s, held, pub0, &ok), CKR_OK);
+	CHECK(ok, "after a new version the held handle's signature does not verify "
+	      "with the old key");
+	CHECK(attr_eq(s, held, CKA_ID, id0, 20) && attr_eq(s, held, CKA_LABEL, "held", 4),
+	      "after a new version the held handle shows other attributes");
+	now = t_find_label(s, CKO_PRIVATE_KEY, "held");
+	REQUIRE(now != 0 && now != held, "a find by label after a new version gives %s",
+		now == 0 ? "nothing" : "the old version's key");
+	REQUIRE(t_attr(s, now, CKA_ID, &v, &len) == CKR_OK && len == 20, "CKA_ID");
+	memcpy(id1, v, 20);
+	free(v);
+	CHECK(memcmp(id0, id1, 20) != 0, "the new version kept the old key");
+	CHECK(ver_private_by_id(s, id0) == 0,
+	      "a find by the old version's CKA_ID still finds its private key");
+	CHECK(ver_private_by_id(s, id1) == 1, "a find by the new CKA_ID");
+	pub1 = t_public_pkey(s, t_find_label(s, CKO_PUBLIC_KEY, "held"));
+
+	/* A new version with the same key (reuse_key): both handles sign, and
+	 * the token shows one private key with that CKA_ID. */
+	ver_policy("p-held-reuse.json", "held", "Self", 1);
+	REQUIRE(ver_create("held", "p-held-reuse.json") == 0, "reuse_key version (tool.log)");
+	CHECK_RV(ver_sign(s, now, pub1, &ok), CKR_OK);
+	CHECK(ok, "after a reuse_key version the held handle's signature does not verify");
+	reused = t_find_label(s, CKO_PRIVATE_KEY, "held");
+	CHECK(reused != 0 && attr_eq(s, reused, CKA_ID, id1, 20),
+	      "after a reuse_key version the label finds no key with the same CKA_ID");
+	CHECK(ver_private_by_id(s, id1) == 1,
+	      "a find by CKA_ID after a reuse_key version gives %lu private keys, want 1",
+	      (unsigned long)ver_private_by_id(s, id1));
+	unique = ver_private_ids_unique(s, "held", &labelled);
+	CHECK(unique && labelled == 1,
+	      "listing every private key gives %lu labelled held, or two share a CKA_ID",
+	      (unsigned long)labelled);
+	CHECK_RV(ver_sign(s, held, pub0, &ok), CKR_OK);
+
+	/* The first version disabled: its handle is gone. */
+	snprintf(args, sizeof(args),
+		 "certificate set-attributes --name held --version %s --enabled false", first);
+	REQUIRE(tool(args) == 0, "disable held's first version (tool.log)");
+	CHECK_RV(ver_sign(s, held, pub0, &ok), CKR_KEY_HANDLE_INVALID);
+	CHECK_RV(T.f->C_GetAttributeValue(s, held, &a, 1), CKR_OBJECT_HANDLE_INVALID);
+	CHECK_RV(ver_sign(s, now, pub1, &ok), CKR_OK);
+	snprintf(args, sizeof(args),
+		 "certificate set-attributes --name held --version %s --enabled true", first);
+	REQUIRE(tool(args) == 0, "enable held's first version (tool.log)");
+	CHECK_RV(ver_sign(s, held, pub0, &ok), CKR_OK);
+	EVP_PKEY_free(pub0);
+	EVP_PKEY_free(pub1);
+}
+
+/* A renewal waiting for its CA (issuer Unknown): the label finds the
+ * current version's key pair only, and so does a client that lists every
+ * private key and picks by label (libp11); the pending key pair is found
+ * by its own CKA_ID, so a client can build its CSR. */
+TEST(pending_renewal_label)
+{
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE cur, pend_pub;
+	unsigned char id[20], pid[20];
+	CK_ULONG n, labelled;
+	int unique;
+	char path[4096];
+	EVP_PKEY *pub = NULL;
+	X509_REQ *req = NULL;
+	FILE *fp;
+	int ok;
+
+	VAULT_ONLY();
+	s = t_open(T.slot, 0);
+	t_login(s, CKU_USER);
+	ver_policy("p-renew.json", "renew", "Self", 0);
+	ver_policy("p-renew-csr.json", "renew", "Unknown", 0);
+	REQUIRE(ver_create("renew", "p-renew.json") == 0, "create renew (tool.log)");
+	cur = t_find_label(s, CKO_PRIVATE_KEY, "renew");
+	REQUIRE(cur != 0 && id_from_components(s, t_find_label(s, CKO_PUBLIC_KEY, "renew"), id),
+		"renew's keys");
+	pub = t_public_pkey(s, t_find_label(s, CKO_PUBLIC_KEY, "renew"));
+	REQUIRE(ver_create("renew", "p-renew-csr.json") == 0, "pending renewal (tool.log)");
+
+	CHECK(t_find_label(s, CKO_PRIVATE_KEY, "renew") == cur,
+	      "during a pending renewal the label finds another private key");
+	CHECK(t_find_label(s, CKO_PUBLIC_KEY, "renew") != 0, "the current public key");
+	(void)classes_of_label(s, "renew", &n);
+	CHECK(n == 3, "during a pending renewal %lu objects are labelled renew, want 3",
+	      (unsigned long)n);
+	unique = ver_private_ids_unique(s, "renew", &labelled);
+	CHECK(unique && labelled == 1,
+	      "listing every private key gives %lu labelled renew, want the current one",
+	      (unsigned long)labelled);
+	CHECK_RV(ver_sign(s, cur, pub, &ok), CKR_OK);
+	CHECK(ok, "the current key's signature does not verify");
+
+	/* The pending key pair by its own CKA_ID, from the CSR's public key. */
+	snprintf(path, sizeof(path), "certificate pending csr --name renew --file '%s/renew.csr'",
+		 T.work);
+	REQUIRE(tool(path) == 0, "pending csr (tool.log)");
+	snprintf(path, sizeof(path), "%s/renew.csr", T.work);
+	REQUIRE((fp = fopen(path, "r")) != NULL, "%s", path);
+	req = PEM_read_X509_REQ(fp, NULL, NULL, NULL);
+	fclose(fp);
+	REQUIRE(req != NULL && X509_REQ_get0_pubkey(req) != NULL, "the CSR does not read");
+	t_key_id(X509_REQ_get0_pubkey(req), pid);
+	X509_REQ_free(req);
+	CHECK(ver_private_by_id(s, pid) == 1, "the pending private key by its CKA_ID");
+	{
+		CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+		CK_ATTRIBUTE t[2] = { { CKA_ID, pid, 20 }, { CKA_CLASS, &cls, sizeof(cls) } };
+		CK_OBJECT_HANDLE *found = NULL;
+
+		n = t_find(s, t, 2, 0, &found);
+		pend_pub = n == 1 ? found[0] : 0;
+		free(found);
+		CHECK(pend_pub != 0 && attr_eq(s, pend_pub, CKA_LABEL, "renew", 5),
+		      "the pending public key by its CKA_ID");
+	}
+	REQUIRE(tool("certificate pending delete --name renew") == 0, "pending delete");
+	EVP_PKEY_free(pub);
+}
+
+/* Never two private keys with one CKA_ID: the same key cannot be imported
+ * under a second name, and a renewal pending with the current key
+ * (reuse_key) does not show a second private key. */
+TEST(one_private_key_per_id)
+{
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE cur;
+	unsigned char id[20];
+	CK_ULONG labelled;
+	int unique;
+
+	VAULT_ONLY();
+	s = t_open(T.slot, 0);
+	t_login(s, CKU_USER);
+	REQUIRE(t_run("cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+		      "-nodes -subj /CN=twice -days 30 -keyout twice.key -out twice.crt "
+		      ">/dev/null 2>&1 && cat twice.crt twice.key >twice.pem", T.work) == 0,
+		"openssl req");
+	{
+		char args[4096];
+
+		snprintf(args, sizeof(args), "certificate import --name twice-a --file '%s/twice.pem'",
+			 T.work);
+		REQUIRE(tool(args) == 0, "import twice-a (tool.log)");
+		snprintf(args, sizeof(args), "certificate import --name twice-b --file '%s/twice.pem'",
+			 T.work);
+		CHECK(tool(args) != 0, "the same key imported under a second name");
+	}
+	cur = t_find_label(s, CKO_PRIVATE_KEY, "twice-a");
+	REQUIRE(cur != 0 && id_from_components(s, t_find_label(s, CKO_PUBLIC_KEY, "twice-a"), id),
+		"twice-a's keys");
+	CHECK(ver_private_by_id(s, id) == 1, "a find by the imported key's CKA_ID gives %lu "
+	      "private keys, want 1", (unsigned long)ver_private_by_id(s, id));
+
+	ver_policy("p-same.json", "same", "Self", 1);
+	ver_policy("p-same-csr.json", "same", "Unknown", 1);
+	REQUIRE(ver_create("same", "p-same.json") == 0, "create same (tool.log)");
+	REQUIRE(ver_create("same", "p-same-csr.json") == 0, "pending same (tool.log)");
+	REQUIRE(id_from_components(s, t_find_label(s, CKO_PUBLIC_KEY, "same"), id), "same's key");
+	CHECK(ver_private_by_id(s, id) == 1, "a renewal pending with the same key: a find "
+	      "by CKA_ID gives %lu private keys, want 1", (unsigned long)ver_private_by_id(s, id));
+	unique = ver_private_ids_unique(s, "same", &labelled);
+	CHECK(unique && labelled == 1,
+	      "listing every private key: two share a CKA_ID, or %lu are labelled same",
+	      (unsigned long)labelled);
+	REQUIRE(tool("certificate pending delete --name same") == 0, "pending delete");
 }
 
 /* --- The run ---------------------------------------------------------------------- */
@@ -4467,6 +4776,9 @@ main(int argc, char **argv)
 		T_(pkcs11_tool_fork),
 		T_(wait_for_slot_event),
 		T_(null_arguments),
+		T_(version_keeps_held_handles),
+		T_(pending_renewal_label),
+		T_(one_private_key_per_id),
 		T_(pin_lock_and_unlock),
 		T_(set_pin),
 		T_(init_token_session_exists),

@@ -794,15 +794,19 @@ keys_for_the_token(void **state)
 	assert_int_equal(b.state, CV_KEY_PENDING);
 	assert_true(b.num > a.num);
 
-	/* Walking finds each live key once. */
+	/* Walking shows the current key only: a renewal's pending key is
+	 * found by its key id, never where a client picks keys by label. */
 	for (after = 0; seen < 10 && cv_key_next(fx->v, after, &walk) == CV_OK;) {
-		assert_int_not_equal(walk.state, CV_KEY_RETIRED);
+		assert_int_equal(walk.state, CV_KEY_CURRENT);
 		assert_true(walk.num > after);
 		after = walk.num;
 		seen++;
 		cv_key_info_clear(&walk);
 	}
-	assert_int_equal(seen, 2);
+	assert_int_equal(seen, 1);
+	assert_int_equal(cv_key_find_id(fx->v, b.key_id, 20, nums, 4, &n), CV_OK);
+	assert_int_equal(n, 1);
+	assert_true(nums[0] == b.num);
 
 	/* The private key matches the public one, and needs a login. */
 	assert_int_equal(cv_key_private(fx->v, first, &priv), CV_OK);
@@ -823,15 +827,34 @@ keys_for_the_token(void **state)
 	assert_int_equal(cv_key_get(fx->v, b.num, &walk), CV_ERR_NOT_FOUND);
 	assert_int_equal(cv_key_find_name(fx->v, "tok", nums, &n), CV_OK);
 	assert_int_equal(n, 1);
-	/* A renewal retires the old key. */
+	/* A renewal makes the old key an older version's: still read by
+	 * number with its version's validity, never found. */
 	assert_int_equal(cv_cert_create(fx->v, "tok", self, NULL, NULL), CV_OK);
 	assert_int_equal(cv_key_get(fx->v, first, &walk), CV_OK);
-	assert_int_equal(walk.state, CV_KEY_RETIRED);
+	assert_int_equal(walk.state, CV_KEY_OLDER);
+	assert_true(walk.enabled);
+	assert_true(walk.nbf == a.nbf && walk.exp == a.exp);
 	cv_key_info_clear(&walk);
 	/* reuse_key: the same key id lives on under the new version's number. */
 	assert_int_equal(cv_key_find_id(fx->v, a.key_id, 20, nums, 4, &n), CV_OK);
 	assert_int_equal(n, 1);
 	assert_true(nums[0] != first);
+	/* A renewal pending with the same key: the current key ranks first,
+	 * and the walk shows one key. */
+	pend->reuse_key = 1;
+	assert_int_equal(cv_cert_create(fx->v, "tok", pend, NULL, NULL), CV_OK);
+	assert_int_equal(cv_key_find_id(fx->v, a.key_id, 20, nums, 4, &n), CV_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(cv_key_get(fx->v, nums[0], &walk), CV_OK);
+	assert_int_equal(walk.state, CV_KEY_CURRENT);
+	cv_key_info_clear(&walk);
+	for (after = 0, seen = 0; seen < 10 && cv_key_next(fx->v, after, &walk) == CV_OK;) {
+		after = walk.num;
+		seen++;
+		cv_key_info_clear(&walk);
+	}
+	assert_int_equal(seen, 1);
+	assert_int_equal(cv_pending_delete(fx->v, "tok"), CV_OK);
 	self->reuse_key = 0;
 	assert_int_equal(cv_cert_create(fx->v, "tok", self, NULL, NULL), CV_OK);
 	assert_int_equal(cv_key_find_id(fx->v, a.key_id, 20, nums, 4, &n), CV_OK);
