@@ -4303,6 +4303,7 @@ vault_digest(unsigned char md[32])
 {
 	char path[4096];
 
+	memset(md, 0, 32);
 	if (!T.vault)
 		return 1;
 	snprintf(path, sizeof(path), "%s/data.mdb", T.vault_dir);
@@ -4686,16 +4687,18 @@ TEST(session_data_objects)
 	CK_OBJECT_HANDLE d = CK_INVALID_HANDLE, fixed = CK_INVALID_HANDLE,
 			 keep = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE, h;
 	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &no, 1 },
+		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &no, 1 }, { CKA_PRIVATE, &no, 1 },
 		{ CKA_LABEL, "sess-data", 9 }, { CKA_APPLICATION, "suite", 5 },
 		{ CKA_VALUE, "first value", 11 },
 	};
 	CK_ATTRIBUTE fixed_t[] = {
-		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_LABEL, "sess-data-fixed", 15 },
+		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_PRIVATE, &no, 1 },
+		{ CKA_LABEL, "sess-data-fixed", 15 },
 		{ CKA_VALUE, "fixed", 5 }, { CKA_MODIFIABLE, &no, 1 },
 	};
 	CK_ATTRIBUTE keep_t[] = {
-		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_LABEL, "sess-data-keep", 14 },
+		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_PRIVATE, &no, 1 },
+		{ CKA_LABEL, "sess-data-keep", 14 },
 		{ CKA_DESTROYABLE, &no, 1 },
 	};
 	CK_ATTRIBUTE priv_t[] = {
@@ -4709,11 +4712,13 @@ TEST(session_data_objects)
 	CK_ATTRIBUTE bad_bool[] = {
 		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_PRIVATE, &no, 4 },
 	};
-	CK_ATTRIBUTE no_class[] = { { CKA_VALUE, "x", 1 } };
 	CK_ATTRIBUTE foreign[] = {
-		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_MODULUS_BITS, &dc, sizeof(dc) },
+		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_PRIVATE, &no, 1 },
+		{ CKA_MODULUS_BITS, &dc, sizeof(dc) },
 	};
+	CK_ATTRIBUTE no_class[] = { { CKA_VALUE, "x", 1 } };
 	CK_ATTRIBUTE set_v = { CKA_VALUE, "second value!", 13 };
+	CK_ATTRIBUTE set_l = { CKA_LABEL, "sess-data-2", 11 };
 	CK_RV rv;
 
 	rv = T.f->C_CreateObject(ro, tmpl, COUNT(tmpl), &d);
@@ -4727,34 +4732,36 @@ TEST(session_data_objects)
 	      "CKA_TOKEN or CKA_PRIVATE of a public session data object");
 	CHECK(t_attr_bool(ro, d, CKA_MODIFIABLE) == 1, "CKA_MODIFIABLE default");
 	CHECK(count_label(other, "sess-data") == 1, "another session's find");
-	CHECK_RV(T.f->C_SetAttributeValue(ro, d, &set_v, 1), CKR_OK);
-	CHECK(attr_eq(other, d, CKA_VALUE, "second value!", 13), "CKA_VALUE after "
+	/* The label changes; a data object's value is fixed (the spec's
+	 * data object table marks none of its own attributes modifiable). */
+	CHECK_RV(T.f->C_SetAttributeValue(ro, d, &set_l, 1), CKR_OK);
+	CHECK(attr_eq(other, d, CKA_LABEL, "sess-data-2", 11), "CKA_LABEL after "
 	      "C_SetAttributeValue");
+	CHECK_RV(T.f->C_SetAttributeValue(ro, d, &set_v, 1), CKR_ATTRIBUTE_READ_ONLY);
+	CHECK(attr_eq(other, d, CKA_VALUE, "first value", 11), "CKA_VALUE changed");
 	{
 		CK_BBOOL t = CK_TRUE;
 		CK_ATTRIBUTE tok = { CKA_TOKEN, &t, 1 };
-		CK_ATTRIBUTE cls = { CKA_CLASS, &dc, sizeof(dc) };
 
 		CHECK_RV(T.f->C_SetAttributeValue(ro, d, &tok, 1), CKR_ATTRIBUTE_READ_ONLY);
-		/* The same value is no change. */
-		CHECK_RV(T.f->C_SetAttributeValue(ro, d, &cls, 1), CKR_OK);
 	}
 
 	/* CKA_MODIFIABLE FALSE. */
 	rv = T.f->C_CreateObject(ro, fixed_t, COUNT(fixed_t), &fixed);
 	REQUIRE(rv == CKR_OK, "a data object with CKA_MODIFIABLE FALSE: %s", t_rv_name(rv));
 	CHECK(t_attr_bool(ro, fixed, CKA_MODIFIABLE) == 0, "CKA_MODIFIABLE FALSE not kept");
-	rv = T.f->C_SetAttributeValue(ro, fixed, &set_v, 1);
-	CHECK(rv == CKR_ACTION_PROHIBITED || rv == CKR_ATTRIBUTE_READ_ONLY,
-	      "C_SetAttributeValue of an unmodifiable object: %s", t_rv_name(rv));
-	CHECK(attr_eq(ro, fixed, CKA_VALUE, "fixed", 5), "the unmodifiable value changed");
+	rv = T.f->C_SetAttributeValue(ro, fixed, &set_l, 1);
+	CHECK(rv == CKR_ACTION_PROHIBITED, "C_SetAttributeValue(CKA_LABEL) of an "
+	      "unmodifiable object: %s, want CKR_ACTION_PROHIBITED", t_rv_name(rv));
+	CHECK(attr_eq(ro, fixed, CKA_LABEL, "sess-data-fixed", 15), "the unmodifiable "
+	      "object's label changed");
 
 	/* CKA_DESTROYABLE FALSE. */
 	rv = T.f->C_CreateObject(ro, keep_t, COUNT(keep_t), &keep);
 	REQUIRE(rv == CKR_OK, "a data object with CKA_DESTROYABLE FALSE: %s", t_rv_name(rv));
 	CHECK_RV(T.f->C_DestroyObject(ro, keep), CKR_ACTION_PROHIBITED);
 	CHECK_RV(T.f->C_DestroyObject(ro, d), CKR_OK);
-	CHECK(count_label(other, "sess-data") == 0, "the destroyed data object is found");
+	CHECK(count_label(other, "sess-data-2") == 0, "the destroyed data object is found");
 
 	/* A private data object needs a login, and goes at C_Logout. */
 	rv = T.f->C_CreateObject(ro, priv_t, COUNT(priv_t), &priv);
@@ -4845,10 +4852,11 @@ TEST(session_key_attributes)
 	{
 		CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
 		CK_ATTRIBUTE sign = { CKA_SIGN, &yes, 1 };
+		CK_ATTRIBUTE name = { CKA_LABEL, "sess-copy", 9 };
 		EVP_PKEY *pkey;
 
 		CHECK_RV(T.f->C_SetAttributeValue(s, priv, &sign, 1), CKR_OK);
-		rv = T.f->C_CopyObject(s, priv, NULL, 0, &copy);
+		rv = T.f->C_CopyObject(s, priv, &name, 1, &copy);
 		CHECK(rv == CKR_OK, "C_CopyObject of a session private key: %s",
 		      t_rv_name(rv));
 		pkey = t_public_pkey(s, pub);
