@@ -164,6 +164,11 @@ void num_be(uint64_t n, unsigned char out[8]);
 /* The public key of a key record.  Errors: CV_ERR_CORRUPT. */
 cv_err cv_key_rec_public(const cv_key_rec *r, EVP_PKEY **out);
 
+/* The private key of a PKCS#8 PrivateKeyInfo, its secret values in the
+ * secure heap where OpenSSL's has one (keydecode.c).  Errors:
+ * CV_ERR_CORRUPT (not a PKCS#8 key OpenSSL can read). */
+cv_err cv_pkcs8_decode(const unsigned char *der, size_t len, EVP_PKEY **out);
+
 /* Unseal the private key of a key record.  Needs a login. */
 cv_err cv_key_rec_private(cv_vault *v, const char *name, const char *version,
 			  const cv_key_rec *r, EVP_PKEY **out);

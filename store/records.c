@@ -352,8 +352,6 @@ cv_key_rec_private(cv_vault *v, const char *name, const char *version,
 	cv_vkey k;
 	unsigned char *der = NULL;
 	size_t derlen = 0;
-	const unsigned char *p;
-	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	cv_err err;
 
 	*out = NULL;
@@ -361,12 +359,9 @@ cv_key_rec_private(cv_vault *v, const char *name, const char *version,
 	if ((err = cv_vault_unseal(v, CV_DB_KEYS, k.b, k.len, r->sealed.data,
 				   r->sealed.len, &der, &derlen)) != CV_OK)
 		return err;
-	p = der;
-	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)derlen);
-	if (p8 == NULL || p != der + derlen || (*out = EVP_PKCS82PKEY(p8)) == NULL)
+	if (cv_pkcs8_decode(der, derlen, out) != CV_OK)
 		err = cv_err_set(CV_ERR_CORRUPT, "the private key of %s/%s does not decode",
 				 name, version);
-	PKCS8_PRIV_KEY_INFO_free(p8);
 	OPENSSL_clear_free(der, derlen);
 	return err;
 }

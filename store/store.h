@@ -107,6 +107,17 @@ uint64_t cv_vault_generation(cv_vault *v);
  * read access to data.mdb): every write returns CV_ERR_READ_ONLY. */
 int cv_vault_read_only(cv_vault *v);
 
+/* Keep unsealed keys out of core dumps: turn on OpenSSL's secure heap (a
+ * mapping marked MADV_DONTDUMP and locked against swapping, where OpenSSL
+ * then puts private keys' BIGNUMs and the store its key plaintext), or use
+ * the one the process already has.  Call it once at start, before any key
+ * is unsealed; later calls do nothing.  The heap is never taken down: it
+ * belongs to the process, which may be someone else's program.  On error
+ * keys go to ordinary memory and everything else works; the caller says
+ * so.  Errors: CV_ERR_CRYPTO (no secure heap), CV_ERR_UNSUPPORTED (a
+ * secure heap that could not be locked or marked; it is still used). */
+cv_err cv_secmem_init(void);
+
 /* Unlock the master key with a PIN.  A wrong PIN is counted in the vault
  * and returns CV_ERR_PIN_INCORRECT; after CV_PIN_TRIES wrong PINs in a row
  * the PIN locks (CV_ERR_PIN_LOCKED, even for the right PIN) until the SO
