@@ -10,11 +10,9 @@
  *     key built from it with EVP_PKEY_fromdata, whose EC import keeps the
  *     scalar in a secure BIGNUM of its own.
  *   - RSA: d2i_RSAPrivateKey, whose private BIGNUMs are secure; the key
- *     stays an RSA object of its own method (so OpenSSL never exports it
- *     to its provider, which would copy d and the primes into ordinary
- *     BIGNUMs), and that method keeps no Montgomery contexts of the primes
- *     (OpenSSL copies p and q into ordinary memory for them, for as long as
- *     the key lives).  Each private operation sets them up and wipes them.
+ *     stays an RSA object of the store's own method (below), so OpenSSL
+ *     never exports it to its provider, which would copy d and the primes
+ *     into ordinary BIGNUMs, nor keeps copies of the primes beside it.
  * Anything else goes to OpenSSL's decoder.  The RSA calls are deprecated
  * in OpenSSL 3 and have no replacement that keeps the key in the secure
  * heap.
@@ -115,27 +113,81 @@ ec_params(OSSL_PARAM_BLD *bld, const unsigned char *der, size_t len,
 	       OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, pub_len);
 }
 
-/* RSA's private operations without cached Montgomery contexts of p and q:
- * OpenSSL's own method, less RSA_FLAG_CACHE_PRIVATE.  Made once, kept for
- * the life of the process (keys may use it until then). */
-static RSA_METHOD *uncached_rsa;
-static pthread_once_t uncached_once = PTHREAD_ONCE_INIT;
+/* RSA keys of the store's own method: OpenSSL's, under another name (so
+ * OpenSSL treats the keys as foreign and never exports them to its
+ * provider), whose CRT exponentiation runs on a copy of the key made for
+ * the one operation.  OpenSSL caches Montgomery contexts of p and q on the
+ * key that exponentiates, with copies of the primes in ordinary memory,
+ * until that key is freed; the copy takes them along when it is freed,
+ * wiped, at the end of the operation, while the kept key keeps its
+ * blinding, which is what is dear to make.  Made once, kept for the life
+ * of the process. */
+static RSA_METHOD *own_rsa;
+static int (*ossl_mod_exp)(BIGNUM *r0, const BIGNUM *i, RSA *rsa, BN_CTX *ctx);
+static pthread_once_t own_once = PTHREAD_ONCE_INIT;
+
+/* A copy of rsa's numbers, of OpenSSL's method; BN_dup keeps the secure
+ * heap's BIGNUMs there. */
+static RSA *
+rsa_numbers_copy(const RSA *from)
+{
+	const BIGNUM *n, *e, *d, *p, *q, *dp, *dq, *qi;
+	BIGNUM *c[8] = { NULL };
+	RSA *rsa = NULL;
+	size_t i;
+
+	RSA_get0_key(from, &n, &e, &d);
+	RSA_get0_factors(from, &p, &q);
+	RSA_get0_crt_params(from, &dp, &dq, &qi);
+	if (n == NULL || e == NULL || d == NULL || p == NULL || q == NULL || dp == NULL ||
+	    dq == NULL || qi == NULL ||
+	    (c[0] = BN_dup(n)) == NULL || (c[1] = BN_dup(e)) == NULL ||
+	    (c[2] = BN_dup(d)) == NULL || (c[3] = BN_dup(p)) == NULL ||
+	    (c[4] = BN_dup(q)) == NULL || (c[5] = BN_dup(dp)) == NULL ||
+	    (c[6] = BN_dup(dq)) == NULL || (c[7] = BN_dup(qi)) == NULL ||
+	    (rsa = RSA_new()) == NULL)
+		goto fail;
+	if (!RSA_set0_key(rsa, c[0], c[1], c[2]))
+		goto fail;
+	c[0] = c[1] = c[2] = NULL;
+	if (!RSA_set0_factors(rsa, c[3], c[4]))
+		goto fail;
+	c[3] = c[4] = NULL;
+	if (!RSA_set0_crt_params(rsa, c[5], c[6], c[7]))
+		goto fail;
+	return rsa;
+fail:
+	RSA_free(rsa);
+	for (i = 0; i < 8; i++)
+		BN_clear_free(c[i]);
+	return NULL;
+}
+
+static int
+own_mod_exp(BIGNUM *r0, const BIGNUM *i, RSA *rsa, BN_CTX *ctx)
+{
+	RSA *once = rsa_numbers_copy(rsa);
+	int ok = once != NULL && ossl_mod_exp(r0, i, once, ctx);
+
+	RSA_free(once);                 /* its Montgomery contexts wiped */
+	return ok;
+}
 
 static void
-uncached_rsa_make(void)
+own_rsa_make(void)
 {
 	RSA_METHOD *m = RSA_meth_dup(RSA_PKCS1_OpenSSL());
 
-	if (m != NULL && (!RSA_meth_set1_name(m, "certvault RSA, primes not cached") ||
-			  !RSA_meth_set_flags(m, RSA_meth_get_flags(m) &
-					      ~RSA_FLAG_CACHE_PRIVATE))) {
+	ossl_mod_exp = RSA_meth_get_mod_exp(RSA_PKCS1_OpenSSL());
+	if (m != NULL && (ossl_mod_exp == NULL || !RSA_meth_set1_name(m, "certvault RSA") ||
+			  !RSA_meth_set_mod_exp(m, own_mod_exp))) {
 		RSA_meth_free(m);
 		m = NULL;
 	}
-	uncached_rsa = m;
+	own_rsa = m;
 }
 
-/* RSAPrivateKey (RFC 8017, A.1.2) of two primes. */
+/* RSAPrivateKey (RFC 8017, A.1.2) of two primes, of the store's method. */
 static EVP_PKEY *
 rsa_key(const unsigned char *der, size_t len)
 {
@@ -143,21 +195,15 @@ rsa_key(const unsigned char *der, size_t len)
 	EVP_PKEY *key = NULL;
 	RSA *rsa = NULL;
 
-	pthread_once(&uncached_once, uncached_rsa_make);
-	if (uncached_rsa == NULL || len > LONG_MAX ||
+	pthread_once(&own_once, own_rsa_make);
+	if (own_rsa == NULL || len > LONG_MAX ||
 	    (rsa = d2i_RSAPrivateKey(NULL, &p, (long)len)) == NULL || p != der + len ||
-	    RSA_get_multi_prime_extra_count(rsa) != 0 || !RSA_set_method(rsa, uncached_rsa))
-		goto done;
-	/* The method's init set the caching flags again. */
-	RSA_clear_flags(rsa, RSA_FLAG_CACHE_PRIVATE);
-	if ((key = EVP_PKEY_new()) == NULL || !EVP_PKEY_assign_RSA(key, rsa)) {
+	    RSA_get_multi_prime_extra_count(rsa) != 0 || !RSA_set_method(rsa, own_rsa) ||
+	    (key = EVP_PKEY_new()) == NULL || !EVP_PKEY_assign_RSA(key, rsa)) {
 		EVP_PKEY_free(key);
-		key = NULL;
-		goto done;
+		RSA_free(rsa);
+		return NULL;
 	}
-	rsa = NULL;
-done:
-	RSA_free(rsa);
 	return key;
 }
 
