@@ -187,24 +187,91 @@ own_rsa_make(void)
 	own_rsa = m;
 }
 
-/* RSAPrivateKey (RFC 8017, A.1.2) of two primes, of the store's method. */
+/* An EVP_PKEY of rsa, of the store's method; takes rsa, also on error. */
 static EVP_PKEY *
-rsa_key(const unsigned char *der, size_t len)
+rsa_wrap(RSA *rsa)
 {
-	const unsigned char *p = der;
 	EVP_PKEY *key = NULL;
-	RSA *rsa = NULL;
 
 	pthread_once(&own_once, own_rsa_make);
-	if (own_rsa == NULL || len > LONG_MAX ||
-	    (rsa = d2i_RSAPrivateKey(NULL, &p, (long)len)) == NULL || p != der + len ||
-	    RSA_get_multi_prime_extra_count(rsa) != 0 || !RSA_set_method(rsa, own_rsa) ||
+	if (rsa == NULL || own_rsa == NULL || !RSA_set_method(rsa, own_rsa) ||
 	    (key = EVP_PKEY_new()) == NULL || !EVP_PKEY_assign_RSA(key, rsa)) {
 		EVP_PKEY_free(key);
 		RSA_free(rsa);
 		return NULL;
 	}
 	return key;
+}
+
+cv_err
+cv_key_own_copy(EVP_PKEY *key, EVP_PKEY **out)
+{
+	static const char *const names[8] = {
+		OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
+		OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+		OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+		OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+	};
+	BIGNUM *plain = NULL, *c[8] = { NULL };
+	RSA *rsa = NULL;
+	size_t i;
+	cv_err err = CV_ERR_CRYPTO;
+
+	*out = NULL;
+	if (key == NULL)
+		return CV_ERR_INVALID;
+	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
+		/* OpenSSL keeps an EC key's scalar in a secure BIGNUM and no
+		 * copy of it beside. */
+		if (!EVP_PKEY_up_ref(key))
+			return CV_ERR_NOMEM;
+		*out = key;
+		return CV_OK;
+	}
+	for (i = 0; i < 8; i++) {
+		/* The value passes through an ordinary BIGNUM, wiped at once. */
+		if (!EVP_PKEY_get_bn_param(key, names[i], &plain) ||
+		    (c[i] = i < 2 ? BN_new() : BN_secure_new()) == NULL ||
+		    BN_copy(c[i], plain) == NULL)
+			goto done;
+		BN_clear_free(plain);
+		plain = NULL;
+	}
+	if ((rsa = RSA_new()) == NULL || !RSA_set0_key(rsa, c[0], c[1], c[2]))
+		goto done;
+	c[0] = c[1] = c[2] = NULL;
+	if (!RSA_set0_factors(rsa, c[3], c[4]))
+		goto done;
+	c[3] = c[4] = NULL;
+	if (!RSA_set0_crt_params(rsa, c[5], c[6], c[7]))
+		goto done;
+	c[5] = c[6] = c[7] = NULL;
+	*out = rsa_wrap(rsa);
+	rsa = NULL;
+	if (*out != NULL)
+		err = CV_OK;
+done:
+	ERR_clear_error();
+	BN_clear_free(plain);
+	RSA_free(rsa);
+	for (i = 0; i < 8; i++)
+		BN_clear_free(c[i]);
+	return err;
+}
+
+/* RSAPrivateKey (RFC 8017, A.1.2) of two primes, of the store's method. */
+static EVP_PKEY *
+rsa_key(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	RSA *rsa = NULL;
+
+	if (len > LONG_MAX || (rsa = d2i_RSAPrivateKey(NULL, &p, (long)len)) == NULL ||
+	    p != der + len || RSA_get_multi_prime_extra_count(rsa) != 0) {
+		RSA_free(rsa);
+		return NULL;
+	}
+	return rsa_wrap(rsa);
 }
 
 /* The key of a PKCS#8 PrivateKeyInfo; NULL (and no error) when it is not a

@@ -118,6 +118,14 @@ int cv_vault_read_only(cv_vault *v);
  * secure heap that could not be locked or marked; it is still used). */
 cv_err cv_secmem_init(void);
 
+/* key as the store keeps unsealed keys (keydecode.c): an RSA key copied
+ * to an RSA object of the store's own method, its secret numbers in the
+ * secure heap and no copies of its primes kept beside; any other key a new
+ * reference.  For keys made elsewhere, say by cv_key_generate.  *out is the
+ * caller's to EVP_PKEY_free.  Errors: CV_ERR_CRYPTO, CV_ERR_NOMEM,
+ * CV_ERR_INVALID (key NULL). */
+cv_err cv_key_own_copy(EVP_PKEY *key, EVP_PKEY **out);
+
 /* Unlock the master key with a PIN.  A wrong PIN is counted in the vault
  * and returns CV_ERR_PIN_INCORRECT; after CV_PIN_TRIES wrong PINs in a row
  * the PIN locks (CV_ERR_PIN_LOCKED, even for the right PIN) until the SO

@@ -249,7 +249,7 @@ cv_object_generate_pair(cv_session *s, CK_MECHANISM_PTR mech,
 	struct pair_request r = { 0, 0, NULL };
 	cv_policy want;
 	sobj *sp = NULL, *sk = NULL;
-	EVP_PKEY *key = NULL;
+	EVP_PKEY *fresh = NULL, *key = NULL;
 	cv_err err;
 	CK_RV rv;
 
@@ -289,10 +289,15 @@ cv_object_generate_pair(cv_session *s, CK_MECHANISM_PTR mech,
 	want.key_size = r.rsa ? (int)r.bits : 0;
 	if (!r.rsa)
 		snprintf(want.curve, sizeof(want.curve), "%s", r.curve);
-	if ((err = cv_key_generate(&want, &key)) != CV_OK) {
+	if ((err = cv_key_generate(&want, &fresh)) != CV_OK) {
 		rv = err == CV_ERR_UNSUPPORTED ? (r.rsa ? CKR_KEY_SIZE_RANGE
 							: CKR_CURVE_NOT_SUPPORTED)
 		     : err == CV_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_FUNCTION_FAILED;
+		goto done;
+	}
+	/* Kept as the vault's unsealed keys are: out of core dumps. */
+	if ((err = cv_key_own_copy(fresh, &key)) != CV_OK) {
+		rv = err == CV_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_FUNCTION_FAILED;
 		goto done;
 	}
 	rv = CKR_HOST_MEMORY;
@@ -331,6 +336,7 @@ done:
 	ERR_clear_error();
 	sobj_free(sp);
 	sobj_free(sk);
+	EVP_PKEY_free(fresh);
 	EVP_PKEY_free(key);
 	attrs_free(hp.keep, hp.n_keep);
 	attrs_free(hk.keep, hk.n_keep);

@@ -13,6 +13,11 @@
  * BIGNUM limbs, and the PKCS#8 and bare private-key DER.  gcore leaves out
  * mappings marked MADV_DONTDUMP (VmFlags "dd"), as the kernel does.
  *
+ * It also generates a session RSA key pair (CKA_TOKEN FALSE) and signs with
+ * it.  Its private values never leave the module, so the dump is searched
+ * for a prime factor of its modulus instead: every 8-byte aligned run of
+ * 128 bytes that, read as BIGNUM limbs, divides the modulus.
+ *
  * Output is TAP, one test per key file; exit 0 when the run itself worked.
  */
 #define _GNU_SOURCE /* memmem */
@@ -82,6 +87,63 @@ sign_with(CK_SESSION_HANDLE s, const char *label)
 			return 0;
 	}
 	return 1;
+}
+
+/* A session RSA-2048 key pair that signs once; its modulus in *n. */
+static int
+session_rsa(CK_SESSION_HANDLE s, BIGNUM **n)
+{
+	CK_BBOOL no = CK_FALSE, yes = CK_TRUE;
+	CK_ULONG bits = 2048, len, sig_len;
+	CK_MECHANISM gen = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+	CK_ATTRIBUTE pt[] = {
+		{ CKA_TOKEN, &no, sizeof(no) }, { CKA_MODULUS_BITS, &bits, sizeof(bits) },
+	};
+	CK_ATTRIBUTE kt[] = { { CKA_TOKEN, &no, sizeof(no) }, { CKA_SIGN, &yes, sizeof(yes) } };
+	CK_OBJECT_HANDLE pub, priv;
+	unsigned char mod[512], sig[512];
+	CK_ATTRIBUTE a = { CKA_MODULUS, mod, sizeof(mod) };
+	static unsigned char msg[] = "a message the session key signs";
+
+	*n = NULL;
+	if (F->C_GenerateKeyPair(s, &gen, pt, 2, kt, 2, &pub, &priv) != CKR_OK ||
+	    F->C_GetAttributeValue(s, pub, &a, 1) != CKR_OK)
+		return 0;
+	len = a.ulValueLen;
+	sig_len = sizeof(sig);
+	if (F->C_SignInit(s, &m, priv) != CKR_OK ||
+	    F->C_Sign(s, msg, sizeof(msg), sig, &sig_len) != CKR_OK)
+		return 0;
+	*n = BN_bin2bn(mod, (int)len, NULL);
+	return *n != NULL;
+}
+
+/* The offset of a factor of n in the dump (1024-bit, as BIGNUM limbs), or
+ * -1. */
+static long
+find_factor(const unsigned char *map, size_t size, const BIGNUM *n)
+{
+	BN_CTX *ctx = BN_CTX_new();
+	BIGNUM *f = BN_new(), *r = BN_new();
+	size_t off;
+	long at = -1;
+
+	for (off = 0; ctx != NULL && f != NULL && r != NULL && off + 128 <= size;
+	     off += 8) {
+		/* A prime of 1024 bits: odd, top bit set. */
+		if (!(map[off] & 1) || !(map[off + 127] & 0x80))
+			continue;
+		if (BN_lebin2bn(map + off, 128, f) != NULL && BN_mod(r, n, f, ctx) &&
+		    BN_is_zero(r)) {
+			at = (long)off;
+			break;
+		}
+	}
+	BN_free(f);
+	BN_free(r);
+	BN_CTX_free(ctx);
+	return at;
 }
 
 /* Run gcore on this process; bounded. */
@@ -212,6 +274,8 @@ main(int argc, char **argv)
 	CK_SLOT_ID slots[8];
 	CK_ULONG n_slots = 8;
 	CK_SESSION_HANDLE s;
+	BIGNUM *sess_n = NULL;
+	long at;
 	const char *pin = getenv("CERTVAULT_PIN");
 	char core[4096];
 	const unsigned char *map, *hit;
@@ -248,6 +312,10 @@ main(int argc, char **argv)
 			printf("Bail out! signing with %s failed\n", argv[i]);
 			return 1;
 		}
+	}
+	if (!session_rsa(s, &sess_n)) {
+		printf("Bail out! a session RSA key pair did not sign\n");
+		return 1;
 	}
 	if (!dump_self(argv[2])) {
 		printf("Bail out! gcore did not write the core\n");
@@ -291,6 +359,21 @@ main(int argc, char **argv)
 		       "logged-in module that signed with it\n", found ? "not " : "", ++tap,
 		       argv[k], n_pats);
 	}
+	if ((fd = open(core, O_RDONLY)) < 0 || fstat(fd, &st) != 0 || st.st_size == 0 ||
+	    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
+	    MAP_FAILED) {
+		printf("Bail out! %s: %s\n", core, strerror(errno));
+		return 1;
+	}
+	at = find_factor(map, (size_t)st.st_size, sess_n);
+	munmap((void *)map, (size_t)st.st_size);
+	close(fd);
+	if (at >= 0)
+		printf("# session RSA key: a prime factor of its modulus at offset %ld of "
+		       "the core\n", at);
+	printf("%sok %d - session RSA key: no prime factor of its modulus in the core "
+	       "dump\n", at >= 0 ? "not " : "", ++tap);
+	BN_free(sess_n);
 	F->C_Logout(s);
 	F->C_Finalize(NULL);
 	printf("1..%d\n", tap);

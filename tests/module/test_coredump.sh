@@ -1,9 +1,10 @@
 #!/bin/bash
 # Unsealed keys stay out of core dumps: a program loads certvault-pkcs11.so,
-# logs in, signs with an imported RSA key and an imported EC key, has gdb's
-# gcore dump it while it is still logged in, and searches the dump for
-# every secret value of the two keys, which it reads from their PEM files
-# only after the dump (see coredump.c).
+# logs in, signs with an imported RSA key and an imported EC key and with a
+# session RSA key pair, has gdb's gcore dump it while it is still logged
+# in, and searches the dump for every secret value of the two vault keys,
+# which it reads from their PEM files only after the dump, and for a prime
+# factor of the session key's modulus (see coredump.c).
 . "$(dirname "$0")/../cli/lib.sh"
 need gcore
 
@@ -37,7 +38,7 @@ else
 		"ok "*) pass "${line#ok * - }" ;;
 		"not ok "*)
 			text=${line#not ok * - }
-			fail "$text" "$(grep -F "# ${text%%: none of*}: " "$OUT" | sed 's/^# //')" ;;
+			fail "$text" "$(grep -F "# ${text%%:*}: " "$OUT" | sed 's/^# //')" ;;
 		esac
 	done <"$OUT"
 fi
