@@ -13,9 +13,11 @@
  *   slot.c       slots, tokens, login, PINs, C_InitToken
  *   session.c    sessions: table, states, reference counts
  *   object/      handles, attributes, find, session objects, create, copy,
- *                destroy (one file a topic; object/internal.h maps them)
- *   keypair.c    C_GenerateKeyPair (a pending certificate), C_CreateObject
- *                of a certificate (a merge)
+ *                destroy, session key pairs (one file a topic;
+ *                object/internal.h maps them)
+ *   keypair.c    C_GenerateKeyPair (token key pairs: a pending
+ *                certificate; session ones go to object/generate.c),
+ *                C_CreateObject of a certificate (a merge)
  *   sign.c       sign and verify;  crypt.c  encrypt and decrypt;
  *   digest.c     digests;  mechanism.c  the mechanism table
  *   cache.c      key information and private keys kept between calls

@@ -1,10 +1,12 @@
 /* certvault-pkcs11: C_GenerateKeyPair and the merge of a certificate.
  *
- * A key pair generated through PKCS#11 is a certificate in the making, as
- * in Key Vault: the vault creates a certificate with issuer "Unknown", whose
+ * A token key pair (CKA_TOKEN TRUE) generated through PKCS#11 is a
+ * certificate in the making, as in Key Vault: the vault creates a certificate with issuer "Unknown", whose
  * operation holds a CSR and whose key shows as a PENDING key pair.  A client
  * may sign its own CSR with it; C_CreateObject of the certificate a CA
  * issued for that key is the merge that puts the certificate in service.
+ * A session key pair (CKA_TOKEN FALSE, the spec's default) is no part of
+ * the vault: object/generate.c makes it.
  */
 #include <stdio.h>
 #include <stdlib.h>
