@@ -166,7 +166,8 @@ cv_err cv_key_rec_public(const cv_key_rec *r, EVP_PKEY **out);
 
 /* The private key of a PKCS#8 PrivateKeyInfo, its secret values in the
  * secure heap where OpenSSL's has one (keydecode.c).  Errors:
- * CV_ERR_CORRUPT (not a PKCS#8 key OpenSSL can read). */
+ * CV_ERR_CORRUPT (not a PKCS#8 key OpenSSL can read), CV_ERR_NOMEM (the
+ * secure heap is full). */
 cv_err cv_pkcs8_decode(const unsigned char *der, size_t len, EVP_PKEY **out);
 
 /* Unseal the private key of a key record.  Needs a login. */

@@ -329,8 +329,17 @@ cv_pkcs8_decode(const unsigned char *der, size_t len, EVP_PKEY **out)
 		goto done;
 	if ((*out = decode_own(p8)) == NULL)
 		*out = EVP_PKCS82PKEY(p8);
-	if (*out != NULL)
+	if (*out != NULL) {
 		err = CV_OK;
+	} else if (CRYPTO_secure_malloc_initialized()) {
+		/* A secure heap with no room left is not a damaged key. */
+		void *room = OPENSSL_secure_malloc(4096);
+
+		if (room == NULL)
+			err = cv_err_set(CV_ERR_NOMEM, "OpenSSL's secure heap is full: "
+					 "no room to unseal a key");
+		OPENSSL_secure_free(room);
+	}
 done:
 	ERR_clear_error();
 	/* Wipes the key inside it before freeing (OpenSSL's p8_pkey.c). */

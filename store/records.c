@@ -359,7 +359,7 @@ cv_key_rec_private(cv_vault *v, const char *name, const char *version,
 	if ((err = cv_vault_unseal(v, CV_DB_KEYS, k.b, k.len, r->sealed.data,
 				   r->sealed.len, &der, &derlen)) != CV_OK)
 		return err;
-	if (cv_pkcs8_decode(der, derlen, out) != CV_OK)
+	if ((err = cv_pkcs8_decode(der, derlen, out)) == CV_ERR_CORRUPT)
 		err = cv_err_set(CV_ERR_CORRUPT, "the private key of %s/%s does not decode",
 				 name, version);
 	OPENSSL_clear_free(der, derlen);
