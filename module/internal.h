@@ -13,9 +13,11 @@
  *   slot.c       slots, tokens, login, PINs, C_InitToken
  *   session.c    sessions: table, states, reference counts
  *   object/      handles, attributes, find, session objects, create, copy,
- *                destroy (one file a topic; object/internal.h maps them)
- *   keypair.c    C_GenerateKeyPair (a pending certificate), C_CreateObject
- *                of a certificate (a merge)
+ *                destroy, session key pairs (one file a topic;
+ *                object/internal.h maps them)
+ *   keypair.c    C_GenerateKeyPair (token key pairs: a pending
+ *                certificate; session ones go to object/generate.c),
+ *                C_CreateObject of a certificate (a merge)
  *   sign.c       sign and verify;  crypt.c  encrypt and decrypt;
  *   digest.c     digests;  mechanism.c  the mechanism table
  *   cache.c      key information and private keys kept between calls
@@ -256,6 +258,18 @@ CK_RV cv_object_create(cv_session *s, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n,
 CK_RV cv_object_copy(cv_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
 		     CK_ULONG n, CK_OBJECT_HANDLE_PTR out);
 CK_RV cv_object_destroy(cv_session *s, CK_OBJECT_HANDLE h);
+/* C_GenerateKeyPair of a session key pair (CKA_TOKEN FALSE in both
+ * templates): two session objects in memory, never in the vault.  Errors:
+ * the template's (CKR_TEMPLATE_INCOMPLETE, CKR_TEMPLATE_INCONSISTENT,
+ * CKR_ATTRIBUTE_VALUE_INVALID, CKR_ATTRIBUTE_TYPE_INVALID,
+ * CKR_ATTRIBUTE_READ_ONLY, CKR_KEY_SIZE_RANGE, CKR_CURVE_NOT_SUPPORTED),
+ * CKR_MECHANISM_INVALID, CKR_MECHANISM_PARAM_INVALID,
+ * CKR_USER_NOT_LOGGED_IN (a private half without a login),
+ * CKR_HOST_MEMORY. */
+CK_RV cv_object_generate_pair(cv_session *s, CK_MECHANISM_PTR mech,
+			      CK_ATTRIBUTE_PTR pub_tmpl, CK_ULONG n_pub,
+			      CK_ATTRIBUTE_PTR priv_tmpl, CK_ULONG n_priv,
+			      CK_OBJECT_HANDLE_PTR pub, CK_OBJECT_HANDLE_PTR priv);
 /* Drop the session objects a closing session owns. */
 void cv_object_session_closed(CK_SESSION_HANDLE h);
 /* Destroy a slot's private session objects (C_Logout). */
@@ -282,6 +296,10 @@ CK_RV cv_keypair_generate(cv_session *s, CK_MECHANISM_PTR mech,
 			  CK_ATTRIBUTE_PTR pub_tmpl, CK_ULONG n_pub,
 			  CK_ATTRIBUTE_PTR priv_tmpl, CK_ULONG n_priv,
 			  CK_OBJECT_HANDLE_PTR pub, CK_OBJECT_HANDLE_PTR priv);
+/* Key Vault's name of the curve a CKA_EC_PARAMS names (a named curve's
+ * OID), or NULL with *rv CKR_ATTRIBUTE_VALUE_INVALID (not an OID) or
+ * CKR_CURVE_NOT_SUPPORTED. */
+const char *cv_keypair_curve_name(const CK_ATTRIBUTE *a, CK_RV *rv);
 /* A token certificate whose public key is a pending key: merge it. */
 CK_RV cv_keypair_merge_certificate(cv_session *s, CK_ATTRIBUTE_PTR tmpl,
 				   CK_ULONG n, CK_OBJECT_HANDLE_PTR out);

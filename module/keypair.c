@@ -1,10 +1,12 @@
 /* certvault-pkcs11: C_GenerateKeyPair and the merge of a certificate.
  *
- * A key pair generated through PKCS#11 is a certificate in the making, as
- * in Key Vault: the vault creates a certificate with issuer "Unknown", whose
+ * A token key pair (CKA_TOKEN TRUE) generated through PKCS#11 is a
+ * certificate in the making, as in Key Vault: the vault creates a certificate with issuer "Unknown", whose
  * operation holds a CSR and whose key shows as a PENDING key pair.  A client
  * may sign its own CSR with it; C_CreateObject of the certificate a CA
  * issued for that key is the merge that puts the certificate in service.
+ * A session key pair (CKA_TOKEN FALSE, the spec's default) is no part of
+ * the vault: object/generate.c makes it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +67,8 @@ merge_flag(const CK_ATTRIBUTE *a, int *flag)
 }
 
 /* Key Vault's name of the curve an EC_PARAMS OID names, or NULL. */
-static const char *
-curve_name(const CK_ATTRIBUTE *a, CK_RV *rv)
+const char *
+cv_keypair_curve_name(const CK_ATTRIBUTE *a, CK_RV *rv)
 {
 	const unsigned char *p = a->pValue;
 	ASN1_OBJECT *oid;
@@ -95,6 +97,19 @@ curve_name(const CK_ATTRIBUTE *a, CK_RV *rv)
 		*rv = CKR_CURVE_NOT_SUPPORTED;
 		return NULL;
 	}
+}
+
+/* CKA_TOKEN of a template: 0 when absent (the spec's default). */
+static CK_RV
+template_on_token(const CK_ATTRIBUTE *tmpl, CK_ULONG n, int *on_token)
+{
+	CK_ULONG i;
+
+	*on_token = 0;
+	for (i = 0; i < n; i++)
+		if (tmpl[i].type == CKA_TOKEN && !tmpl_bool(&tmpl[i], on_token))
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+	return CKR_OK;
 }
 
 static CK_RV
@@ -187,7 +202,7 @@ gen_parse(struct gen_request *g, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 			if (g->rsa)
 				return CKR_TEMPLATE_INCONSISTENT;
 			{
-				const char *c = curve_name(a, &rv);
+				const char *c = cv_keypair_curve_name(a, &rv);
 
 				if (c == NULL)
 					return rv;
@@ -431,7 +446,7 @@ cv_keypair_generate(cv_session *s, CK_MECHANISM_PTR mech,
 	unsigned char rnd[6];
 	uint64_t nums[2];
 	size_t n = 0, i;
-	int exists;
+	int exists, on_token, priv_on_token;
 	cv_vault *v;
 	cv_err err;
 	CK_RV rv;
@@ -442,6 +457,18 @@ cv_keypair_generate(cv_session *s, CK_MECHANISM_PTR mech,
 	    (pub_tmpl == NULL && n_pub > 0) || (priv_tmpl == NULL && n_priv > 0))
 		return CKR_ARGUMENTS_BAD;
 	*pub = *priv = CK_INVALID_HANDLE;
+	/* CKA_TOKEN is FALSE unless a template says otherwise (PKCS#11 3.0,
+	 * 4.4): such a key pair is two session objects, in memory only.  The
+	 * vault keeps key pairs whole, so one half on the token and the other
+	 * in the session is not a pair it can make. */
+	if ((rv = template_on_token(pub_tmpl, n_pub, &on_token)) != CKR_OK ||
+	    (rv = template_on_token(priv_tmpl, n_priv, &priv_on_token)) != CKR_OK)
+		return rv;
+	if (on_token != priv_on_token)
+		return CKR_TEMPLATE_INCONSISTENT;
+	if (!on_token)
+		return cv_object_generate_pair(s, mech, pub_tmpl, n_pub, priv_tmpl, n_priv,
+					       pub, priv);
 	if ((mech->mechanism != CKM_RSA_PKCS_KEY_PAIR_GEN &&
 	     mech->mechanism != CKM_EC_KEY_PAIR_GEN) ||
 	    (d = cv_mech_find(mech->mechanism)) == NULL ||

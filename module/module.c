@@ -199,6 +199,19 @@ done:
 	return rv;
 }
 
+/* Unsealed keys go to memory core dumps leave out (DESIGN: Encryption at
+ * rest): OpenSSL's secure heap, the host program's if it has one.  Once
+ * per process; without it the module still works, and says so. */
+static pthread_once_t secmem_once = PTHREAD_ONCE_INIT;
+
+static void
+secmem_setup(void)
+{
+	if (cv_secmem_init() != CV_OK)
+		fprintf(stderr, "certvault-pkcs11: unsealed keys may appear in core "
+			"dumps: %s\n", cv_err_detail());
+}
+
 CK_RV
 cv_module_initialize(CK_VOID_PTR init_args)
 {
@@ -228,6 +241,7 @@ cv_module_initialize(CK_VOID_PTR init_args)
 		 * starts no thread. */
 	}
 	pthread_once(&atfork_once, atfork_register);
+	pthread_once(&secmem_once, secmem_setup);
 
 	pthread_mutex_lock(&lifecycle_lock);
 	pthread_mutex_lock(&cv_mod.lock);

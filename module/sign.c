@@ -282,8 +282,10 @@ cv_sign_init(cv_session *s, enum cv_op_kind kind, CK_MECHANISM_PTR m,
 	}
 	op->out_len = is_ec(sm) ? 2 * ec_half(pkey) : (size_t)EVP_PKEY_get_size(pkey);
 
-	/* A context prepared by an earlier C_SignInit with this key. */
-	keep = signing && sm->fam != F_RSA_PSS && sm->fam != F_HASH_RSA_PSS;
+	/* A context prepared by an earlier C_SignInit with this key.  Not for
+	 * session keys: a kept context would keep the key past its session. */
+	keep = signing && sm->fam != F_RSA_PSS && sm->fam != F_HASH_RSA_PSS &&
+	       !(key & CV_SESSION_OBJECT);
 	if (keep && cv_cache_sign_ctx(s->slot, pkey, m->mechanism, &op->pctx,
 				      &op->md) == CV_OK)
 		goto ready;

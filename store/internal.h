@@ -211,6 +211,12 @@ void num_be(uint64_t n, unsigned char out[8]);
 /* The public key of a key record.  Errors: CV_ERR_CORRUPT. */
 cv_err cv_key_rec_public(const cv_key_rec *r, EVP_PKEY **out);
 
+/* The private key of a PKCS#8 PrivateKeyInfo, its secret values in the
+ * secure heap where OpenSSL's has one (keydecode.c).  Errors:
+ * CV_ERR_CORRUPT (not a PKCS#8 key OpenSSL can read), CV_ERR_NOMEM (the
+ * secure heap is full). */
+cv_err cv_pkcs8_decode(const unsigned char *der, size_t len, EVP_PKEY **out);
+
 /* Unseal the private key of a key record.  Needs a login.  What the record
  * says of the key (type, size, curve, public key, key id, exportable,
  * imported, key usage, number) is bound to the sealed key as additional

@@ -456,8 +456,6 @@ cv_key_rec_private(cv_vault *v, const char *name, const char *version,
 	unsigned char *der = NULL, *spki = NULL;
 	size_t derlen = 0;
 	int spki_len = 0;
-	const unsigned char *p;
-	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	EVP_PKEY *priv = NULL;
 	cv_err err;
 
@@ -465,10 +463,9 @@ cv_key_rec_private(cv_vault *v, const char *name, const char *version,
 	if ((err = key_rec_open(v, name, version, r, r->sealed.data, r->sealed.len,
 				&der, &derlen)) != CV_OK)
 		goto done;
-	p = der;
-	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)derlen);
-	if (p8 == NULL || p != der + derlen || (priv = EVP_PKCS82PKEY(p8)) == NULL) {
-		err = key_damaged(name, version, "its private key does not decode");
+	if ((err = cv_pkcs8_decode(der, derlen, &priv)) != CV_OK) {
+		if (err == CV_ERR_CORRUPT)
+			err = key_damaged(name, version, "its private key does not decode");
 		goto done;
 	}
 	/* The record's public key must be the private key's own. */
@@ -482,7 +479,6 @@ cv_key_rec_private(cv_vault *v, const char *name, const char *version,
 done:
 	EVP_PKEY_free(priv);
 	OPENSSL_free(spki);
-	PKCS8_PRIV_KEY_INFO_free(p8);
 	OPENSSL_clear_free(der, derlen);
 	return err;
 }

@@ -122,6 +122,25 @@ uint64_t cv_vault_generation(cv_vault *v);
  * read access to data.mdb): every write returns CV_ERR_READ_ONLY. */
 int cv_vault_read_only(cv_vault *v);
 
+/* Keep unsealed keys out of core dumps: turn on OpenSSL's secure heap (a
+ * mapping marked MADV_DONTDUMP and locked against swapping, where OpenSSL
+ * then puts private keys' BIGNUMs and the store its key plaintext), or use
+ * the one the process already has.  Call it once at start, before any key
+ * is unsealed; later calls do nothing.  The heap is never taken down: it
+ * belongs to the process, which may be someone else's program.  On error
+ * keys go to ordinary memory and everything else works; the caller says
+ * so.  Errors: CV_ERR_CRYPTO (no secure heap), CV_ERR_UNSUPPORTED (a
+ * secure heap that could not be locked or marked; it is still used). */
+cv_err cv_secmem_init(void);
+
+/* key as the store keeps unsealed keys (keydecode.c): an RSA key copied
+ * to an RSA object of the store's own method, its secret numbers in the
+ * secure heap and no copies of its primes kept beside; any other key a new
+ * reference.  For keys made elsewhere, say by cv_key_generate.  *out is the
+ * caller's to EVP_PKEY_free.  Errors: CV_ERR_CRYPTO, CV_ERR_NOMEM,
+ * CV_ERR_INVALID (key NULL). */
+cv_err cv_key_own_copy(EVP_PKEY *key, EVP_PKEY **out);
+
 /* Unlock the master key with a PIN.  Every attempt is counted in the vault
  * (one durable write) before the PIN is checked, and a right PIN then
  * clears the count, so no burst of processes, kill or wait for the write

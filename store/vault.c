@@ -650,8 +650,10 @@ forget_master(cv_vault *v)
 {
 	if (v->master != NULL) {
 		OPENSSL_cleanse(v->master, CV_MASTER_KEY_LEN);
-		munlock(v->master, CV_MASTER_KEY_LEN);
-		free(v->master);
+		/* munlock would unlock the secure heap's page for others. */
+		if (!CRYPTO_secure_allocated(v->master))
+			munlock(v->master, CV_MASTER_KEY_LEN);
+		OPENSSL_secure_clear_free(v->master, CV_MASTER_KEY_LEN);
 		v->master = NULL;
 	}
 	v->who = CV_USER_NONE;
@@ -888,13 +890,15 @@ cv_vault_login(cv_vault *v, enum cv_user who, const char *pin, size_t pin_len)
 	cv_err_clear();
 	if ((err = unwrap_master(v, who, pin, pin_len, &mk)) != CV_OK)
 		return err;
-	/* The key lives in plain malloc memory, locked so it is not swapped;
-	 * mlock failing (RLIMIT_MEMLOCK) is not fatal. */
-	if ((kept = malloc(CV_MASTER_KEY_LEN)) == NULL) {
+	/* The key lives in OpenSSL's secure heap (cv_secmem_init: left out of
+	 * core dumps, locked), else in plain memory locked so it is not
+	 * swapped; mlock failing (RLIMIT_MEMLOCK) is not fatal. */
+	if ((kept = OPENSSL_secure_malloc(CV_MASTER_KEY_LEN)) == NULL) {
 		OPENSSL_clear_free(mk, CV_MASTER_KEY_LEN);
 		return CV_ERR_NOMEM;
 	}
-	(void)mlock(kept, CV_MASTER_KEY_LEN);
+	if (!CRYPTO_secure_allocated(kept))
+		(void)mlock(kept, CV_MASTER_KEY_LEN);
 	memcpy(kept, mk, CV_MASTER_KEY_LEN);
 	OPENSSL_clear_free(mk, CV_MASTER_KEY_LEN);
 	pthread_mutex_lock(&v->lock);

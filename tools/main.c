@@ -294,6 +294,12 @@ main(int argc, char **argv)
 	size_t i;
 
 	memset(&ctx, 0, sizeof(ctx));
+	/* Keys the tool unseals stay out of core dumps (DESIGN: Encryption
+	 * at rest).  A secure heap that could not be locked or marked is used
+	 * as it is; without any, say so once and go on. */
+	if (cv_secmem_init() == CV_ERR_CRYPTO)
+		fprintf(stderr, "certvault: warning: unsealed keys may appear in core "
+			"dumps: %s\n", cv_err_detail());
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:", global_opts, NULL)) != -1) {
 		switch (c) {

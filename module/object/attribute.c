@@ -410,18 +410,33 @@ key_attr(obj *o, CK_ATTRIBUTE_TYPE t, attrval *v)
 	case CKA_ALWAYS_SENSITIVE:
 		return av_bool(v, 1);
 	case CKA_DECRYPT:
-		return av_bool(v, key_may_crypt(k));
+		/* Session key pairs keep their flags as stored attributes. */
+		return av_bool(v, k != NULL ? key_may_crypt(k) : kt == CKK_RSA);
 	case CKA_SIGN:
-		return av_bool(v, key_may_sign(k));
+		return av_bool(v, k == NULL || key_may_sign(k));
 	case CKA_SIGN_RECOVER:
 	case CKA_UNWRAP:
 	case CKA_WRAP_WITH_TRUSTED:
 	case CKA_ALWAYS_AUTHENTICATE:
 		return av_bool(v, 0);
 	case CKA_EXTRACTABLE:
-		return av_bool(v, k->exportable);
+		return av_bool(v, k != NULL && k->exportable);
 	case CKA_NEVER_EXTRACTABLE:
-		return av_bool(v, !k->exportable && !k->imported);
+		return av_bool(v, k == NULL || (!k->exportable && !k->imported));
+	default:
+		return CKR_ATTRIBUTE_TYPE_INVALID;
+	}
+}
+
+/* A data object (CKO_DATA): what it was given, empty where nothing was. */
+static CK_RV
+data_attr(CK_ATTRIBUTE_TYPE t, attrval *v)
+{
+	switch (t) {
+	case CKA_APPLICATION:
+	case CKA_OBJECT_ID:
+	case CKA_VALUE:
+		return av_empty(v);
 	default:
 		return CKR_ATTRIBUTE_TYPE_INVALID;
 	}
@@ -475,7 +490,21 @@ attr_get(obj *o, CK_ATTRIBUTE_TYPE t, attrval *v)
 	}
 	if (o->cls == CKO_CERTIFICATE)
 		return cert_attr(o, t, v);
+	if (o->cls == CKO_DATA)
+		return data_attr(t, v);
 	return key_attr(o, t, v);
+}
+
+int
+attr_flag(obj *o, CK_ATTRIBUTE_TYPE t)
+{
+	attrval v;
+	int b = -1;
+
+	if (attr_get(o, t, &v) == CKR_OK && v.len == sizeof(CK_BBOOL))
+		b = *(const CK_BBOOL *)v.p != CK_FALSE;
+	av_clear(&v);
+	return b;
 }
 
 /* 1 when every attribute of the template has the same value in o.  An
@@ -556,6 +585,73 @@ cv_object_get_attributes(cv_session *s, CK_OBJECT_HANDLE h,
 	       : small ? CKR_BUFFER_TOO_SMALL : CKR_OK;
 }
 
+/* May C_SetAttributeValue give a's value to session object o, whose value
+ * differs?  PKCS#11 3.0's attribute tables: labels change, and a key's id,
+ * dates, subject and usage flags (a data object's values do not);
+ * CKA_SENSITIVE only to TRUE, CKA_EXTRACTABLE and CKA_COPYABLE only to
+ * FALSE; what makes the object (class, key, CKA_PRIVATE, CKA_TOKEN ...)
+ * never.  A copy of a vault object takes a new label or id only: its
+ * rights are the vault's. */
+static CK_RV
+may_change(obj *o, const CK_ATTRIBUTE *a)
+{
+	int key = o->cls == CKO_PUBLIC_KEY || o->cls == CKO_PRIVATE_KEY;
+	int pub = o->cls == CKO_PUBLIC_KEY, b;
+
+	if (a->type == CKA_LABEL || (a->type == CKA_ID && o->cls != CKO_DATA))
+		return CKR_OK;
+	if (o->key != NULL)
+		return CKR_ATTRIBUTE_READ_ONLY;
+	switch (a->type) {
+	case CKA_SUBJECT:
+		return key ? CKR_OK : CKR_ATTRIBUTE_READ_ONLY;
+	case CKA_START_DATE:
+	case CKA_END_DATE:
+		if (!key)
+			return CKR_ATTRIBUTE_READ_ONLY;
+		return a->ulValueLen == 0 || a->ulValueLen == sizeof(CK_DATE)
+		       ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
+	default:
+		break;
+	}
+	switch (a->type) {
+	case CKA_VERIFY:
+	case CKA_ENCRYPT:
+	case CKA_SIGN:
+	case CKA_DECRYPT:
+	case CKA_SENSITIVE:
+	case CKA_EXTRACTABLE:
+	case CKA_COPYABLE:
+		break;
+	default:
+		return CKR_ATTRIBUTE_READ_ONLY;
+	}
+	if (a->ulValueLen != sizeof(CK_BBOOL))
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	b = *(const CK_BBOOL *)a->pValue != CK_FALSE;
+	switch (a->type) {
+	case CKA_COPYABLE:
+		return !b ? CKR_OK : CKR_ATTRIBUTE_READ_ONLY;
+	case CKA_VERIFY:
+		return pub ? CKR_OK : CKR_ATTRIBUTE_READ_ONLY;
+	case CKA_SIGN:
+		return key && !pub ? CKR_OK : CKR_ATTRIBUTE_READ_ONLY;
+	case CKA_ENCRYPT:
+	case CKA_DECRYPT:
+		if (!key || pub != (a->type == CKA_ENCRYPT))
+			return CKR_ATTRIBUTE_READ_ONLY;
+		return !b || obj_key_type(o) == CKK_RSA ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
+	case CKA_SENSITIVE:
+		if (!key || pub)
+			return CKR_ATTRIBUTE_READ_ONLY;
+		return b ? CKR_OK : CKR_ATTRIBUTE_READ_ONLY;
+	default:                        /* CKA_EXTRACTABLE */
+		if (!key || pub)
+			return CKR_ATTRIBUTE_READ_ONLY;
+		return !b ? CKR_OK : CKR_ATTRIBUTE_READ_ONLY;
+	}
+}
+
 CK_RV
 cv_object_set_attributes(cv_session *s, CK_OBJECT_HANDLE h,
 			 CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
@@ -591,15 +687,14 @@ cv_object_set_attributes(cv_session *s, CK_OBJECT_HANDLE h,
 		 * CKA_ID after generating a key pair). */
 		if (same)
 			continue;
-		if (o.token) {
-			/* Token objects have CKA_MODIFIABLE FALSE. */
+		/* Token objects have CKA_MODIFIABLE FALSE; a session object
+		 * may have been made so. */
+		if (o.token || attr_flag(&o, CKA_MODIFIABLE) == 0) {
 			rv = CKR_ACTION_PROHIBITED;
 			goto done;
 		}
-		if (tmpl[i].type != CKA_LABEL && tmpl[i].type != CKA_ID) {
-			rv = CKR_ATTRIBUTE_READ_ONLY;
+		if ((rv = may_change(&o, &tmpl[i])) != CKR_OK)
 			goto done;
-		}
 		if ((rv = attrs_set(&changes, &n_changes, tmpl[i].type,
 				    tmpl[i].pValue, tmpl[i].ulValueLen)) != CKR_OK)
 			goto done;

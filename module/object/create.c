@@ -1,9 +1,9 @@
 /* certvault-pkcs11 objects: C_CreateObject, C_CopyObject, C_DestroyObject.
  *
- * Created objects are session certificates and public keys built from a
- * template (a token certificate is a merge, handed to keypair.c); copies
- * are session objects that keep naming the vault object they copy; destroy
- * drops a session object or a pending key pair.  The vault never gains
+ * Created objects are session certificates, public keys and data objects
+ * built from a template (a token certificate is a merge, handed to
+ * keypair.c); copies are session objects that keep naming the vault object
+ * they copy; destroy drops a session object or a pending key pair.  The vault never gains
  * objects here except through its own lifecycle.
  */
 #include <stdlib.h>
@@ -145,10 +145,18 @@ attr_storable(CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE t)
 {
 	switch (t) {
 	case CKA_LABEL:
+	case CKA_MODIFIABLE:
+	case CKA_COPYABLE:
+	case CKA_DESTROYABLE:
+		return 1;
 	case CKA_ID:
 	case CKA_START_DATE:
 	case CKA_END_DATE:
-		return 1;
+		return cls != CKO_DATA;
+	case CKA_APPLICATION:
+	case CKA_OBJECT_ID:
+	case CKA_VALUE:
+		return cls == CKO_DATA;
 	case CKA_CERTIFICATE_CATEGORY:
 		return cls == CKO_CERTIFICATE;
 	case CKA_SUBJECT:
@@ -186,7 +194,9 @@ create_session_object(cv_session *s, CK_OBJECT_CLASS cls,
 		}
 		so->priv = b;
 	}
-	if (cls == CKO_CERTIFICATE) {
+	if (cls == CKO_DATA) {
+		/* Made of what it is given: nothing to derive. */
+	} else if (cls == CKO_CERTIFICATE) {
 		if ((a = attrs_find(tmpl, n, CKA_CERTIFICATE_TYPE)) == NULL ||
 		    (a = attrs_find(tmpl, n, CKA_VALUE)) == NULL) {
 			rv = CKR_TEMPLATE_INCOMPLETE;
@@ -234,11 +244,14 @@ create_session_object(cv_session *s, CK_OBJECT_CLASS cls,
 			goto done;
 		}
 		/* What the object is made of, and the flag kept apart. */
-		if (t == CKA_PRIVATE || t == CKA_VALUE || t == CKA_MODULUS ||
-		    t == CKA_PUBLIC_EXPONENT || t == CKA_EC_PARAMS || t == CKA_EC_POINT)
+		if (t == CKA_PRIVATE || (t == CKA_VALUE && cls == CKO_CERTIFICATE) ||
+		    t == CKA_MODULUS || t == CKA_PUBLIC_EXPONENT || t == CKA_EC_PARAMS ||
+		    t == CKA_EC_POINT)
 			continue;
 		if (attr_storable(cls, t)) {
-			if ((t == CKA_CERTIFICATE_CATEGORY &&
+			if (((t == CKA_MODIFIABLE || t == CKA_COPYABLE || t == CKA_DESTROYABLE) &&
+			     !attr_bool(&tmpl[i], &b)) ||
+			    (t == CKA_CERTIFICATE_CATEGORY &&
 			     (!attr_ulong(&tmpl[i], &ul) || ul > 3)) ||
 			    ((t == CKA_START_DATE || t == CKA_END_DATE) &&
 			     tmpl[i].ulValueLen != 0 && tmpl[i].ulValueLen != sizeof(CK_DATE)) ||
@@ -262,6 +275,12 @@ create_session_object(cv_session *s, CK_OBJECT_CLASS cls,
 		av_clear(&v);
 		if (rv != CKR_OK)
 			goto done;
+	}
+	/* Private session objects follow the login rules (PKCS#11 3.0, 5.6);
+	 * public ones need no login, in read-only sessions too. */
+	if (so->priv && !cv_session_logged_in(s)) {
+		rv = CKR_USER_NOT_LOGGED_IN;
+		goto done;
 	}
 	*out = sobj_insert(so);
 	so = NULL;
@@ -299,7 +318,7 @@ cv_object_create(cv_session *s, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n,
 			return cv_keypair_merge_certificate(s, tmpl, n, out);
 		return CKR_TEMPLATE_INCONSISTENT;
 	}
-	if (cls != CKO_CERTIFICATE && cls != CKO_PUBLIC_KEY)
+	if (cls != CKO_CERTIFICATE && cls != CKO_PUBLIC_KEY && cls != CKO_DATA)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	return create_session_object(s, cls, tmpl, n, out);
 }
@@ -319,6 +338,10 @@ cv_object_copy(cv_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
 	*out = CK_INVALID_HANDLE;
 	if ((rv = obj_open(s, h, &o, cv_session_logged_in(s))) != CKR_OK)
 		return rv;
+	if (attr_flag(&o, CKA_COPYABLE) == 0) {
+		rv = CKR_ACTION_PROHIBITED;
+		goto done;
+	}
 	if ((so = calloc(1, sizeof(*so))) == NULL) {
 		rv = CKR_HOST_MEMORY;
 		goto done;
@@ -333,8 +356,10 @@ cv_object_copy(cv_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
 		so->kind = o.kind;
 	}
 	so->pub = o.pub;
+	so->pair = o.pair;
 	so->cert = o.cert;
 	o.pub = NULL;
+	o.pair = NULL;
 	o.cert = NULL;
 	if ((rv = attrs_dup(o.attrs, o.n_attrs, &so->attrs, &so->n_attrs)) != CKR_OK)
 		goto done;
@@ -390,6 +415,10 @@ cv_object_destroy(cv_session *s, CK_OBJECT_HANDLE h)
 	if ((rv = obj_open(s, h, &o, cv_session_logged_in(s))) != CKR_OK)
 		return rv;
 	if (!o.token) {
+		if (attr_flag(&o, CKA_DESTROYABLE) == 0) {
+			rv = CKR_ACTION_PROHIBITED;
+			goto done;
+		}
 		pthread_mutex_lock(&sobj_lock);
 		for (pp = &sobj_list; *pp != NULL; pp = &(*pp)->next) {
 			if ((*pp)->handle == h) {

@@ -5,7 +5,8 @@
  * certificate, the public key, the private key, or a chain certificate),
  * and every attribute is computed from the key's record and its version's
  * certificate when asked for.  Session objects (certificates and public
- * keys an application creates, and copies) live in one module-wide list.
+ * keys and data an application creates, session key pairs it generates,
+ * and copies) live in one module-wide list.
  *
  * Every attribute of every object is computed by one function, attr_get,
  * which C_GetAttributeValue, find (template matching), C_SetAttributeValue
@@ -20,6 +21,7 @@
  *                C_SetAttributeValue, C_GetObjectSize
  *   find.c       C_FindObjects*
  *   create.c     C_CreateObject, C_CopyObject, C_DestroyObject
+ *   generate.c   session key pairs (C_GenerateKeyPair, CKA_TOKEN FALSE)
  *   keyfor.c     keys for crypto operations (cv_object_key_for)
  * The cv_object_* functions of ../internal.h are the only way in from the
  * rest of the module; what is declared here is for these files alone.
@@ -93,8 +95,9 @@ typedef struct obj {
 	enum cv_obj_kind kind;         /* vault objects and copies; 0: created */
 	keyctx *key;                   /* vault objects and copies */
 	keyctx keybuf;                 /* key's storage when this object owns it */
-	CK_KEY_TYPE key_type;          /* created public keys */
-	EVP_PKEY *pub;                 /* created public keys */
+	CK_KEY_TYPE key_type;          /* created and generated keys */
+	EVP_PKEY *pub;                 /* created and generated keys */
+	EVP_PKEY *pair;                /* a session key pair's private key */
 	X509 *cert;                    /* created certificates */
 	CK_ATTRIBUTE *attrs;           /* stored values, before derived ones */
 	CK_ULONG n_attrs;
@@ -130,6 +133,9 @@ typedef struct sobj {
 	enum cv_obj_kind kind;
 	CK_KEY_TYPE key_type;
 	EVP_PKEY *pub;
+	EVP_PKEY *pair;                /* the private key of a session key
+					  pair (CKO_PRIVATE_KEY): never in
+					  the vault, freed with the entry */
 	X509 *cert;
 	CK_ATTRIBUTE *attrs;
 	CK_ULONG n_attrs;
@@ -150,6 +156,8 @@ sobj *sobj_find_locked(CK_OBJECT_HANDLE h);
 /* The value of one attribute of o: CKR_OK with v set, or
  * CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, or a failure. */
 CK_RV attr_get(obj *o, CK_ATTRIBUTE_TYPE t, attrval *v);
+/* The boolean value of attribute t of o: 1, 0, or -1 when o has none. */
+int attr_flag(obj *o, CK_ATTRIBUTE_TYPE t);
 /* 1 in *match when every attribute of the template has the same value in
  * o.  An attribute o lacks or keeps secret does not match. */
 CK_RV obj_match(obj *o, const CK_ATTRIBUTE *t, CK_ULONG n, int *match);

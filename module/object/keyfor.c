@@ -67,7 +67,14 @@ cv_object_key_for(cv_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE want,
 		goto done;
 	}
 	*type = obj_key_type(&o);
-	if (o.cls == CKO_PRIVATE_KEY) {
+	if (o.cls == CKO_PRIVATE_KEY && o.key == NULL) {
+		/* A session key pair's: in memory, never in the vault. */
+		if (o.pair == NULL || !EVP_PKEY_up_ref(o.pair)) {
+			rv = CKR_KEY_HANDLE_INVALID;
+			goto done;
+		}
+		*pkey = o.pair;
+	} else if (o.cls == CKO_PRIVATE_KEY) {
 		if ((err = cv_cache_private_key(s->slot, o.key->info.num, pkey)) != CV_OK) {
 			rv = err == CV_ERR_NOT_FOUND ? CKR_KEY_HANDLE_INVALID : cv_ckr(err);
 			goto done;

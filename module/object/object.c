@@ -50,6 +50,7 @@ obj_clear(obj *o)
 	if (o->key == &o->keybuf)
 		keyctx_clear(&o->keybuf);
 	EVP_PKEY_free(o->pub);
+	EVP_PKEY_free(o->pair);
 	X509_free(o->cert);
 	attrs_free(o->attrs, o->n_attrs);
 	memset(o, 0, sizeof(*o));
@@ -189,10 +190,13 @@ session_obj_open(cv_session *s, CK_OBJECT_HANDLE h, obj *o, int see_private)
 		kind = so->kind;
 		if (so->pub != NULL && EVP_PKEY_up_ref(so->pub))
 			o->pub = so->pub;
+		if (so->pair != NULL && EVP_PKEY_up_ref(so->pair))
+			o->pair = so->pair;
 		if (so->cert != NULL && X509_up_ref(so->cert))
 			o->cert = so->cert;
 		rv = attrs_dup(so->attrs, so->n_attrs, &o->attrs, &o->n_attrs);
 		if (rv == CKR_OK && ((so->pub != NULL && o->pub == NULL) ||
+				     (so->pair != NULL && o->pair == NULL) ||
 				     (so->cert != NULL && o->cert == NULL)))
 			rv = CKR_HOST_MEMORY;
 	}

@@ -1,7 +1,7 @@
 /* certvault-pkcs11 objects: the session-object table.
  *
- * Session objects (certificates and public keys an application creates,
- * and copies of any object) live in one module-wide list under one lock,
+ * Session objects (certificates, public keys and data an application
+ * creates, key pairs it generates, and copies of any object) live in one module-wide list under one lock,
  * each tagged with its slot and owning session.  This file keeps that list:
  * handing out handles, looking up, the fork lock, and dropping the objects
  * of a closing session, a logout, or C_Finalize.  The list and its lock are
@@ -25,6 +25,7 @@ sobj_free(sobj *so)
 	if (so == NULL)
 		return;
 	EVP_PKEY_free(so->pub);
+	EVP_PKEY_free(so->pair);
 	X509_free(so->cert);
 	attrs_free(so->attrs, so->n_attrs);
 	free(so);

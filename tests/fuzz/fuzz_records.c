@@ -3,7 +3,8 @@
  * One vault is made on first use.  Each input is written, as raw bytes, as
  * the value of one record in each table the store reads (the first byte
  * picks which key within a table), and then read back through the public
- * functions.  Whatever the bytes, the store must answer with an error or a
+ * functions; the same bytes go to the decoder of unsealed private keys
+ * (PKCS#8).  Whatever the bytes, the store must answer with an error or a
  * value, never crash or read out of bounds.
  */
 #include <stdio.h>
@@ -80,10 +81,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cv_policy *p = NULL;
 	cv_vault_info info;
 	unsigned char *secret = NULL;
+	EVP_PKEY *key = NULL;
 	size_t n, slen, i;
 
 	if (vault == NULL)
 		init();
+	if (cv_pkcs8_decode(data, size, &key) == CV_OK)
+		EVP_PKEY_free(key);
 	cv_vkey_make(&vk, "c", version);
 	put_raw(CV_DB_CERTS, "c", 1, data, size);
 	put_raw(CV_DB_VERSIONS, vk.b, vk.len, data, size);

@@ -4712,6 +4712,599 @@ TEST(one_private_key_per_id)
 	      "listing every private key: two share a CKA_ID, or %lu are labelled same",
 	      (unsigned long)labelled);
 	REQUIRE(tool("certificate pending delete --name same") == 0, "pending delete");
+/* --- Session objects: key pairs, public keys and data in memory ----------------- */
+
+/* PKCS#11 3.0 sections 4.4 and 5.6: a session object lives in memory, is
+ * seen by every session of the application on its slot, and is destroyed
+ * when the session that made it closes (C_CloseSession, C_CloseAllSessions,
+ * C_Finalize).  Public session objects need no login, in read-only sessions
+ * too; private ones follow the login rules and go at C_Logout. */
+
+/* SHA-256 of a file, to show the vault was not written. */
+static int
+file_digest(const char *path, unsigned char md[32])
+{
+	unsigned char buf[65536];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	int ok = c != NULL && f != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+
+	while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		ok = EVP_DigestUpdate(c, buf, n);
+	ok = ok && f != NULL && !ferror(f) && EVP_DigestFinal_ex(c, md, NULL);
+	if (f != NULL)
+		fclose(f);
+	EVP_MD_CTX_free(c);
+	return ok;
+}
+
+static int
+vault_digest(unsigned char md[32])
+{
+	char path[4096];
+
+	memset(md, 0, 32);
+	if (!T.vault)
+		return 1;
+	snprintf(path, sizeof(path), "%s/data.mdb", T.vault_dir);
+	return file_digest(path, md);
+}
+
+/* A session key pair: CKA_TOKEN FALSE in both templates; priv_private is
+ * the private key's CKA_PRIVATE (-1: not given). */
+static CK_RV
+session_pair(CK_SESSION_HANDLE s, CK_KEY_TYPE kt, const char *label, int priv_private,
+	     CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+{
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE, pp = priv_private == 1 ? CK_TRUE : CK_FALSE;
+	CK_ULONG bits = 2048;
+	CK_BYTE e[] = { 0x01, 0x00, 0x01 };
+	CK_MECHANISM m = { kt == CKK_RSA ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN,
+			   NULL, 0 };
+	CK_ATTRIBUTE pub_rsa[] = {
+		{ CKA_TOKEN, &no, 1 }, { CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_VERIFY, &yes, 1 }, { CKA_ENCRYPT, &yes, 1 },
+		{ CKA_MODULUS_BITS, &bits, sizeof(bits) }, { CKA_PUBLIC_EXPONENT, e, sizeof(e) },
+	};
+	CK_ATTRIBUTE pub_ec[] = {
+		{ CKA_TOKEN, &no, 1 }, { CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_VERIFY, &yes, 1 },
+		{ CKA_EC_PARAMS, (void *)OID_P256, sizeof(OID_P256) },
+	};
+	CK_ATTRIBUTE prv[] = {
+		{ CKA_TOKEN, &no, 1 }, { CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_SIGN, &yes, 1 }, { CKA_DECRYPT, kt == CKK_RSA ? &yes : &no, 1 },
+		{ CKA_SENSITIVE, &yes, 1 }, { CKA_PRIVATE, &pp, 1 },
+	};
+
+	*pub = *priv = CK_INVALID_HANDLE;
+	return T.f->C_GenerateKeyPair(s, &m, kt == CKK_RSA ? pub_rsa : pub_ec,
+				      kt == CKK_RSA ? COUNT(pub_rsa) : COUNT(pub_ec),
+				      prv, priv_private == -1 ? COUNT(prv) - 1 : COUNT(prv),
+				      pub, priv);
+}
+
+static CK_ULONG
+count_label(CK_SESSION_HANDLE s, const char *label)
+{
+	CK_ULONG n = 0;
+
+	classes_of_label(s, label, &n);
+	return n;
+}
+
+static void
+session_pair_case(CK_KEY_TYPE kt, const char *label)
+{
+	CK_SESSION_HANDLE ro = t_open(T.slot, 0), other = t_open(T.slot, 0);
+	CK_OBJECT_HANDLE pub, priv;
+	CK_OBJECT_CLASS cls;
+	CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+	unsigned char before[32], after[32], ct[512], pt[512];
+	CK_MECHANISM dm = { CKM_RSA_PKCS, NULL, 0 };
+	CK_ULONG len;
+	size_t ct_len;
+	EVP_PKEY *pkey;
+	CK_RV rv;
+
+	REQUIRE(vault_digest(before), "the vault's data.mdb cannot be read");
+	/* A private session key needs a login, also in a read-only session. */
+	rv = session_pair(ro, kt, label, 1, &pub, &priv);
+	CHECK(rv == CKR_USER_NOT_LOGGED_IN, "%s: a private session key pair before C_Login: "
+	      "%s, want CKR_USER_NOT_LOGGED_IN", label, t_rv_name(rv));
+	t_login(ro, CKU_USER);
+	rv = session_pair(ro, kt, label, 1, &pub, &priv);
+	REQUIRE(rv == CKR_OK, "%s: C_GenerateKeyPair(CKA_TOKEN FALSE) in a read-only "
+		"session returned %s", label, t_rv_name(rv));
+	CHECK(t_attr_bool(ro, pub, CKA_TOKEN) == 0 && t_attr_bool(ro, priv, CKA_TOKEN) == 0,
+	      "%s: the session key pair says CKA_TOKEN TRUE", label);
+	CHECK(t_attr_bool(ro, priv, CKA_PRIVATE) == 1, "%s: CKA_PRIVATE of the private key",
+	      label);
+	CHECK(t_attr_bool(ro, priv, CKA_SENSITIVE) == 1, "%s: CKA_SENSITIVE", label);
+	CHECK(t_attr_bool(ro, priv, CKA_LOCAL) == 1 && t_attr_bool(ro, pub, CKA_LOCAL) == 1,
+	      "%s: CKA_LOCAL of a generated key pair", label);
+	CHECK(t_attr_ulong(ro, priv, CKA_KEY_TYPE) == kt, "%s: CKA_KEY_TYPE", label);
+	CHECK(t_attr_ulong(ro, priv, CKA_CLASS) == CKO_PRIVATE_KEY &&
+	      t_attr_ulong(ro, pub, CKA_CLASS) == CKO_PUBLIC_KEY, "%s: CKA_CLASS", label);
+	if (kt == CKK_RSA)
+		CHECK(t_attr_ulong(ro, pub, CKA_MODULUS_BITS) == 2048, "%s: CKA_MODULUS_BITS",
+		      label);
+	else
+		CHECK(attr_eq(ro, pub, CKA_EC_PARAMS, OID_P256, sizeof(OID_P256)) &&
+		      attr_eq(ro, priv, CKA_EC_PARAMS, OID_P256, sizeof(OID_P256)),
+		      "%s: CKA_EC_PARAMS", label);
+	{
+		CK_ATTRIBUTE v = { kt == CKK_RSA ? CKA_PRIVATE_EXPONENT : CKA_VALUE, NULL, 0 };
+
+		CHECK_RV(T.f->C_GetAttributeValue(ro, priv, &v, 1), CKR_ATTRIBUTE_SENSITIVE);
+	}
+
+	pkey = t_public_pkey(ro, pub);
+	REQUIRE(pkey != NULL, "%s: the session public key for OpenSSL", label);
+	if (kt == CKK_RSA) {
+		sign_verify(ro, priv, pub, pkey, CKM_SHA256_RSA_PKCS, 256);
+		sign_verify(ro, priv, pub, pkey, CKM_RSA_PKCS, 256);
+		sign_verify(ro, priv, pub, pkey, CKM_SHA256_RSA_PKCS_PSS, 256);
+		ct_len = ossl_encrypt(pkey, RSA_PKCS1_PADDING, NULL, MSG, 32, ct, sizeof(ct));
+		REQUIRE(ct_len > 0, "OpenSSL encryption to the session key");
+		rv = T.f->C_DecryptInit(ro, &dm, priv);
+		if (CHECK(rv == CKR_OK, "%s: C_DecryptInit returned %s", label, t_rv_name(rv))) {
+			len = sizeof(pt);
+			rv = T.f->C_Decrypt(ro, ct, ct_len, pt, &len);
+			CHECK(rv == CKR_OK && len == 32 && memcmp(pt, MSG, 32) == 0,
+			      "%s: C_Decrypt returned %s, %lu bytes", label, t_rv_name(rv),
+			      (unsigned long)len);
+		}
+	} else {
+		sign_verify(ro, priv, pub, pkey, EC_MECH, 64);
+	}
+	EVP_PKEY_free(pkey);
+
+	/* Every session of the application sees them. */
+	CHECK_RV(T.f->C_GetAttributeValue(other, pub, &a, 1), CKR_OK);
+	CHECK_RV(T.f->C_GetAttributeValue(other, priv, &a, 1), CKR_OK);
+	CHECK(count_label(other, label) == 2, "%s: another session finds %lu objects, want 2",
+	      label, (unsigned long)count_label(other, label));
+	REQUIRE(vault_digest(after), "the vault's data.mdb cannot be read");
+	CHECK(memcmp(before, after, 32) == 0, "%s: a session key pair changed the vault's "
+	      "data.mdb", label);
+
+	/* They go with the session that made them. */
+	REQUIRE_OK(T.f->C_CloseSession(ro));
+	CHECK_RV(T.f->C_GetAttributeValue(other, pub, &a, 1), CKR_OBJECT_HANDLE_INVALID);
+	CHECK_RV(T.f->C_GetAttributeValue(other, priv, &a, 1), CKR_OBJECT_HANDLE_INVALID);
+	CHECK(count_label(other, label) == 0, "%s: %lu objects outlive the session that made "
+	      "them", label, (unsigned long)count_label(other, label));
+}
+
+TEST(session_keypair_rsa)
+{
+	session_pair_case(CKK_RSA, "sess-rsa");
+}
+
+TEST(session_keypair_ec)
+{
+	session_pair_case(CKK_EC, "sess-ec");
+}
+
+/* Public session key pairs need no login; C_CloseAllSessions and C_Finalize
+ * destroy session objects; a token key pair from a read-only session is
+ * CKR_SESSION_READ_ONLY; template errors are template errors. */
+TEST(session_keypair_lifetime)
+{
+	CK_SESSION_HANDLE s = t_open(T.slot, 0), s2;
+	CK_OBJECT_HANDLE pub, priv;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_CLASS wrong = CKO_SECRET_KEY;
+	CK_MECHANISM em = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM rm = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+	CK_ATTRIBUTE ec_pub[] = {
+		{ CKA_TOKEN, &no, 1 }, { CKA_EC_PARAMS, (void *)OID_P256, sizeof(OID_P256) },
+	};
+	CK_ATTRIBUTE ec_pub_tok[] = {
+		{ CKA_TOKEN, &yes, 1 }, { CKA_EC_PARAMS, (void *)OID_P256, sizeof(OID_P256) },
+	};
+	CK_ATTRIBUTE ec_pub_noparams[] = { { CKA_TOKEN, &no, 1 } };
+	CK_ATTRIBUTE ec_pub_class[] = {
+		{ CKA_TOKEN, &no, 1 }, { CKA_CLASS, &wrong, sizeof(wrong) },
+		{ CKA_EC_PARAMS, (void *)OID_P256, sizeof(OID_P256) },
+	};
+	CK_ATTRIBUTE ec_pub_badbool[] = {
+		{ CKA_TOKEN, &no, 1 }, { CKA_VERIFY, &yes, 4 },
+		{ CKA_EC_PARAMS, (void *)OID_P256, sizeof(OID_P256) },
+	};
+	CK_ATTRIBUTE prv[] = { { CKA_TOKEN, &no, 1 }, { CKA_PRIVATE, &no, 1 },
+			       { CKA_SIGN, &yes, 1 } };
+	CK_ATTRIBUTE prv_tok[] = { { CKA_TOKEN, &yes, 1 }, { CKA_PRIVATE, &yes, 1 },
+				   { CKA_SIGN, &yes, 1 } };
+	CK_ATTRIBUTE rsa_pub[] = { { CKA_TOKEN, &no, 1 } };
+	EVP_PKEY *pkey;
+	CK_RV rv;
+
+	/* No login: a public session key pair. */
+	rv = T.f->C_GenerateKeyPair(s, &em, ec_pub, COUNT(ec_pub), prv, COUNT(prv), &pub, &priv);
+	REQUIRE(rv == CKR_OK, "a public session key pair without C_Login: %s", t_rv_name(rv));
+	CHECK(t_attr_bool(s, priv, CKA_PRIVATE) == 0, "CKA_PRIVATE FALSE was not kept");
+	pkey = t_public_pkey(s, pub);
+	REQUIRE(pkey != NULL, "the session public key for OpenSSL");
+	sign_verify(s, priv, pub, pkey, EC_MECH, 64);
+	EVP_PKEY_free(pkey);
+	CHECK_RV(T.f->C_DestroyObject(s, priv), CKR_OK);
+	{
+		CK_OBJECT_CLASS cls;
+		CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+
+		CHECK_RV(T.f->C_GetAttributeValue(s, priv, &a, 1), CKR_OBJECT_HANDLE_INVALID);
+		CHECK_RV(T.f->C_GetAttributeValue(s, pub, &a, 1), CKR_OK);
+	}
+
+	/* C_CloseAllSessions. */
+	rv = T.f->C_GenerateKeyPair(s, &em, ec_pub, COUNT(ec_pub), prv, COUNT(prv), &pub, &priv);
+	REQUIRE(rv == CKR_OK, "a second public session key pair: %s", t_rv_name(rv));
+	REQUIRE_OK(T.f->C_CloseAllSessions(T.slot));
+	s = t_open(T.slot, 0);
+	{
+		CK_OBJECT_CLASS pc = CKO_PRIVATE_KEY;
+		CK_ATTRIBUTE tt[] = { { CKA_CLASS, &pc, sizeof(pc) }, { CKA_TOKEN, &no, 1 } };
+
+		CHECK(find_count(s, tt, COUNT(tt)) == 0, "session private keys outlive "
+		      "C_CloseAllSessions");
+	}
+
+	/* C_Finalize. */
+	rv = T.f->C_GenerateKeyPair(s, &em, ec_pub, COUNT(ec_pub), prv, COUNT(prv), &pub, &priv);
+	REQUIRE(rv == CKR_OK, "a third public session key pair: %s", t_rv_name(rv));
+	REQUIRE_OK(t_finalize());
+	REQUIRE_OK(t_initialize());
+	t_find_slots();
+	s2 = t_open(T.slot, 0);
+	{
+		CK_OBJECT_CLASS pc = CKO_PRIVATE_KEY;
+		CK_ATTRIBUTE tt[] = { { CKA_CLASS, &pc, sizeof(pc) }, { CKA_TOKEN, &no, 1 } };
+
+		CHECK(find_count(s2, tt, COUNT(tt)) == 0, "session private keys outlive "
+		      "C_Finalize");
+	}
+
+	/* A token key pair from a read-only session. */
+	rv = T.f->C_GenerateKeyPair(s2, &em, ec_pub_tok, COUNT(ec_pub_tok), prv_tok,
+				    COUNT(prv_tok), &pub, &priv);
+	CHECK(rv == CKR_SESSION_READ_ONLY, "a token key pair from a read-only session: %s, "
+	      "want CKR_SESSION_READ_ONLY", t_rv_name(rv));
+	/* Template errors, not login errors. */
+	rv = T.f->C_GenerateKeyPair(s2, &em, ec_pub_noparams, COUNT(ec_pub_noparams), prv,
+				    COUNT(prv), &pub, &priv);
+	CHECK(rv == CKR_TEMPLATE_INCOMPLETE, "a session EC key pair without CKA_EC_PARAMS: "
+	      "%s, want CKR_TEMPLATE_INCOMPLETE", t_rv_name(rv));
+	rv = T.f->C_GenerateKeyPair(s2, &rm, rsa_pub, COUNT(rsa_pub), prv, COUNT(prv), &pub,
+				    &priv);
+	CHECK(rv == CKR_TEMPLATE_INCOMPLETE, "a session RSA key pair without "
+	      "CKA_MODULUS_BITS: %s, want CKR_TEMPLATE_INCOMPLETE", t_rv_name(rv));
+	rv = T.f->C_GenerateKeyPair(s2, &em, ec_pub_class, COUNT(ec_pub_class), prv,
+				    COUNT(prv), &pub, &priv);
+	CHECK(rv == CKR_TEMPLATE_INCONSISTENT || rv == CKR_ATTRIBUTE_VALUE_INVALID,
+	      "a public key template of CKA_CLASS CKO_SECRET_KEY: %s", t_rv_name(rv));
+	rv = T.f->C_GenerateKeyPair(s2, &em, ec_pub_badbool, COUNT(ec_pub_badbool), prv,
+				    COUNT(prv), &pub, &priv);
+	CHECK(rv == CKR_ATTRIBUTE_VALUE_INVALID, "a 4-byte CKA_VERIFY: %s, want "
+	      "CKR_ATTRIBUTE_VALUE_INVALID", t_rv_name(rv));
+	if (T.vault) {
+		/* The vault holds key pairs whole: one half on the token and
+		 * the other in the session is not a key pair it can make. */
+		CK_SESSION_HANDLE rw = t_open(T.slot, 1);
+
+		t_login(rw, CKU_USER);
+		rv = T.f->C_GenerateKeyPair(rw, &em, ec_pub, COUNT(ec_pub), prv_tok,
+					    COUNT(prv_tok), &pub, &priv);
+		CHECK(rv == CKR_TEMPLATE_INCONSISTENT, "a session public key with a token "
+		      "private key: %s, want CKR_TEMPLATE_INCONSISTENT", t_rv_name(rv));
+	}
+}
+
+/* Verification with session public keys made by C_CreateObject, in a
+ * read-only public session, of what the vault's keys sign. */
+TEST(session_public_key_verify)
+{
+	static const CK_MECHANISM_TYPE rsa_mechs[] = {
+		CKM_RSA_PKCS, CKM_RSA_PKCS_PSS, CKM_SHA256_RSA_PKCS, CKM_SHA256_RSA_PKCS_PSS,
+	};
+	CK_SESSION_HANDLE ro = t_open(T.slot, 0), signer = t_open(T.slot, 0);
+	CK_OBJECT_CLASS pc = CKO_PUBLIC_KEY;
+	CK_KEY_TYPE rsa = CKK_RSA, ec = CKK_EC;
+	CK_BBOOL no = CK_FALSE, yes = CK_TRUE;
+	CK_OBJECT_HANDLE tok, priv, sp = CK_INVALID_HANDLE;
+	unsigned char *n = NULL, *e = NULL, *par = NULL, *pt = NULL;
+	CK_ULONG nl = 0, el = 0, parl = 0, ptl = 0;
+	EVP_PKEY *pkey;
+	size_t i;
+	CK_RV rv;
+
+	t_login(signer, CKU_USER);
+	tok = t_key(ro, CKO_PUBLIC_KEY, "web-rsa");
+	priv = t_key(signer, CKO_PRIVATE_KEY, "web-rsa");
+	REQUIRE(tok != 0 && priv != 0, "web-rsa's keys");
+	REQUIRE_OK(t_attr(ro, tok, CKA_MODULUS, &n, &nl));
+	REQUIRE_OK(t_attr(ro, tok, CKA_PUBLIC_EXPONENT, &e, &el));
+	{
+		CK_ATTRIBUTE t[] = {
+			{ CKA_CLASS, &pc, sizeof(pc) }, { CKA_KEY_TYPE, &rsa, sizeof(rsa) },
+			{ CKA_TOKEN, &no, 1 }, { CKA_VERIFY, &yes, 1 },
+			{ CKA_LABEL, "sess-verify-rsa", 15 },
+			{ CKA_MODULUS, n, nl }, { CKA_PUBLIC_EXPONENT, e, el },
+		};
+
+		rv = T.f->C_CreateObject(ro, t, COUNT(t), &sp);
+		REQUIRE(rv == CKR_OK, "C_CreateObject of a session RSA public key in a "
+			"read-only public session: %s", t_rv_name(rv));
+	}
+	pkey = t_public_pkey(ro, tok);
+	REQUIRE(pkey != NULL, "web-rsa's public key for OpenSSL");
+	for (i = 0; i < COUNT(rsa_mechs); i++)
+		sign_verify(signer, priv, 0, pkey, rsa_mechs[i], 256);
+	/* sign_verify verifies with C_Verify in the signing session; here the
+	 * read-only public session verifies with its own object. */
+	for (i = 0; i < COUNT(rsa_mechs); i++) {
+		CK_RSA_PKCS_PSS_PARAMS pss;
+		CK_MECHANISM m;
+		unsigned char in[sizeof(MSG) + 64], sig[1024];
+		CK_ULONG in_len = 0, sig_len;
+
+		sign_input(rsa_mechs[i], &pss, &m, in, &in_len);
+		sig_len = t_sign(signer, &m, priv, in, in_len, sig, sizeof(sig));
+		rv = T.f->C_VerifyInit(ro, &m, sp);
+		if (!CHECK(rv == CKR_OK, "%s: C_VerifyInit with the session key: %s",
+			   t_mech_name(rsa_mechs[i]), t_rv_name(rv)))
+			continue;
+		rv = T.f->C_Verify(ro, in, in_len, sig, sig_len);
+		CHECK(rv == CKR_OK, "%s: C_Verify with the session key: %s",
+		      t_mech_name(rsa_mechs[i]), t_rv_name(rv));
+		sig[3] ^= 0x10;
+		if (T.f->C_VerifyInit(ro, &m, sp) == CKR_OK) {
+			rv = T.f->C_Verify(ro, in, in_len, sig, sig_len);
+			CHECK(rv == CKR_SIGNATURE_INVALID, "%s: C_Verify of a changed "
+			      "signature with the session key: %s", t_mech_name(rsa_mechs[i]),
+			      t_rv_name(rv));
+		}
+	}
+	/* A session public key does not sign. */
+	{
+		CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+
+		CHECK_RV(T.f->C_SignInit(ro, &m, sp), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	}
+	EVP_PKEY_free(pkey);
+
+	/* ECDSA. */
+	tok = t_key(ro, CKO_PUBLIC_KEY, "web-ec");
+	priv = t_key(signer, CKO_PRIVATE_KEY, "web-ec");
+	REQUIRE(tok != 0 && priv != 0, "web-ec's keys");
+	REQUIRE_OK(t_attr(ro, tok, CKA_EC_PARAMS, &par, &parl));
+	REQUIRE_OK(t_attr(ro, tok, CKA_EC_POINT, &pt, &ptl));
+	{
+		CK_ATTRIBUTE t[] = {
+			{ CKA_CLASS, &pc, sizeof(pc) }, { CKA_KEY_TYPE, &ec, sizeof(ec) },
+			{ CKA_TOKEN, &no, 1 }, { CKA_VERIFY, &yes, 1 },
+			{ CKA_EC_PARAMS, par, parl }, { CKA_EC_POINT, pt, ptl },
+		};
+
+		rv = T.f->C_CreateObject(ro, t, COUNT(t), &sp);
+		REQUIRE(rv == CKR_OK, "C_CreateObject of a session EC public key: %s",
+			t_rv_name(rv));
+	}
+	{
+		CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+		unsigned char sig[256];
+		CK_ULONG sig_len;
+
+		sig_len = t_sign(signer, &m, priv, MSG_SHA256, 32, sig, sizeof(sig));
+		rv = T.f->C_VerifyInit(ro, &m, sp);
+		if (CHECK(rv == CKR_OK, "CKM_ECDSA: C_VerifyInit with the session key: %s",
+			  t_rv_name(rv))) {
+			rv = T.f->C_Verify(ro, MSG_SHA256, 32, sig, sig_len);
+			CHECK(rv == CKR_OK, "CKM_ECDSA: C_Verify with the session key: %s",
+			      t_rv_name(rv));
+		}
+		sig[1] ^= 0x01;
+		if (T.f->C_VerifyInit(ro, &m, sp) == CKR_OK) {
+			rv = T.f->C_Verify(ro, MSG_SHA256, 32, sig, sig_len);
+			CHECK(rv == CKR_SIGNATURE_INVALID, "CKM_ECDSA: C_Verify of a changed "
+			      "signature: %s", t_rv_name(rv));
+		}
+	}
+	free(n);
+	free(e);
+	free(par);
+	free(pt);
+}
+
+/* Data objects (CKO_DATA) as session objects; CKA_MODIFIABLE and
+ * CKA_DESTROYABLE; what C_SetAttributeValue may change. */
+TEST(session_data_objects)
+{
+	CK_SESSION_HANDLE ro = t_open(T.slot, 0), other = t_open(T.slot, 0);
+	CK_OBJECT_CLASS dc = CKO_DATA;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_HANDLE d = CK_INVALID_HANDLE, fixed = CK_INVALID_HANDLE,
+			 keep = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE, h;
+	CK_ATTRIBUTE tmpl[] = {
+		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &no, 1 }, { CKA_PRIVATE, &no, 1 },
+		{ CKA_LABEL, "sess-data", 9 }, { CKA_APPLICATION, "suite", 5 },
+		{ CKA_VALUE, "first value", 11 },
+	};
+	CK_ATTRIBUTE fixed_t[] = {
+		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_PRIVATE, &no, 1 },
+		{ CKA_LABEL, "sess-data-fixed", 15 },
+		{ CKA_VALUE, "fixed", 5 }, { CKA_MODIFIABLE, &no, 1 },
+	};
+	CK_ATTRIBUTE keep_t[] = {
+		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_PRIVATE, &no, 1 },
+		{ CKA_LABEL, "sess-data-keep", 14 },
+		{ CKA_DESTROYABLE, &no, 1 },
+	};
+	CK_ATTRIBUTE priv_t[] = {
+		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_LABEL, "sess-data-priv", 14 },
+		{ CKA_PRIVATE, &yes, 1 }, { CKA_VALUE, "secret", 6 },
+	};
+	CK_ATTRIBUTE tok_t[] = {
+		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &yes, 1 },
+		{ CKA_LABEL, "tok-data", 8 }, { CKA_VALUE, "x", 1 },
+	};
+	CK_ATTRIBUTE bad_bool[] = {
+		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_PRIVATE, &no, 4 },
+	};
+	CK_ATTRIBUTE foreign[] = {
+		{ CKA_CLASS, &dc, sizeof(dc) }, { CKA_PRIVATE, &no, 1 },
+		{ CKA_MODULUS_BITS, &dc, sizeof(dc) },
+	};
+	CK_ATTRIBUTE no_class[] = { { CKA_VALUE, "x", 1 } };
+	CK_ATTRIBUTE set_v = { CKA_VALUE, "second value!", 13 };
+	CK_ATTRIBUTE set_l = { CKA_LABEL, "sess-data-2", 11 };
+	CK_RV rv;
+
+	rv = T.f->C_CreateObject(ro, tmpl, COUNT(tmpl), &d);
+	REQUIRE(rv == CKR_OK, "C_CreateObject of a session data object in a read-only "
+		"public session: %s", t_rv_name(rv));
+	CHECK(attr_eq(ro, d, CKA_VALUE, "first value", 11), "CKA_VALUE of the data object");
+	CHECK(attr_eq(ro, d, CKA_APPLICATION, "suite", 5), "CKA_APPLICATION");
+	CHECK(attr_eq(other, d, CKA_LABEL, "sess-data", 9), "another session reads the label");
+	CHECK(t_attr_ulong(ro, d, CKA_CLASS) == CKO_DATA, "CKA_CLASS");
+	CHECK(t_attr_bool(ro, d, CKA_TOKEN) == 0 && t_attr_bool(ro, d, CKA_PRIVATE) == 0,
+	      "CKA_TOKEN or CKA_PRIVATE of a public session data object");
+	CHECK(t_attr_bool(ro, d, CKA_MODIFIABLE) == 1, "CKA_MODIFIABLE default");
+	CHECK(count_label(other, "sess-data") == 1, "another session's find");
+	/* The label changes; a data object's value is fixed (the spec's
+	 * data object table marks none of its own attributes modifiable). */
+	CHECK_RV(T.f->C_SetAttributeValue(ro, d, &set_l, 1), CKR_OK);
+	CHECK(attr_eq(other, d, CKA_LABEL, "sess-data-2", 11), "CKA_LABEL after "
+	      "C_SetAttributeValue");
+	CHECK_RV(T.f->C_SetAttributeValue(ro, d, &set_v, 1), CKR_ATTRIBUTE_READ_ONLY);
+	CHECK(attr_eq(other, d, CKA_VALUE, "first value", 11), "CKA_VALUE changed");
+	{
+		CK_BBOOL t = CK_TRUE;
+		CK_ATTRIBUTE tok = { CKA_TOKEN, &t, 1 };
+
+		CHECK_RV(T.f->C_SetAttributeValue(ro, d, &tok, 1), CKR_ATTRIBUTE_READ_ONLY);
+	}
+
+	/* CKA_MODIFIABLE FALSE. */
+	rv = T.f->C_CreateObject(ro, fixed_t, COUNT(fixed_t), &fixed);
+	REQUIRE(rv == CKR_OK, "a data object with CKA_MODIFIABLE FALSE: %s", t_rv_name(rv));
+	CHECK(t_attr_bool(ro, fixed, CKA_MODIFIABLE) == 0, "CKA_MODIFIABLE FALSE not kept");
+	rv = T.f->C_SetAttributeValue(ro, fixed, &set_l, 1);
+	CHECK(rv == CKR_ACTION_PROHIBITED, "C_SetAttributeValue(CKA_LABEL) of an "
+	      "unmodifiable object: %s, want CKR_ACTION_PROHIBITED", t_rv_name(rv));
+	CHECK(attr_eq(ro, fixed, CKA_LABEL, "sess-data-fixed", 15), "the unmodifiable "
+	      "object's label changed");
+
+	/* CKA_DESTROYABLE FALSE. */
+	rv = T.f->C_CreateObject(ro, keep_t, COUNT(keep_t), &keep);
+	REQUIRE(rv == CKR_OK, "a data object with CKA_DESTROYABLE FALSE: %s", t_rv_name(rv));
+	CHECK_RV(T.f->C_DestroyObject(ro, keep), CKR_ACTION_PROHIBITED);
+	CHECK_RV(T.f->C_DestroyObject(ro, d), CKR_OK);
+	CHECK(count_label(other, "sess-data-2") == 0, "the destroyed data object is found");
+
+	/* A private data object needs a login, and goes at C_Logout. */
+	rv = T.f->C_CreateObject(ro, priv_t, COUNT(priv_t), &priv);
+	CHECK(rv == CKR_USER_NOT_LOGGED_IN, "a private data object before C_Login: %s, want "
+	      "CKR_USER_NOT_LOGGED_IN", t_rv_name(rv));
+	t_login(ro, CKU_USER);
+	rv = T.f->C_CreateObject(ro, priv_t, COUNT(priv_t), &priv);
+	REQUIRE(rv == CKR_OK, "a private data object after C_Login: %s", t_rv_name(rv));
+	CHECK(attr_eq(other, priv, CKA_VALUE, "secret", 6), "the private data object "
+	      "in another session of the logged-in application");
+	REQUIRE_OK(T.f->C_Logout(ro));
+	CHECK(count_label(other, "sess-data-priv") == 0, "a public session finds the private "
+	      "data object");
+	t_login(ro, CKU_USER);
+	CHECK(count_label(other, "sess-data-priv") == 0, "the private data object outlives "
+	      "C_Logout");
+
+	/* Token objects: CKR_SESSION_READ_ONLY from a read-only session; the
+	 * vault holds no data objects, which is a template error. */
+	rv = T.f->C_CreateObject(ro, tok_t, COUNT(tok_t), &h);
+	CHECK(rv == CKR_SESSION_READ_ONLY, "a token data object from a read-only session: "
+	      "%s, want CKR_SESSION_READ_ONLY", t_rv_name(rv));
+	if (T.vault) {
+		CK_SESSION_HANDLE rw = t_open(T.slot, 1);
+
+		rv = T.f->C_CreateObject(rw, tok_t, COUNT(tok_t), &h);
+		CHECK(rv == CKR_TEMPLATE_INCONSISTENT, "a token data object in the vault: %s, "
+		      "want CKR_TEMPLATE_INCONSISTENT", t_rv_name(rv));
+	}
+	CHECK_RV(T.f->C_CreateObject(ro, bad_bool, COUNT(bad_bool), &h),
+		 CKR_ATTRIBUTE_VALUE_INVALID);
+	CHECK_RV(T.f->C_CreateObject(ro, no_class, COUNT(no_class), &h),
+		 CKR_TEMPLATE_INCOMPLETE);
+	rv = T.f->C_CreateObject(ro, foreign, COUNT(foreign), &h);
+	CHECK(rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT,
+	      "a data object with CKA_MODULUS_BITS: %s", t_rv_name(rv));
+}
+
+/* What C_SetAttributeValue may change on a session key, by the spec's
+ * tables: usage flags yes, CKA_SENSITIVE only to TRUE, CKA_EXTRACTABLE only
+ * to FALSE, the key itself never. */
+TEST(session_key_attributes)
+{
+	CK_SESSION_HANDLE s = t_open(T.slot, 0);
+	CK_OBJECT_HANDLE pub, priv;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ATTRIBUTE lab = { CKA_LABEL, "sess-renamed", 12 };
+	CK_ATTRIBUTE id = { CKA_ID, "\x01\x02\x03", 3 };
+	CK_ATTRIBUTE nosign = { CKA_SIGN, &no, 1 };
+	CK_ATTRIBUTE insens = { CKA_SENSITIVE, &no, 1 };
+	CK_ATTRIBUTE noext = { CKA_EXTRACTABLE, &no, 1 };
+	CK_ATTRIBUTE ext = { CKA_EXTRACTABLE, &yes, 1 };
+	CK_ATTRIBUTE par = { CKA_EC_PARAMS, (void *)OID_P256, 3 };
+	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	CK_RV rv;
+
+	t_login(s, CKU_USER);
+	REQUIRE_OK(session_pair(s, CKK_EC, "sess-attrs", -1, &pub, &priv));
+	CHECK(t_attr_bool(s, priv, CKA_PRIVATE) == 1, "a session private key without "
+	      "CKA_PRIVATE in its template is not private");
+	CHECK_RV(T.f->C_SetAttributeValue(s, priv, &lab, 1), CKR_OK);
+	CHECK(attr_eq(s, priv, CKA_LABEL, "sess-renamed", 12), "the new label");
+	CHECK_RV(T.f->C_SetAttributeValue(s, pub, &id, 1), CKR_OK);
+	CHECK(attr_eq(s, pub, CKA_ID, "\x01\x02\x03", 3), "the new CKA_ID");
+	rv = T.f->C_SetAttributeValue(s, priv, &insens, 1);
+	CHECK(rv == CKR_ATTRIBUTE_READ_ONLY, "CKA_SENSITIVE TRUE to FALSE: %s, want "
+	      "CKR_ATTRIBUTE_READ_ONLY", t_rv_name(rv));
+	CHECK(t_attr_bool(s, priv, CKA_SENSITIVE) == 1, "CKA_SENSITIVE changed");
+	if (t_attr_bool(s, priv, CKA_EXTRACTABLE) == 0) {
+		rv = T.f->C_SetAttributeValue(s, priv, &ext, 1);
+		CHECK(rv == CKR_ATTRIBUTE_READ_ONLY, "CKA_EXTRACTABLE FALSE to TRUE: %s",
+		      t_rv_name(rv));
+	} else {
+		CHECK_RV(T.f->C_SetAttributeValue(s, priv, &noext, 1), CKR_OK);
+		CHECK(t_attr_bool(s, priv, CKA_EXTRACTABLE) == 0, "CKA_EXTRACTABLE stays TRUE");
+		rv = T.f->C_SetAttributeValue(s, priv, &ext, 1);
+		CHECK(rv == CKR_ATTRIBUTE_READ_ONLY, "CKA_EXTRACTABLE FALSE to TRUE: %s",
+		      t_rv_name(rv));
+	}
+	rv = T.f->C_SetAttributeValue(s, pub, &par, 1);
+	CHECK(rv == CKR_ATTRIBUTE_READ_ONLY, "changing CKA_EC_PARAMS: %s", t_rv_name(rv));
+	CHECK_RV(T.f->C_SetAttributeValue(s, priv, &nosign, 1), CKR_OK);
+	CHECK(t_attr_bool(s, priv, CKA_SIGN) == 0, "CKA_SIGN FALSE was not kept");
+	rv = T.f->C_SignInit(s, &m, priv);
+	CHECK(rv == CKR_KEY_FUNCTION_NOT_PERMITTED, "C_SignInit after CKA_SIGN FALSE: %s",
+	      t_rv_name(rv));
+	/* A copy of a session private key signs as the key does. */
+	{
+		CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
+		CK_ATTRIBUTE sign = { CKA_SIGN, &yes, 1 };
+		CK_ATTRIBUTE name = { CKA_LABEL, "sess-copy", 9 };
+		EVP_PKEY *pkey;
+
+		CHECK_RV(T.f->C_SetAttributeValue(s, priv, &sign, 1), CKR_OK);
+		rv = T.f->C_CopyObject(s, priv, &name, 1, &copy);
+		CHECK(rv == CKR_OK, "C_CopyObject of a session private key: %s",
+		      t_rv_name(rv));
+		pkey = t_public_pkey(s, pub);
+		if (rv == CKR_OK && pkey != NULL)
+			sign_verify(s, copy, pub, pkey, EC_MECH, 64);
+		EVP_PKEY_free(pkey);
+	}
 }
 
 /* --- The run ---------------------------------------------------------------------- */
@@ -4785,6 +5378,12 @@ main(int argc, char **argv)
 		T_(init_token_fresh),
 		T_(reuse_key_never_extractable),
 		T_(changes_need_login),
+		T_(session_keypair_rsa),
+		T_(session_keypair_ec),
+		T_(session_keypair_lifetime),
+		T_(session_public_key_verify),
+		T_(session_data_objects),
+		T_(session_key_attributes),
 	};
 	int rc;
 
