@@ -25,6 +25,15 @@
 #define MAX_CERTS 1000
 /* PKCS#12 SafeContents bags nest; real files use one level. */
 #define P12_MAX_DEPTH 4
+/* The most iterations one password-based key derivation may ask for.  Real
+ * tools write 2000 to 600000 (Windows 2000, OpenSSL 2048, Java keytool 10000
+ * or 100000, OWASP's 600000 for PBKDF2); a larger count only keeps the
+ * importer busy (2^31-1 is minutes), so it is refused before anything is
+ * derived. */
+#define PBE_ITER_MAX 1000000
+/* Encrypted parts of one PKCS#12, each one key derivation; real files have
+ * one. */
+#define P12_MAX_ENCRYPTED 8
 
 /* The generic detail for content that is nothing this file reads. */
 static cv_err
@@ -537,6 +546,209 @@ import_finish(const char *form, STACK_OF(X509) *certs, EVP_PKEY **key,
 	return cv_x509_order_chain(*key, certs, leaf, chain);
 }
 
+/* An iteration count within PBE_ITER_MAX; what names it ("the PKCS#12
+ * MAC").  An absent count is 1, as the standards' DEFAULT says. */
+static cv_err
+check_iterations(const ASN1_INTEGER *iter, const char *what)
+{
+	int64_t n = 1;
+
+	if (iter != NULL && !ASN1_INTEGER_get_int64(&n, iter)) {
+		ERR_clear_error();
+		if (ASN1_STRING_type(iter) == V_ASN1_NEG_INTEGER)
+			return cv_err_set(CV_ERR_BAD_CERT,
+					  "%s iteration count is negative", what);
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "%s iteration count is over certvault's limit of %d",
+				  what, PBE_ITER_MAX);
+	}
+	if (n < 1)
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "%s iteration count %lld is not a count", what,
+				  (long long)n);
+	if (n > PBE_ITER_MAX)
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "%s iteration count %lld is over certvault's limit of %d",
+				  what, (long long)n, PBE_ITER_MAX);
+	return CV_OK;
+}
+
+/* The parameters of a password-based encryption algorithm, as OpenSSL reads
+ * them; NULL when they are not a SEQUENCE of that shape. */
+static void *
+pbe_params(const X509_ALGOR *alg, const ASN1_ITEM *it)
+{
+	const ASN1_OBJECT *oid;
+	const void *pval;
+	void *params;
+	int ptype;
+
+	X509_ALGOR_get0(&oid, &ptype, &pval, alg);
+	if (ptype != V_ASN1_SEQUENCE || pval == NULL)
+		return NULL;
+	ERR_set_mark();
+	params = ASN1_item_unpack(pval, it);
+	ERR_pop_to_mark();
+	return params;
+}
+
+/* Refuse a password-based encryption whose key derivation would run longer
+ * than PBE_ITER_MAX iterations: PKCS#12's and PKCS#5 v1's PBEParameter, or
+ * PBES2 with PBKDF2.  Other key derivations (scrypt) no tool writes into
+ * PKCS#12 or PKCS#8 are refused. */
+static cv_err
+check_pbe(const X509_ALGOR *alg, const char *what)
+{
+	cv_err err = CV_ERR_BAD_CERT;
+	const ASN1_OBJECT *oid = NULL;
+	PBE2PARAM *pbe2 = NULL;
+	PBKDF2PARAM *kdf = NULL;
+	PBEPARAM *pbe = NULL;
+	char name[80] = "";
+	int nid;
+
+	if (alg == NULL) {
+		err = cv_err_set(CV_ERR_BAD_CERT, "%s algorithm is missing", what);
+		goto done;
+	}
+	X509_ALGOR_get0(&oid, NULL, NULL, alg);
+	nid = OBJ_obj2nid(oid);
+	if (nid == NID_pbes2) {
+		if ((pbe2 = pbe_params(alg, ASN1_ITEM_rptr(PBE2PARAM))) == NULL ||
+		    pbe2->keyfunc == NULL) {
+			err = cv_err_set(CV_ERR_BAD_CERT, "%s parameters are damaged", what);
+			goto done;
+		}
+		X509_ALGOR_get0(&oid, NULL, NULL, pbe2->keyfunc);
+		if (OBJ_obj2nid(oid) != NID_id_pbkdf2) {
+			OBJ_obj2txt(name, sizeof(name), oid, 0);
+			err = cv_err_set(CV_ERR_UNSUPPORTED,
+					 "%s derives its key with %s; certvault reads PBKDF2",
+					 what, name);
+			goto done;
+		}
+		if ((kdf = pbe_params(pbe2->keyfunc, ASN1_ITEM_rptr(PBKDF2PARAM))) == NULL) {
+			err = cv_err_set(CV_ERR_BAD_CERT, "%s parameters are damaged", what);
+			goto done;
+		}
+		err = check_iterations(kdf->iter, what);
+		goto done;
+	}
+	if ((pbe = pbe_params(alg, ASN1_ITEM_rptr(PBEPARAM))) == NULL) {
+		OBJ_obj2txt(name, sizeof(name), oid, 0);
+		err = cv_err_set(CV_ERR_UNSUPPORTED,
+				 "%s uses %s, which is not a password-based encryption certvault reads",
+				 what, name);
+		goto done;
+	}
+	err = check_iterations(pbe->iter, what);
+done:
+	PBEPARAM_free(pbe);
+	PBKDF2PARAM_free(kdf);
+	PBE2PARAM_free(pbe2);
+	return err;
+}
+
+/* The encryption of a shrouded key bag. */
+static cv_err
+check_key_bag(const PKCS12_SAFEBAG *bag)
+{
+	const X509_SIG *sig = PKCS12_SAFEBAG_get0_pkcs8(bag);
+	const X509_ALGOR *alg = NULL;
+
+	if (sig == NULL)
+		return cv_err_set(CV_ERR_BAD_CERT, "a PKCS#12 key bag is damaged");
+	X509_SIG_get0(sig, &alg, NULL);
+	return check_pbe(alg, "the PKCS#12 encryption");
+}
+
+/* The key bags of a bag list that is not encrypted. */
+static cv_err
+p12_check_bags(const STACK_OF(PKCS12_SAFEBAG) *bags, int depth)
+{
+	const PKCS12_SAFEBAG *bag;
+	cv_err err = CV_OK;
+	int i;
+
+	if (depth > P12_MAX_DEPTH)
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "the PKCS#12 bags nest deeper than %d", P12_MAX_DEPTH);
+	for (i = 0; i < sk_PKCS12_SAFEBAG_num(bags) && err == CV_OK; i++) {
+		bag = sk_PKCS12_SAFEBAG_value(bags, i);
+		if (PKCS12_SAFEBAG_get_nid(bag) == NID_pkcs8ShroudedKeyBag)
+			err = check_key_bag(bag);
+		else if (PKCS12_SAFEBAG_get_nid(bag) == NID_safeContentsBag)
+			err = p12_check_bags(PKCS12_SAFEBAG_get0_safes(bag), depth + 1);
+	}
+	return err;
+}
+
+/* What a PKCS#12 will cost to read, checked before the first key
+ * derivation: the MAC's iteration count, each encrypted part's, and those
+ * of the key bags that are not inside an encrypted part (the others are
+ * checked before they are decrypted). */
+static cv_err
+p12_check_costs(PKCS12 *p12)
+{
+	cv_err err = CV_OK;
+	STACK_OF(PKCS7) *safes = NULL;
+	STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+	const ASN1_INTEGER *iter = NULL;
+	PKCS7 *p7;
+	int i, encrypted = 0;
+
+	if (PKCS12_mac_present(p12)) {
+		PKCS12_get0_mac(NULL, NULL, NULL, &iter, p12);
+		if ((err = check_iterations(iter, "the PKCS#12 MAC")) != CV_OK)
+			goto done;
+	}
+	ERR_set_mark();
+	safes = PKCS12_unpack_authsafes(p12);
+	ERR_pop_to_mark();
+	if (safes == NULL) {
+		err = cv_err_set(CV_ERR_BAD_CERT, "the PKCS#12 content is damaged");
+		goto done;
+	}
+	for (i = 0; i < sk_PKCS7_num(safes) && err == CV_OK; i++) {
+		p7 = sk_PKCS7_value(safes, i);
+		switch (OBJ_obj2nid(p7->type)) {
+		case NID_pkcs7_encrypted:
+			if (++encrypted > P12_MAX_ENCRYPTED) {
+				err = cv_err_set(CV_ERR_BAD_CERT,
+						 "the PKCS#12 content has more than %d encrypted parts",
+						 P12_MAX_ENCRYPTED);
+				break;
+			}
+			if (p7->d.encrypted == NULL || p7->d.encrypted->enc_data == NULL) {
+				err = cv_err_set(CV_ERR_BAD_CERT,
+						 "the PKCS#12 content is damaged");
+				break;
+			}
+			err = check_pbe(p7->d.encrypted->enc_data->algorithm,
+					"the PKCS#12 encryption");
+			break;
+		case NID_pkcs7_data:
+			ERR_set_mark();
+			bags = PKCS12_unpack_p7data(p7);
+			ERR_pop_to_mark();
+			if (bags == NULL) {
+				err = cv_err_set(CV_ERR_BAD_CERT,
+						 "the PKCS#12 content is damaged");
+				break;
+			}
+			err = p12_check_bags(bags, 0);
+			sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+			bags = NULL;
+			break;
+		default:
+			break; /* refused when the content is read */
+		}
+	}
+done:
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	return err;
+}
+
 /* A decryption failure: without a MAC to vouch for the password it is the
  * password; with a verified MAC the file is damaged or uses an algorithm
  * this OpenSSL lacks (RC2 of old Windows exports needs the legacy
@@ -587,6 +799,14 @@ p12_bags(const STACK_OF(PKCS12_SAFEBAG) *bags, const char *pass, int mac_ok,
 			err = p12_add_key(PKCS12_SAFEBAG_get0_p8inf(bag), c);
 			break;
 		case NID_pkcs8ShroudedKeyBag:
+			/* a second key is refused by import_finish: count it,
+			 * never spend a key derivation on it */
+			if (c->nkeys > 0) {
+				c->nkeys++;
+				break;
+			}
+			if ((err = check_key_bag(bag)) != CV_OK)
+				break;
 			if ((p8 = PKCS12_decrypt_skey(bag, pass, -1)) == NULL) {
 				err = p12_decrypt_failure(mac_ok);
 				break;
@@ -684,6 +904,8 @@ p12_import(PKCS12 *p12, const char *password, X509 **leaf,
 		err = cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
 		goto done;
 	}
+	if ((err = p12_check_costs(p12)) != CV_OK)
+		goto done;
 	if (PKCS12_mac_present(p12)) {
 		ERR_set_mark();
 		if (empty && PKCS12_verify_mac(p12, NULL, 0)) {

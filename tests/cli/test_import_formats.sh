@@ -1,0 +1,71 @@
+#!/bin/bash
+# certificate import of the files other tools write, and of hostile ones:
+# PKCS#12 with iteration counts no real tool writes (refused before any key
+# derivation, in one line); PKCS#12 made by OpenSSL 1.x and `-legacy`
+# (RC2-40 certificate bags, 3DES key bags); encrypted PKCS#8 PEM keys.
+. "$(dirname "$0")/lib.sh"
+need timeout python3
+
+# Every run is bounded: an import that spins on a hostile count fails here
+# instead of hanging the suite.
+cv() {
+	timeout 20 "$CERTVAULT" --vault "$VAULT" "$@"
+}
+P12ITER="$CERTVAULT_TESTS/p12iter.py"
+BIG=2147483647
+
+make_vault
+
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/k.pem" -out "$WORK/c.pem" \
+	-subj "/CN=formats.example" -days 30 2>/dev/null
+check "a key and certificate made" test -s "$WORK/c.pem"
+
+# The public key of the key a vault's secret holds, as PEM.
+secret_pub() {
+	rm -f "$WORK/secret.pem"
+	cv secret download --name "$1" --file "$WORK/secret.pem" --format pem >/dev/null &&
+		openssl pkey -in "$WORK/secret.pem" -pubout 2>/dev/null
+}
+KEY_PUB=$(openssl pkey -in "$WORK/k.pem" -pubout)
+
+# --- Iteration counts no real tool writes ------------------------------------
+openssl pkcs12 -export -inkey "$WORK/k.pem" -in "$WORK/c.pem" -passout pass:pw \
+	-out "$WORK/ok.pfx"
+python3 "$P12ITER" "$WORK/ok.pfx" "$WORK/mac-big.pfx" mac "$BIG"
+check "a PFX with MAC iteration count 2^31-1 made" test -s "$WORK/mac-big.pfx"
+expect_fail_with "a MAC iteration count of 2^31-1" \
+	"the PKCS#12 MAC iteration count 2147483647 is over certvault's limit of 1000000" \
+	certificate import --name macbig --file "$WORK/mac-big.pfx" --password pw
+expect_fail_with "a MAC iteration count of 2^31-1, wrong password" \
+	"the PKCS#12 MAC iteration count 2147483647 is over certvault's limit of 1000000" \
+	certificate import --name macbig --file "$WORK/mac-big.pfx" --password not-it
+python3 "$P12ITER" "$WORK/ok.pfx" "$WORK/mac-over.pfx" mac 1000001
+expect_fail_with "a MAC iteration count one over the limit" \
+	"iteration count 1000001 is over certvault's limit of 1000000" \
+	certificate import --name macover --file "$WORK/mac-over.pfx" --password pw
+
+# Without a MAC the counts of the encrypted bags are the ones to bound.
+openssl pkcs12 -export -nomac -certpbe AES-256-CBC -inkey "$WORK/k.pem" -in "$WORK/c.pem" \
+	-passout pass:pw -out "$WORK/nomac.pfx"
+expect_ok "a PFX without a MAC imports" certificate import --name nomac \
+	--file "$WORK/nomac.pfx" --password pw
+python3 "$P12ITER" "$WORK/nomac.pfx" "$WORK/pbe-big.pfx" pbe "$BIG"
+check "a PFX with PBKDF2 iteration counts of 2^31-1 made" test -s "$WORK/pbe-big.pfx"
+expect_fail_with "PBKDF2 iteration counts of 2^31-1" \
+	"the PKCS#12 encryption iteration count 2147483647 is over certvault's limit of 1000000" \
+	certificate import --name pbebig --file "$WORK/pbe-big.pfx" --password pw
+# Only the key bag's count: the certificates decrypt, the key would spin.
+openssl pkcs12 -export -nomac -certpbe NONE -inkey "$WORK/k.pem" -in "$WORK/c.pem" \
+	-passout pass:pw -out "$WORK/nomac-keyonly.pfx"
+python3 "$P12ITER" "$WORK/nomac-keyonly.pfx" "$WORK/key-big.pfx" pbe "$BIG"
+expect_fail_with "a key bag's PBKDF2 iteration count of 2^31-1" \
+	"the PKCS#12 encryption iteration count 2147483647 is over certvault's limit of 1000000" \
+	certificate import --name keybig --file "$WORK/key-big.pfx" --password pw
+
+# What real tools write stays well inside the limit.
+openssl pkcs12 -export -iter 100000 -inkey "$WORK/k.pem" -in "$WORK/c.pem" -passout pass:pw \
+	-out "$WORK/iter100k.pfx"
+expect_ok "iteration count 100000 (newer Java keytool) imports" certificate import \
+	--name iter100k --file "$WORK/iter100k.pfx" --password pw
+
+done_testing
