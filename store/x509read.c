@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
+#include <openssl/provider.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -519,6 +520,141 @@ done:
 	return err;
 }
 
+/* A library context of its own for decrypting what users import: the
+ * default provider and, where installed, the legacy one, for the RC2-40
+ * certificate bags and DES keys of files made by OpenSSL 1.x, by `openssl
+ * pkcs12 -legacy` and by older Windows.  It is the calling thread's default
+ * context only between legacy_scope_enter and legacy_scope_restore, so no
+ * other code in the process (nginx's own TLS, another thread) ever sees the
+ * legacy algorithms.  Objects made inside the scope belong to its context:
+ * they are moved out (reload_import) before legacy_scope_free. */
+struct legacy_scope {
+	OSSL_LIB_CTX *ctx, *prev;
+	OSSL_PROVIDER *deflt, *legacy;
+};
+
+static cv_err
+legacy_scope_enter(struct legacy_scope *s)
+{
+	memset(s, 0, sizeof(*s));
+	if ((s->ctx = OSSL_LIB_CTX_new()) == NULL ||
+	    (s->deflt = OSSL_PROVIDER_load(s->ctx, "default")) == NULL) {
+		OSSL_LIB_CTX_free(s->ctx);
+		s->ctx = NULL;
+		return cv_err_crypto("a library context for reading PKCS#12");
+	}
+	/* Without the legacy module the modern files still read, and a
+	 * legacy one fails naming the algorithm. */
+	ERR_set_mark();
+	s->legacy = OSSL_PROVIDER_load(s->ctx, "legacy");
+	ERR_pop_to_mark();
+	s->prev = OSSL_LIB_CTX_set0_default(s->ctx);
+	if (s->prev == NULL) {
+		OSSL_PROVIDER_unload(s->legacy);
+		OSSL_PROVIDER_unload(s->deflt);
+		OSSL_LIB_CTX_free(s->ctx);
+		s->ctx = NULL;
+		return cv_err_crypto("a library context for reading PKCS#12");
+	}
+	return CV_OK;
+}
+
+/* The thread's own default context again. */
+static void
+legacy_scope_restore(struct legacy_scope *s)
+{
+	if (s->prev != NULL)
+		OSSL_LIB_CTX_set0_default(s->prev);
+	s->prev = NULL;
+}
+
+static void
+legacy_scope_free(struct legacy_scope *s)
+{
+	legacy_scope_restore(s);
+	OSSL_PROVIDER_unload(s->legacy);
+	OSSL_PROVIDER_unload(s->deflt);
+	OSSL_LIB_CTX_free(s->ctx);
+	memset(s, 0, sizeof(*s));
+}
+
+/* A certificate decoded again in the current default context. */
+static cv_err
+reload_cert(X509 *in, X509 **out)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	int n;
+
+	*out = NULL;
+	if ((n = i2d_X509(in, &der)) <= 0)
+		return cv_err_crypto("encode a certificate");
+	p = der;
+	*out = d2i_X509(NULL, &p, n);
+	OPENSSL_free(der);
+	if (*out == NULL)
+		return cv_err_crypto("decode a certificate");
+	return CV_OK;
+}
+
+/* A private key decoded again in the current default context. */
+static cv_err
+reload_key(EVP_PKEY *in, EVP_PKEY **out)
+{
+	PKCS8_PRIV_KEY_INFO *p8;
+
+	*out = NULL;
+	if ((p8 = EVP_PKEY2PKCS8(in)) == NULL)
+		return cv_err_crypto("encode the private key");
+	*out = EVP_PKCS82PKEY(p8);
+	PKCS8_PRIV_KEY_INFO_free(p8); /* cleanses the key's bytes */
+	if (*out == NULL)
+		return cv_err_crypto("decode the private key");
+	return CV_OK;
+}
+
+/* An import's results moved out of a legacy scope's context. */
+static cv_err
+reload_import(X509 *in_leaf, STACK_OF(X509) *in_chain, EVP_PKEY *in_key,
+	      X509 **leaf, STACK_OF(X509) **chain, EVP_PKEY **key)
+{
+	cv_err err = CV_ERR_NOMEM;
+	STACK_OF(X509) *c = NULL;
+	X509 *x = NULL, *l = NULL;
+	EVP_PKEY *k = NULL;
+	int i;
+
+	if ((c = sk_X509_new_null()) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
+		goto done;
+	}
+	for (i = 0; i < sk_X509_num(in_chain); i++) {
+		if ((err = reload_cert(sk_X509_value(in_chain, i), &x)) != CV_OK)
+			goto done;
+		if (!sk_X509_push(c, x)) {
+			err = cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
+			goto done;
+		}
+		x = NULL;
+	}
+	if ((err = reload_cert(in_leaf, &l)) != CV_OK ||
+	    (err = reload_key(in_key, &k)) != CV_OK)
+		goto done;
+	*leaf = l;
+	*chain = c;
+	*key = k;
+	l = NULL;
+	c = NULL;
+	k = NULL;
+	err = CV_OK;
+done:
+	X509_free(x);
+	X509_free(l);
+	sk_X509_pop_free(c, X509_free);
+	EVP_PKEY_free(k);
+	return err;
+}
+
 /* The shared end of an import: one key, at least one certificate, and the
  * certificate the key belongs to. */
 static cv_err
@@ -751,8 +887,7 @@ done:
 
 /* A decryption failure: without a MAC to vouch for the password it is the
  * password; with a verified MAC the file is damaged or uses an algorithm
- * this OpenSSL lacks (RC2 of old Windows exports needs the legacy
- * provider). */
+ * this OpenSSL lacks (RC2 when the legacy module is not installed). */
 static cv_err
 p12_decrypt_failure(int mac_ok)
 {
@@ -891,8 +1026,8 @@ done:
 /* A PKCS#12 import.  An empty password is tried as no password and as the
  * empty string, as PKCS12_parse does, since tools write either. */
 static cv_err
-p12_import(PKCS12 *p12, const char *password, X509 **leaf,
-	   STACK_OF(X509) **chain, EVP_PKEY **key)
+p12_import_here(PKCS12 *p12, const char *password, X509 **leaf,
+		STACK_OF(X509) **chain, EVP_PKEY **key)
 {
 	cv_err err = CV_ERR_BAD_PASSWORD;
 	struct pem_content c = { NULL, NULL, 0, 0 };
@@ -950,6 +1085,32 @@ p12_import(PKCS12 *p12, const char *password, X509 **leaf,
 	c.key = NULL;
 done:
 	pem_content_free(&c);
+	return err;
+}
+
+/* A PKCS#12 decoded with the legacy algorithms available (see
+ * legacy_scope_enter); what it hands out lives in the caller's library
+ * context, as if read without the scope. */
+static cv_err
+p12_import(PKCS12 *p12, const char *password, X509 **leaf,
+	   STACK_OF(X509) **chain, EVP_PKEY **key)
+{
+	struct legacy_scope scope;
+	X509 *in_leaf = NULL;
+	STACK_OF(X509) *in_chain = NULL;
+	EVP_PKEY *in_key = NULL;
+	cv_err err;
+
+	if ((err = legacy_scope_enter(&scope)) != CV_OK)
+		return err;
+	err = p12_import_here(p12, password, &in_leaf, &in_chain, &in_key);
+	legacy_scope_restore(&scope);
+	if (err == CV_OK)
+		err = reload_import(in_leaf, in_chain, in_key, leaf, chain, key);
+	X509_free(in_leaf);
+	sk_X509_pop_free(in_chain, X509_free);
+	EVP_PKEY_free(in_key);
+	legacy_scope_free(&scope);
 	return err;
 }
 

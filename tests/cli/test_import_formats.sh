@@ -68,4 +68,48 @@ openssl pkcs12 -export -iter 100000 -inkey "$WORK/k.pem" -in "$WORK/c.pem" -pass
 expect_ok "iteration count 100000 (newer Java keytool) imports" certificate import \
 	--name iter100k --file "$WORK/iter100k.pfx" --password pw
 
+# --- Files made by OpenSSL 1.x and `-legacy` -------------------------------------
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/ca.key" -out "$WORK/ca.pem" \
+	-subj "/CN=Formats Test CA" -days 30 -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/ec.key" \
+	-subj "/CN=legacy-ec.example" -out "$WORK/ec.csr" 2>/dev/null
+openssl x509 -req -in "$WORK/ec.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" -CAcreateserial \
+	-days 30 -out "$WORK/ec.pem" 2>/dev/null
+check "an EC leaf signed by a CA made" test -s "$WORK/ec.pem"
+
+# legacy_check NAME FILE PASSWORD CERT KEY: the file is what OpenSSL 1.x
+# wrote (RC2-40 certificate bags, 3DES key bags), imports, and the vault
+# holds its certificate, chain and key.
+legacy_check() {
+	local name=$1 file=$2 pass=$3 cert=$4 key=$5 info
+	info=$(openssl pkcs12 -legacy -in "$file" -info -noout -passin "pass:$pass" 2>&1)
+	check "$name: the file has RC2-40 certificate bags" \
+		grep -q "pbeWithSHA1And40BitRC2-CBC" <<<"$info"
+	check "$name: the file has a 3DES key bag" \
+		grep -q "pbeWithSHA1And3-KeyTripleDES-CBC" <<<"$info"
+	expect_ok "$name: imports" certificate import --name "$name" --file "$file" \
+		--password "$pass"
+	run_cv certificate show --name "$name" --json
+	check_eq "$name: the certificate is the file's" "$(jout .x5t)" "$(x5t_of "$cert")"
+	check_eq "$name: the key is the file's" "$(secret_pub "$name")" \
+		"$(openssl pkey -in "$key" -pubout)"
+}
+
+openssl pkcs12 -export -legacy -inkey "$WORK/k.pem" -in "$WORK/c.pem" -passout pass:pw \
+	-out "$WORK/legacy-rsa.pfx"
+legacy_check legacy-rsa "$WORK/legacy-rsa.pfx" pw "$WORK/c.pem" "$WORK/k.pem"
+openssl pkcs12 -export -legacy -inkey "$WORK/ec.key" -in "$WORK/ec.pem" -certfile "$WORK/ca.pem" \
+	-passout pass:legacy-pass -out "$WORK/legacy-ec.pfx"
+legacy_check legacy-ec "$WORK/legacy-ec.pfx" legacy-pass "$WORK/ec.pem" "$WORK/ec.key"
+rm -f "$WORK/legacy-chain.pem"
+cv certificate download --name legacy-ec --file "$WORK/legacy-chain.pem" --chain >/dev/null
+check_eq "legacy-ec: the CA certificate is stored as its chain" \
+	"$(openssl crl2pkcs7 -nocrl -certfile "$WORK/legacy-chain.pem" | openssl pkcs7 -print_certs -noout | grep -c subject=)" 2
+# The same algorithms named one by one, as OpenSSL 1.1's defaults.
+openssl pkcs12 -export -legacy -certpbe PBE-SHA1-RC2-40 -keypbe PBE-SHA1-3DES -macalg sha1 \
+	-inkey "$WORK/k.pem" -in "$WORK/c.pem" -passout pass:pw -out "$WORK/openssl11.pfx"
+legacy_check openssl11 "$WORK/openssl11.pfx" pw "$WORK/c.pem" "$WORK/k.pem"
+expect_fail_with "a -legacy file with a wrong password" "password" \
+	certificate import --name legacy-bad --file "$WORK/legacy-rsa.pfx" --password not-it
+
 done_testing
