@@ -343,10 +343,14 @@ done:
 	return err;
 }
 
-/* One PEM block.  Key blocks are decoded only when want_keys is set. */
+static cv_err pem_encrypted_key(const unsigned char *der, long len,
+				const char *password, EVP_PKEY **out);
+
+/* One PEM block.  Key blocks are decoded only when want_keys is set; an
+ * encrypted PKCS#8 key with password. */
 static cv_err
 pem_block(const char *name, const char *header, const unsigned char *der,
-	  long len, int want_keys, struct pem_content *c)
+	  long len, int want_keys, const char *password, struct pem_content *c)
 {
 	cv_err err = CV_ERR_BAD_PEM;
 	X509 *x = NULL;
@@ -368,13 +372,16 @@ pem_block(const char *name, const char *header, const unsigned char *der,
 		}
 		err = pkcs7_certificates(p7, c->certs);
 	} else if (ends_with(name, "PRIVATE KEY") && want_keys) {
-		if (strcmp(name, PEM_STRING_PKCS8) == 0 ||
-		    (header != NULL && strstr(header, "ENCRYPTED") != NULL)) {
-			err = cv_err_set(CV_ERR_ENCRYPTED_KEY, "%s",
-					 cv_strerror(CV_ERR_ENCRYPTED_KEY));
+		if (header != NULL && strstr(header, "ENCRYPTED") != NULL) {
+			err = cv_err_set(CV_ERR_ENCRYPTED_KEY,
+					 "the PEM private key is encrypted in the traditional form (Proc-Type); give it as PKCS#8 (ENCRYPTED PRIVATE KEY) with its password");
 			goto done;
 		}
-		if ((err = pem_private_key(name, der, len, &key)) != CV_OK)
+		if (strcmp(name, PEM_STRING_PKCS8) == 0)
+			err = pem_encrypted_key(der, len, password, &key);
+		else
+			err = pem_private_key(name, der, len, &key);
+		if (err != CV_OK)
 			goto done;
 		if (++c->nkeys == 1) {
 			c->key = key;
@@ -395,7 +402,7 @@ done:
  * broken is CV_ERR_BAD_PEM with Key Vault's text. */
 static cv_err
 pem_read_all(const unsigned char *data, size_t len, int want_keys,
-	     struct pem_content *c)
+	     const char *password, struct pem_content *c)
 {
 	cv_err err = CV_ERR_NOMEM;
 	BIO *bio = NULL;
@@ -422,7 +429,7 @@ pem_read_all(const unsigned char *data, size_t len, int want_keys,
 			goto popped;
 		}
 		c->nblocks++;
-		err = pem_block(name, header, der, derlen, want_keys, c);
+		err = pem_block(name, header, der, derlen, want_keys, password, c);
 		OPENSSL_secure_clear_free(der, (size_t)derlen);
 		OPENSSL_secure_free(header);
 		OPENSSL_secure_free(name);
@@ -486,7 +493,7 @@ cv_x509_read_certificates(const unsigned char *data, size_t len,
 			goto found;
 	}
 	if (has_pem_marker(data, len)) {
-		if ((err = pem_read_all(data, len, 0, &c)) != CV_OK)
+		if ((err = pem_read_all(data, len, 0, NULL, &c)) != CV_OK)
 			goto done;
 		if (c.nblocks == 0) {
 			err = bad_pem();
@@ -1088,6 +1095,57 @@ done:
 	return err;
 }
 
+/* An ENCRYPTED PRIVATE KEY block (PKCS#8 EncryptedPrivateKeyInfo): its
+ * iteration count is checked before the key is derived, and the decryption
+ * runs in a legacy scope (PKCS#5 v1.5 DES and RC2 keys of older tools). */
+static cv_err
+pem_encrypted_key(const unsigned char *der, long len, const char *password,
+		  EVP_PKEY **out)
+{
+	cv_err err = CV_ERR_BAD_PEM;
+	struct legacy_scope scope = { NULL, NULL, NULL, NULL };
+	const unsigned char *p = der;
+	const X509_ALGOR *alg = NULL;
+	X509_SIG *sig = NULL;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	size_t plen;
+
+	*out = NULL;
+	if (password == NULL) {
+		err = cv_err_set(CV_ERR_ENCRYPTED_KEY, "%s",
+				 cv_strerror(CV_ERR_ENCRYPTED_KEY));
+		goto done;
+	}
+	if ((sig = d2i_X509_SIG(NULL, &p, len)) == NULL || p != der + len) {
+		err = bad_pem();
+		goto done;
+	}
+	X509_SIG_get0(sig, &alg, NULL);
+	if ((err = check_pbe(alg, "the PEM private key's encryption")) != CV_OK ||
+	    (err = legacy_scope_enter(&scope)) != CV_OK)
+		goto done;
+	plen = strlen(password);
+	p8 = PKCS8_decrypt(sig, password, plen > INT_MAX ? INT_MAX : (int)plen);
+	legacy_scope_restore(&scope);
+	if (p8 == NULL) {
+		ERR_clear_error();
+		err = cv_err_set(CV_ERR_BAD_PASSWORD,
+				 "the PEM private key does not decrypt with this password");
+		goto done;
+	}
+	if ((*out = EVP_PKCS82PKEY(p8)) == NULL) {
+		err = bad_pem();
+		goto done;
+	}
+	err = CV_OK;
+done:
+	PKCS8_PRIV_KEY_INFO_free(p8); /* cleanses the key's bytes */
+	X509_SIG_free(sig);
+	if (scope.ctx != NULL)
+		legacy_scope_free(&scope);
+	return err;
+}
+
 /* A PKCS#12 decoded with the legacy algorithms available (see
  * legacy_scope_enter); what it hands out lives in the caller's library
  * context, as if read without the scope. */
@@ -1200,7 +1258,7 @@ cv_x509_read_import(const unsigned char *data, size_t len,
 			err = cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
 			goto done;
 		}
-		if ((err = pem_read_all(data, len, 1, &c)) != CV_OK)
+		if ((err = pem_read_all(data, len, 1, password, &c)) != CV_OK)
 			goto done;
 		if (c.nblocks == 0) {
 			err = bad_pem();

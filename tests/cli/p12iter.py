@@ -4,6 +4,8 @@
     p12iter.py IN OUT mac COUNT   the MAC's iteration count
     p12iter.py IN OUT pbe COUNT   every PBE/PBKDF2 iteration count
 
+IN is DER: a PKCS#12 file, or (pbe only) an encrypted PKCS#8 key.
+
 An iteration count is the INTEGER that follows a salt (OCTET STRING) in
 one SEQUENCE: MacData, PKCS#12's PBEParameter and PBKDF2-params all have
 that shape.  The DER is decoded into a tree (descending into OCTET STRINGs

@@ -112,4 +112,41 @@ legacy_check openssl11 "$WORK/openssl11.pfx" pw "$WORK/c.pem" "$WORK/k.pem"
 expect_fail_with "a -legacy file with a wrong password" "password" \
 	certificate import --name legacy-bad --file "$WORK/legacy-rsa.pfx" --password not-it
 
+# --- Encrypted PKCS#8 PEM keys ------------------------------------------------
+openssl pkcs8 -topk8 -v2 aes-256-cbc -in "$WORK/k.pem" -passout pass:key-pass \
+	-out "$WORK/enc.key"
+check "an ENCRYPTED PRIVATE KEY made" grep -q "BEGIN ENCRYPTED PRIVATE KEY" "$WORK/enc.key"
+cat "$WORK/c.pem" "$WORK/enc.key" >"$WORK/enc-bundle.pem"
+expect_ok "an encrypted PKCS#8 key imports with --password" certificate import --name enc1 \
+	--file "$WORK/enc-bundle.pem" --password key-pass
+check_eq "enc1: the key is the file's" "$(secret_pub enc1)" "$KEY_PUB"
+printf 'key-pass\n' >"$WORK/key.pass"
+expect_ok "an encrypted PKCS#8 key imports with --password-file" certificate import \
+	--name enc2 --file "$WORK/enc-bundle.pem" --password-file "$WORK/key.pass"
+check_eq "enc2: the key is the file's" "$(secret_pub enc2)" "$KEY_PUB"
+openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES -in "$WORK/ec.key" -passout pass:key-pass \
+	-out "$WORK/enc-v1.key"
+cat "$WORK/enc-v1.key" "$WORK/ec.pem" "$WORK/ca.pem" >"$WORK/enc-v1-bundle.pem"
+expect_ok "a PKCS#5 v1.5 (3DES) encrypted EC key imports" certificate import --name enc3 \
+	--file "$WORK/enc-v1-bundle.pem" --password key-pass
+check_eq "enc3: the key is the file's" "$(secret_pub enc3)" "$(openssl pkey -in "$WORK/ec.key" -pubout)"
+expect_fail_with "an encrypted PKCS#8 key, wrong password" \
+	"the PEM private key does not decrypt with this password" \
+	certificate import --name encbad --file "$WORK/enc-bundle.pem" --password not-it
+expect_fail_with "an encrypted PKCS#8 key, no password" "the PEM private key is encrypted" \
+	certificate import --name encnone --file "$WORK/enc-bundle.pem"
+# The key's PBKDF2 count raised to 2^31-1 in its DER.
+openssl pkcs8 -topk8 -v2 aes-256-cbc -in "$WORK/k.pem" -passout pass:key-pass -outform DER \
+	-out "$WORK/enc.der"
+python3 "$P12ITER" "$WORK/enc.der" "$WORK/enc-big.der" pbe "$BIG"
+{
+	echo "-----BEGIN ENCRYPTED PRIVATE KEY-----"
+	openssl base64 -in "$WORK/enc-big.der"
+	echo "-----END ENCRYPTED PRIVATE KEY-----"
+} >"$WORK/enc-big.key"
+cat "$WORK/c.pem" "$WORK/enc-big.key" >"$WORK/enc-big-bundle.pem"
+expect_fail_with "an encrypted PKCS#8 key with iteration count 2^31-1" \
+	"the PEM private key's encryption iteration count 2147483647 is over certvault's limit of 1000000" \
+	certificate import --name encbig --file "$WORK/enc-big-bundle.pem" --password key-pass
+
 done_testing

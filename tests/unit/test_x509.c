@@ -1493,7 +1493,8 @@ test_import_pem_errors(void **state)
 	BIO *bio;
 
 	(void)state;
-	/* Encrypted PKCS#8. */
+	/* Encrypted PKCS#8: read with its password, refused without it or
+	 * with another. */
 	bio = BIO_new(BIO_s_mem());
 	assert_true(PEM_write_bio_PKCS8PrivateKey(bio, pki.leaf_key,
 						  EVP_aes_256_cbc(), "pw", 2,
@@ -1502,7 +1503,16 @@ test_import_pem_errors(void **state)
 	BIO_free(bio);
 	assert_non_null(strstr((char *)b.p, "ENCRYPTED PRIVATE KEY"));
 	buf_pem_cert(&b, pki.leaf);
-	assert_int_equal(import(&b, "pw", &im), CV_ERR_ENCRYPTED_KEY);
+	buf_pem_cert(&b, pki.root);
+	buf_pem_cert(&b, pki.inter);
+	assert_int_equal(import(&b, "pw", &im), CV_OK);
+	check_leaf_import(&im, 0);
+	imported_free(&im);
+	assert_int_equal(import(&b, NULL, &im), CV_ERR_ENCRYPTED_KEY);
+	assert_import_failed(&im);
+	assert_int_equal(import(&b, "wrong", &im), CV_ERR_BAD_PASSWORD);
+	assert_string_equal(cv_err_detail(),
+			    "the PEM private key does not decrypt with this password");
 	assert_import_failed(&im);
 	buf_free(&b);
 
