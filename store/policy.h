@@ -159,19 +159,23 @@ void cv_policy_free(cv_policy *p);
 const char *cv_key_usage_name(unsigned bit);
 const char *cv_content_type_name(enum cv_content_type ct);
 
-/* Parse a subject written the way Key Vault accepts it (RFC 4514 order as
- * written, `S` for stateOrProvinceName, spaces around `=` and `,`, double
- * quotes around a value holding a comma, backslash escapes).  Attributes go
- * into the X509_NAME in the order written.  Errors: CV_ERR_BAD_SUBJECT
- * ("The subject name provided is not a valid X500 name"), CV_ERR_NOMEM. */
+/* Parse a subject written the way Key Vault accepts it (RFC 4514, `S` for
+ * stateOrProvinceName, spaces around `=` and `,`, double quotes around a
+ * value holding a comma, backslash escapes, '+' joining a multi-valued
+ * RDN).  As RFC 4514, Key Vault and OpenSSL read it, the string lists the
+ * RDNs most specific first: the last RDN written is the first in the
+ * X509_NAME (and the DER), so "CN=a, O=b, C=US" begins with C.  Entries of
+ * one RDN keep the order written.  Errors: CV_ERR_BAD_SUBJECT ("The subject
+ * name provided is not a valid X500 name"), CV_ERR_NOMEM. */
 cv_err cv_x500_parse(const char *subject, X509_NAME **out);
 
 /* Compare two subjects as X.500 names: 1 if equal, 0 if not. */
 int cv_x500_equal(const X509_NAME *a, const X509_NAME *b);
 
-/* The subject of a certificate in Key Vault's display form, such as
- * "CN=www.contoso.com, O=Contoso, C=US" (most significant last as written
- * in the certificate's order).  Caller frees with free(); NULL on ENOMEM. */
+/* A name in Key Vault's display form, such as "CN=www.contoso.com,
+ * O=Contoso, C=US": RFC 4514 order, the DER's last RDN first, as `openssl
+ * x509 -nameopt RFC2253` prints it, so cv_x500_parse reads it back as the
+ * same name.  Caller frees with free(); NULL on ENOMEM. */
 char *cv_x500_format(const X509_NAME *name);
 
 #endif
