@@ -149,4 +149,68 @@ expect_fail_with "an encrypted PKCS#8 key with iteration count 2^31-1" \
 	"the PEM private key's encryption iteration count 2147483647 is over certvault's limit of 1000000" \
 	certificate import --name encbig --file "$WORK/enc-big-bundle.pem" --password key-pass
 
+# --- Import policies with only some members --------------------------------------
+# az's own import policy: issuer, key properties and content type, no
+# x509 properties.  The rest comes from the certificate.
+printf 'subjectAltName=DNS:part.example,DNS:www.part.example\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' \
+	>"$WORK/part.ext"
+openssl req -new -key "$WORK/k.pem" -subj "/C=US/O=Contoso/CN=part.example" \
+	-out "$WORK/part.csr" 2>/dev/null
+openssl x509 -req -in "$WORK/part.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" -CAcreateserial \
+	-days 90 -extfile "$WORK/part.ext" -out "$WORK/part.pem" 2>/dev/null
+cat "$WORK/part.pem" "$WORK/k.pem" >"$WORK/part-bundle.pem"
+az_import_policy='{"issuerParameters":{"name":"Unknown"},
+  "keyProperties":{"exportable":true,"keySize":2048,"keyType":"RSA","reuseKey":false},
+  "secretProperties":{"contentType":"application/x-pem-file"}}'
+expect_ok "az's import policy (no x509 properties) imports" certificate import --name part1 \
+	--file "$WORK/part-bundle.pem" --policy "$az_import_policy"
+run_cv certificate policy show --name part1 --style rest
+# What the certificate says, read by openssl.
+PART_SUBJECT=$(openssl x509 -in "$WORK/part.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
+check_eq "part1: the subject is the certificate's" "$(jout .x509_props.subject | sed 's/, /,/g')" \
+	"$PART_SUBJECT"
+check_eq "part1: the DNS names are the certificate's" "$(jout '.x509_props.sans.dns_names | join(",")')" \
+	"$(openssl x509 -in "$WORK/part.pem" -noout -ext subjectAltName | sed -n 's/^ *//; s/DNS://g; s/, /,/gp' | tail -1)"
+check_eq "part1: the key usage is the certificate's" "$(jout '.x509_props.key_usage | join(",")')" digitalSignature
+check_eq "part1: the EKU is the certificate's" "$(jout '.x509_props.ekus | join(",")')" 1.3.6.1.5.5.7.3.2
+check_eq "part1: 90 days are 3 months, not the default 12" "$(jout .x509_props.validity_months)" 3
+check_eq "part1: the content type is the policy's" "$(jout .secret_props.contentType)" application/x-pem-file
+check_eq "part1: the issuer is the policy's" "$(jout .issuer.name)" Unknown
+check_eq "part1: the key is the policy's" \
+	"$(jout '[.key_props.kty, .key_props.key_size, .key_props.exportable, .key_props.reuse_key] | map(tostring) | join(" ")')" \
+	"RSA 2048 true false"
+
+# Only a subject: the key's type and curve come from the certificate, not
+# the RSA default; the content type from the file (PKCS#12).
+openssl pkcs12 -export -inkey "$WORK/ec.key" -in "$WORK/ec.pem" -passout pass:pw \
+	-out "$WORK/ec.pfx"
+EC_SUBJECT=$(openssl x509 -in "$WORK/ec.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
+expect_ok "a policy with only a subject imports an EC certificate" certificate import \
+	--name part2 --file "$WORK/ec.pfx" --password pw \
+	--policy "{\"x509_props\":{\"subject\":\"$EC_SUBJECT\"}}"
+run_cv certificate policy show --name part2 --style rest
+check_eq "part2: EC P-256 from the certificate" "$(jout '.key_props.kty + " " + .key_props.crv')" "EC P-256"
+check_eq "part2: the file's content type" "$(jout .secret_props.contentType)" application/x-pkcs12
+check_eq "part2: 30 days are 1 month" "$(jout .x509_props.validity_months)" 1
+
+# Key type without a size: the size is the certificate's.
+openssl req -x509 -newkey rsa:3072 -nodes -keyout "$WORK/k3072.pem" -out "$WORK/c3072.pem" \
+	-subj "/CN=rsa3072.example" -days 30 2>/dev/null
+cat "$WORK/c3072.pem" "$WORK/k3072.pem" >"$WORK/rsa3072-bundle.pem"
+expect_ok "a policy with kty RSA and no size imports an RSA-3072 certificate" certificate import \
+	--name part3 --file "$WORK/rsa3072-bundle.pem" --policy '{"key_props":{"kty":"RSA"}}'
+run_cv certificate policy show --name part3 --style rest
+check_eq "part3: the size is the certificate's" "$(jout .key_props.key_size)" 3072
+
+# What a policy does say must still fit.
+expect_fail_with "a partial policy whose subject does not fit" "subject" \
+	certificate import --name part4 --file "$WORK/part-bundle.pem" \
+	--policy '{"x509_props":{"subject":"CN=other.example"}}'
+expect_fail_with "a partial policy whose key type does not fit" "kty" \
+	certificate import --name part5 --file "$WORK/ec.pfx" --password pw \
+	--policy "$az_import_policy"
+# A create still needs a subject or a SAN.
+expect_fail_with "create with az's import policy" "subject" \
+	certificate create --name part6 --policy "$az_import_policy"
+
 done_testing

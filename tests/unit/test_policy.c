@@ -2172,6 +2172,95 @@ test_from_certificate_validity(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* az's own import policy names issuer, key properties and content type
+ * only; the rest comes from the certificate, never from defaults that
+ * contradict it. */
+static void
+test_import_policy_completed(void **state)
+{
+	static const char az_import[] =
+		"{\"issuerParameters\":{\"name\":\"Unknown\"},"
+		"\"keyProperties\":{\"exportable\":true,\"keySize\":2048,"
+		"\"keyType\":\"RSA\",\"reuseKey\":false},"
+		"\"secretProperties\":{\"contentType\":\"application/x-pem-file\"}}";
+	EVP_PKEY *rsa = rsa_key(2048), *ec = ec_key("P-384");
+	X509 *x, *y;
+	cv_policy *given = NULL, *p = NULL, *d = NULL;
+	size_t i;
+
+	(void)state;
+	x = make_cert(rsa, "CN=part.example, O=Contoso, C=US", 90 * DAY,
+		      "DNS:part.example, DNS:www.part.example",
+		      "critical,digitalSignature", "clientAuth");
+	/* the plain parse refuses it, as Key Vault's create does */
+	assert_int_equal(cv_policy_parse(az_import, strlen(az_import), &given),
+			 CV_ERR_POLICY);
+	assert_int_equal(cv_policy_parse_import(az_import, strlen(az_import), &given),
+			 CV_OK);
+	assert_true(given->from_cert & CV_FROM_CERT_SUBJECT);
+	assert_true(given->from_cert & CV_FROM_CERT_VALIDITY);
+	assert_false(given->from_cert & CV_FROM_CERT_KEY_TYPE);
+	assert_false(given->from_cert & CV_FROM_CERT_CONTENT_TYPE);
+	/* unfinished, it is no policy to create with */
+	assert_int_equal(cv_policy_validate(given), CV_ERR_POLICY);
+
+	assert_int_equal(cv_policy_complete(given, x, CV_CONTENT_PKCS12, &p), CV_OK);
+	assert_int_equal(cv_policy_from_certificate(x, CV_CONTENT_PKCS12, &d), CV_OK);
+	assert_int_equal(p->from_cert, 0);
+	assert_int_equal(cv_policy_validate(p), CV_OK);
+	assert_int_equal(cv_policy_check_certificate(p, x), CV_OK);
+	/* from the certificate */
+	assert_string_equal(p->subject, d->subject);
+	assert_string_equal(p->subject, "CN=part.example, O=Contoso, C=US");
+	assert_int_equal(p->dns_names.n, 2);
+	for (i = 0; i < p->dns_names.n; i++)
+		assert_string_equal(p->dns_names.v[i], d->dns_names.v[i]);
+	assert_int_equal(p->key_usage, d->key_usage);
+	assert_int_equal(p->key_usage, CV_KU_DIGITAL_SIGNATURE);
+	assert_int_equal(p->ekus.n, 1);
+	assert_string_equal(p->ekus.v[0], "1.3.6.1.5.5.7.3.2");
+	assert_int_equal(p->validity_months, d->validity_months);
+	assert_int_equal(p->validity_months, 3);
+	/* from the policy */
+	assert_int_equal(p->content_type, CV_CONTENT_PEM);
+	assert_string_equal(p->issuer_name, "Unknown");
+	assert_int_equal(p->reuse_key, 0);
+	assert_int_equal(p->kty, CV_KEY_RSA);
+	assert_int_equal(p->key_size, 2048);
+	cv_policy_free(p);
+	cv_policy_free(d);
+	p = d = NULL;
+
+	/* a key type the certificate's key is not: kept, so the check names it */
+	y = make_cert(ec, "CN=ec.example", 30 * DAY, NULL, NULL, NULL);
+	assert_int_equal(cv_policy_complete(given, y, CV_CONTENT_PKCS12, &p), CV_OK);
+	assert_int_equal(p->kty, CV_KEY_RSA);
+	assert_int_equal(cv_policy_check_certificate(p, y), CV_ERR_POLICY);
+	cv_policy_free(p);
+	cv_policy_free(given);
+	given = p = NULL;
+
+	/* nothing said about the key: the certificate's type and curve */
+	assert_int_equal(cv_policy_parse_import("{}", 2, &given), CV_OK);
+	assert_int_equal(cv_policy_complete(given, y, CV_CONTENT_PKCS12, &p), CV_OK);
+	assert_int_equal(p->kty, CV_KEY_EC);
+	assert_string_equal(p->curve, "P-384");
+	assert_string_equal(p->subject, "CN=ec.example");
+	assert_int_equal(p->validity_months, 1);
+	assert_string_equal(p->issuer_name, "Unknown");
+	assert_int_equal(p->n_actions, 1);
+	assert_int_equal(p->actions[0].action, CV_ACTION_EMAIL_CONTACTS);
+	assert_int_equal(cv_policy_validate(p), CV_OK);
+	assert_int_equal(cv_policy_check_certificate(p, y), CV_OK);
+	cv_policy_free(p);
+	cv_policy_free(given);
+
+	X509_free(x);
+	X509_free(y);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ec);
+}
+
 static void
 test_check_certificate(void **state)
 {
@@ -2301,6 +2390,7 @@ main(void)
 		cmocka_unit_test(test_from_certificate_rsa),
 		cmocka_unit_test(test_from_certificate_ec),
 		cmocka_unit_test(test_from_certificate_validity),
+		cmocka_unit_test(test_import_policy_completed),
 		cmocka_unit_test(test_check_certificate),
 	};
 
