@@ -1433,6 +1433,65 @@ test_import_pkcs12_legacy(void **state)
 	assert_int_equal(ERR_peek_error(), 0);
 }
 
+/* A PKCS#12 whose certificates sit in n encrypted parts (the leaf in the
+ * first, the chain repeated over the others) and whose key is in a plain
+ * one. */
+static void
+buf_pkcs12_parts(struct buf *b, const char *pass, int n)
+{
+	STACK_OF(PKCS7) *safes = NULL;
+	STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+	PKCS12 *p12;
+	unsigned char *der = NULL;
+	int i, len;
+
+	for (i = 0; i < n; i++) {
+		assert_non_null(PKCS12_add_cert(&bags, i == 0 ? pki.leaf :
+						 i % 2 ? pki.inter : pki.root));
+		assert_non_null(PKCS12_add_safe(&safes, bags, NID_aes_256_cbc,
+						PKCS12_DEFAULT_ITER, pass));
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+		bags = NULL;
+	}
+	assert_non_null(PKCS12_add_key(&bags, pki.leaf_key, 0, PKCS12_DEFAULT_ITER,
+				       NID_aes_256_cbc, pass));
+	assert_non_null(PKCS12_add_safe(&safes, bags, -1, 0, NULL));
+	sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+	p12 = PKCS12_add_safes(safes, 0);
+	assert_non_null(p12);
+	assert_true(PKCS12_set_mac(p12, pass, -1, NULL, 0, PKCS12_DEFAULT_ITER, NULL));
+	len = i2d_PKCS12(p12, &der);
+	assert_true(len > 0);
+	buf_add(b, der, (size_t)len);
+	OPENSSL_clear_free(der, (size_t)len);
+	PKCS12_free(p12);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+}
+
+/* Each encrypted part costs a key derivation: eight are read, a ninth is
+ * refused before any is derived. */
+static void
+test_import_pkcs12_parts(void **state)
+{
+	struct buf b = { 0 };
+	struct imported im;
+
+	(void)state;
+	buf_pkcs12_parts(&b, "s3cret", 8);
+	assert_int_equal(import(&b, "s3cret", &im), CV_OK);
+	assert_same_cert(im.leaf, pki.leaf);
+	assert_true(EVP_PKEY_eq(im.key, pki.leaf_key) == 1);
+	imported_free(&im);
+	buf_free(&b);
+	buf_pkcs12_parts(&b, "s3cret", 9);
+	assert_int_equal(import(&b, "s3cret", &im), CV_ERR_BAD_CERT);
+	assert_string_equal(cv_err_detail(),
+			    "the PKCS#12 content has more than 8 encrypted parts");
+	assert_import_failed(&im);
+	buf_free(&b);
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
 static void
 test_import_pem(void **state)
 {
@@ -2016,6 +2075,7 @@ main(void)
 		cmocka_unit_test(test_read_bad),
 		cmocka_unit_test(test_import_pkcs12),
 		cmocka_unit_test(test_import_pkcs12_legacy),
+		cmocka_unit_test(test_import_pkcs12_parts),
 		cmocka_unit_test(test_import_pem),
 		cmocka_unit_test(test_import_pem_errors),
 		cmocka_unit_test(test_order_chain),
