@@ -50,8 +50,9 @@ cv_err cv_x509_read_certificates(const unsigned char *data, size_t len,
  * with certificates and one private key (PKCS#8, encrypted PKCS#8 with
  * password, or the traditional RSA/EC forms).  PKCS#12 files of OpenSSL 1.x
  * (RC2, 3DES) are read in a library context of their own, and every
- * password-based iteration count is at most 1000000, checked before any key
- * is derived (CV_ERR_BAD_CERT naming the count).  *leaf is the certificate
+ * password-based iteration count is at most 1000000 and every scrypt
+ * cost N*r*p at most 1048576, checked before any key is derived
+ * (CV_ERR_BAD_CERT naming the count).  *leaf is the certificate
  * whose public key is *key's; *chain holds the others leaf-first (see
  * cv_x509_order_chain).  *is_pkcs12 tells which form the content had.
  * Errors: CV_ERR_BAD_PASSWORD (PKCS#12 or encrypted PKCS#8 key),

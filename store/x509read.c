@@ -32,6 +32,10 @@
  * importer busy (2^31-1 is minutes), so it is refused before anything is
  * derived. */
 #define PBE_ITER_MAX 1000000
+/* The most work an scrypt key derivation may ask for, as N*r*p: openssl
+ * pkcs8 -scrypt writes 2^17 (N=16384, r=8, p=1).  OpenSSL bounds scrypt's
+ * memory, not its time: within 32 MB, p can still ask for hours. */
+#define SCRYPT_COST_MAX (1 << 20)
 /* Encrypted parts of one PKCS#12, each one key derivation; real files have
  * one. */
 #define P12_MAX_ENCRYPTED 8
@@ -735,10 +739,38 @@ pbe_params(const X509_ALGOR *alg, const ASN1_ITEM *it)
 	return params;
 }
 
+/* scrypt's cost N*r*p within SCRYPT_COST_MAX. */
+static cv_err
+check_scrypt(const SCRYPT_PARAMS *sp, const char *what)
+{
+	uint64_t n = 0, r = 0, p = 0;
+
+	if (!ASN1_INTEGER_get_uint64(&n, sp->costParameter) ||
+	    !ASN1_INTEGER_get_uint64(&r, sp->blockSize) ||
+	    !ASN1_INTEGER_get_uint64(&p, sp->parallelizationParameter) ||
+	    n == 0 || r == 0 || p == 0) {
+		ERR_clear_error();
+		return cv_err_set(CV_ERR_BAD_CERT, "%s parameters are damaged", what);
+	}
+	/* each factor at most 2^20, so the product fits */
+	if (n > SCRYPT_COST_MAX || r > SCRYPT_COST_MAX || p > SCRYPT_COST_MAX ||
+	    n * r * p > SCRYPT_COST_MAX) {
+		if (n <= SCRYPT_COST_MAX && r <= SCRYPT_COST_MAX && p <= SCRYPT_COST_MAX)
+			return cv_err_set(CV_ERR_BAD_CERT,
+					  "%s scrypt cost N*r*p %llu is over certvault's limit of %d",
+					  what, (unsigned long long)(n * r * p),
+					  SCRYPT_COST_MAX);
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "%s scrypt cost N*r*p is over certvault's limit of %d",
+				  what, SCRYPT_COST_MAX);
+	}
+	return CV_OK;
+}
+
 /* Refuse a password-based encryption whose key derivation would run longer
- * than PBE_ITER_MAX iterations: PKCS#12's and PKCS#5 v1's PBEParameter, or
- * PBES2 with PBKDF2.  Other key derivations (scrypt) no tool writes into
- * PKCS#12 or PKCS#8 are refused. */
+ * than real files ask for: PKCS#12's and PKCS#5 v1's PBEParameter and PBES2
+ * with PBKDF2 within PBE_ITER_MAX iterations, PBES2 with scrypt within
+ * SCRYPT_COST_MAX.  Other key derivations are refused. */
 static cv_err
 check_pbe(const X509_ALGOR *alg, const char *what)
 {
@@ -746,6 +778,7 @@ check_pbe(const X509_ALGOR *alg, const char *what)
 	const ASN1_OBJECT *oid = NULL;
 	PBE2PARAM *pbe2 = NULL;
 	PBKDF2PARAM *kdf = NULL;
+	SCRYPT_PARAMS *scrypt = NULL;
 	PBEPARAM *pbe = NULL;
 	char name[80] = "";
 	int nid;
@@ -763,10 +796,20 @@ check_pbe(const X509_ALGOR *alg, const char *what)
 			goto done;
 		}
 		X509_ALGOR_get0(&oid, NULL, NULL, pbe2->keyfunc);
+		if (OBJ_obj2nid(oid) == NID_id_scrypt) {
+			if ((scrypt = pbe_params(pbe2->keyfunc,
+						 ASN1_ITEM_rptr(SCRYPT_PARAMS))) == NULL) {
+				err = cv_err_set(CV_ERR_BAD_CERT, "%s parameters are damaged",
+						 what);
+				goto done;
+			}
+			err = check_scrypt(scrypt, what);
+			goto done;
+		}
 		if (OBJ_obj2nid(oid) != NID_id_pbkdf2) {
 			OBJ_obj2txt(name, sizeof(name), oid, 0);
 			err = cv_err_set(CV_ERR_UNSUPPORTED,
-					 "%s derives its key with %s; certvault reads PBKDF2",
+					 "%s derives its key with %s; certvault reads PBKDF2 and scrypt",
 					 what, name);
 			goto done;
 		}
@@ -787,6 +830,7 @@ check_pbe(const X509_ALGOR *alg, const char *what)
 	err = check_iterations(pbe->iter, what);
 done:
 	PBEPARAM_free(pbe);
+	SCRYPT_PARAMS_free(scrypt);
 	PBKDF2PARAM_free(kdf);
 	PBE2PARAM_free(pbe2);
 	return err;

@@ -3,8 +3,11 @@
 
     p12iter.py IN OUT mac COUNT   the MAC's iteration count
     p12iter.py IN OUT pbe COUNT   every PBE/PBKDF2 iteration count
+    p12iter.py IN OUT scrypt N    scrypt's parameters: cost N, block size
+                                  1, parallelization 2N (N*r*p = 2N^2,
+                                  in 128*r*(N+p) = 384N bytes of memory)
 
-IN is DER: a PKCS#12 file, or (pbe only) an encrypted PKCS#8 key.
+IN is DER: a PKCS#12 file, or (pbe, scrypt) an encrypted PKCS#8 key.
 
 An iteration count is the INTEGER that follows a salt (OCTET STRING) in
 one SEQUENCE: MacData, PKCS#12's PBEParameter and PBKDF2-params all have
@@ -74,7 +77,15 @@ def set_counts(nodes, value, mac):
         kids = node[1]
         if kids is None:
             continue
-        if node[0] == 0x30:
+        if node[0] == 0x30 and MODE == "scrypt":
+            # scrypt-params: salt, cost, blockSize, parallelization
+            if len(kids) >= 4 and kids[0][0] == 0x04 and all(
+                    k[0] == 0x02 for k in kids[1:4]):
+                kids[1][2] = integer(value)
+                kids[2][2] = integer(1)
+                kids[3][2] = integer(2 * value)
+                changed += 1
+        elif node[0] == 0x30:
             for i in range(1, len(kids)):
                 if kids[i][0] == 0x02 and kids[i - 1][0] == 0x04:
                     if (MODE == "mac") == (node is mac):
@@ -89,7 +100,7 @@ if __name__ == "__main__":
     with open(src, "rb") as f:
         tree = parse(f.read())
     pfx = tree[0][1]  # version, authSafe, macData
-    mac = pfx[2] if len(pfx) == 3 else None
+    mac = pfx[2] if len(pfx) == 3 and pfx[2][0] == 0x30 else None
     if set_counts(tree, count, mac) == 0:
         sys.exit("p12iter: no %s iteration count found" % MODE)
     with open(dst, "wb") as f:

@@ -149,6 +149,28 @@ expect_fail_with "an encrypted PKCS#8 key with iteration count 2^31-1" \
 	"the PEM private key's encryption iteration count 2147483647 is over certvault's limit of 1000000" \
 	certificate import --name encbig --file "$WORK/enc-big-bundle.pem" --password key-pass
 
+# scrypt, as `openssl pkcs8 -scrypt` writes it; a cost N*r*p no tool
+# writes is refused before the key is derived.
+openssl pkcs8 -topk8 -scrypt -in "$WORK/k.pem" -passout pass:key-pass -out "$WORK/scrypt.key"
+cat "$WORK/c.pem" "$WORK/scrypt.key" >"$WORK/scrypt-bundle.pem"
+expect_ok "an scrypt-encrypted PKCS#8 key imports" certificate import --name enc4 \
+	--file "$WORK/scrypt-bundle.pem" --password key-pass
+check_eq "enc4: the key is the file's" "$(secret_pub enc4)" "$KEY_PUB"
+openssl pkcs8 -topk8 -scrypt -in "$WORK/k.pem" -passout pass:key-pass -outform DER \
+	-out "$WORK/scrypt.der"
+# N=2^15, r=1, p=2^16: 12 MB, within OpenSSL's own memory bound, and
+# hours of work.
+python3 "$P12ITER" "$WORK/scrypt.der" "$WORK/scrypt-big.der" scrypt 32768
+{
+	echo "-----BEGIN ENCRYPTED PRIVATE KEY-----"
+	openssl base64 -in "$WORK/scrypt-big.der"
+	echo "-----END ENCRYPTED PRIVATE KEY-----"
+} >"$WORK/scrypt-big.key"
+cat "$WORK/c.pem" "$WORK/scrypt-big.key" >"$WORK/scrypt-big-bundle.pem"
+expect_fail_with "an scrypt key with N*r*p 2^31" \
+	"the PEM private key's encryption scrypt cost N*r*p 2147483648 is over certvault's limit of 1048576" \
+	certificate import --name scryptbig --file "$WORK/scrypt-big-bundle.pem" --password key-pass
+
 # --- Import policies with only some members --------------------------------------
 # az's own import policy: issuer, key properties and content type, no
 # x509 properties.  The rest comes from the certificate.
