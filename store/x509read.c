@@ -349,6 +349,9 @@ done:
 
 static cv_err pem_encrypted_key(const unsigned char *der, long len,
 				const char *password, EVP_PKEY **out);
+static cv_err pem_traditional_key(const char *name, const char *header,
+				  const unsigned char *der, long len,
+				  const char *password, EVP_PKEY **out);
 
 /* One PEM block.  Key blocks are decoded only when want_keys is set; an
  * encrypted PKCS#8 key with password. */
@@ -376,12 +379,10 @@ pem_block(const char *name, const char *header, const unsigned char *der,
 		}
 		err = pkcs7_certificates(p7, c->certs);
 	} else if (ends_with(name, "PRIVATE KEY") && want_keys) {
-		if (header != NULL && strstr(header, "ENCRYPTED") != NULL) {
-			err = cv_err_set(CV_ERR_ENCRYPTED_KEY,
-					 "the PEM private key is encrypted in the traditional form (Proc-Type); give it as PKCS#8 (ENCRYPTED PRIVATE KEY) with its password");
-			goto done;
-		}
-		if (strcmp(name, PEM_STRING_PKCS8) == 0)
+		if (header != NULL && strstr(header, "ENCRYPTED") != NULL)
+			err = pem_traditional_key(name, header, der, len, password,
+						  &key);
+		else if (strcmp(name, PEM_STRING_PKCS8) == 0)
 			err = pem_encrypted_key(der, len, password, &key);
 		else
 			err = pem_private_key(name, der, len, &key);
@@ -1185,6 +1186,78 @@ pem_encrypted_key(const unsigned char *der, long len, const char *password,
 done:
 	PKCS8_PRIV_KEY_INFO_free(p8); /* cleanses the key's bytes */
 	X509_SIG_free(sig);
+	if (scope.ctx != NULL)
+		legacy_scope_free(&scope);
+	return err;
+}
+
+/* OpenSSL's password callback: u is the NUL-terminated password. */
+static int
+password_cb(char *buf, int size, int rwflag, void *u)
+{
+	size_t n = strlen(u);
+
+	(void)rwflag;
+	if (size <= 0 || n > (size_t)size)
+		return -1;
+	memcpy(buf, u, n);
+	return (int)n;
+}
+
+/* A key block in the traditional encrypted form ("Proc-Type: 4,ENCRYPTED"
+ * and "DEK-Info: cipher,iv"), as OpenSSL 1.x's genrsa -des3 wrote it.  Its
+ * key derivation is one MD5 round, so there is no count to bound; the
+ * decryption runs in a legacy scope for DES-CBC keys. */
+static cv_err
+pem_traditional_key(const char *name, const char *header,
+		    const unsigned char *der, long len, const char *password,
+		    EVP_PKEY **out)
+{
+	cv_err err = CV_ERR_BAD_PEM;
+	struct legacy_scope scope = { NULL, NULL, NULL, NULL };
+	EVP_CIPHER_INFO cipher;
+	unsigned char *buf = NULL;
+	char *hdr = NULL;
+	long blen = len;
+	int ok;
+
+	*out = NULL;
+	if (password == NULL) {
+		err = cv_err_set(CV_ERR_ENCRYPTED_KEY, "%s",
+				 cv_strerror(CV_ERR_ENCRYPTED_KEY));
+		goto done;
+	}
+	if (len <= 0 || (buf = OPENSSL_secure_malloc((size_t)len)) == NULL ||
+	    (hdr = OPENSSL_strdup(header)) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "PEM: out of memory");
+		goto done;
+	}
+	memcpy(buf, der, (size_t)len);
+	if ((err = legacy_scope_enter(&scope)) != CV_OK)
+		goto done;
+	if (!PEM_get_EVP_CIPHER_INFO(hdr, &cipher)) {
+		legacy_scope_restore(&scope);
+		ERR_clear_error();
+		err = cv_err_set(CV_ERR_UNSUPPORTED,
+				 "the PEM private key's DEK-Info names no cipher certvault reads");
+		goto done;
+	}
+	ok = PEM_do_header(&cipher, buf, &blen, password_cb, (void *)password);
+	legacy_scope_restore(&scope);
+	ERR_clear_error();
+	if (!ok) {
+		err = cv_err_set(CV_ERR_BAD_PASSWORD,
+				 "the PEM private key does not decrypt with this password");
+		goto done;
+	}
+	/* a wrong password that happens to leave valid padding gives bytes
+	 * that are no key */
+	if ((err = pem_private_key(name, buf, blen, out)) == CV_ERR_BAD_PEM)
+		err = cv_err_set(CV_ERR_BAD_PASSWORD,
+				 "the PEM private key does not decrypt with this password");
+done:
+	OPENSSL_secure_clear_free(buf, buf != NULL ? (size_t)len : 0);
+	OPENSSL_free(hdr);
 	if (scope.ctx != NULL)
 		legacy_scope_free(&scope);
 	return err;

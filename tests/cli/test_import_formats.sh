@@ -149,6 +149,27 @@ expect_fail_with "an encrypted PKCS#8 key with iteration count 2^31-1" \
 	"the PEM private key's encryption iteration count 2147483647 is over certvault's limit of 1000000" \
 	certificate import --name encbig --file "$WORK/enc-big-bundle.pem" --password key-pass
 
+# The traditional encrypted forms (Proc-Type: 4,ENCRYPTED), as OpenSSL
+# 1.x's genrsa -des3 and `openssl rsa -traditional` write them.
+openssl rsa -in "$WORK/k.pem" -des3 -traditional -passout pass:key-pass \
+	-out "$WORK/trad-rsa.key" 2>/dev/null
+check "a traditional 3DES RSA key made" grep -q "Proc-Type: 4,ENCRYPTED" "$WORK/trad-rsa.key"
+cat "$WORK/c.pem" "$WORK/trad-rsa.key" >"$WORK/trad-rsa-bundle.pem"
+expect_ok "a traditional encrypted RSA key imports" certificate import --name trad1 \
+	--file "$WORK/trad-rsa-bundle.pem" --password key-pass
+check_eq "trad1: the key is the file's" "$(secret_pub trad1)" "$KEY_PUB"
+openssl ec -in "$WORK/ec.key" -aes128 -passout pass:key-pass -out "$WORK/trad-ec.key" 2>/dev/null
+check "a traditional AES EC key made" grep -q "BEGIN EC PRIVATE KEY" "$WORK/trad-ec.key"
+cat "$WORK/ec.pem" "$WORK/trad-ec.key" >"$WORK/trad-ec-bundle.pem"
+expect_ok "a traditional encrypted EC key imports" certificate import --name trad2 \
+	--file "$WORK/trad-ec-bundle.pem" --password key-pass
+check_eq "trad2: the key is the file's" "$(secret_pub trad2)" "$(openssl pkey -in "$WORK/ec.key" -pubout)"
+expect_fail_with "a traditional encrypted key, wrong password" \
+	"the PEM private key does not decrypt with this password" \
+	certificate import --name tradbad --file "$WORK/trad-rsa-bundle.pem" --password not-it
+expect_fail_with "a traditional encrypted key, no password" "the PEM private key is encrypted" \
+	certificate import --name tradnone --file "$WORK/trad-rsa-bundle.pem"
+
 # scrypt, as `openssl pkcs8 -scrypt` writes it; a cost N*r*p no tool
 # writes is refused before the key is derived.
 openssl pkcs8 -topk8 -scrypt -in "$WORK/k.pem" -passout pass:key-pass -out "$WORK/scrypt.key"

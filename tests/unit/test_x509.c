@@ -1585,6 +1585,12 @@ test_import_pem_errors(void **state)
 	assert_non_null(strstr((char *)b.p, "Proc-Type: 4,ENCRYPTED"));
 	assert_int_equal(import(&b, NULL, &im), CV_ERR_ENCRYPTED_KEY);
 	assert_import_failed(&im);
+	assert_int_equal(import(&b, "wrong", &im), CV_ERR_BAD_PASSWORD);
+	assert_import_failed(&im);
+	assert_int_equal(import(&b, "pw", &im), CV_OK);
+	assert_same_cert(im.leaf, pki.leaf);
+	assert_true(EVP_PKEY_eq(im.key, pki.leaf_key) == 1);
+	imported_free(&im);
 	buf_free(&b);
 
 	/* A certificate without its key (PEM and DER). */
