@@ -372,6 +372,7 @@ cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
 	STACK_OF(X509) *chain = NULL;
 	EVP_PKEY *key = NULL;
 	int is_pkcs12 = 0;
+	enum cv_content_type ct;
 	int64_t nbf, exp;
 	unsigned char key_id[CV_KEY_ID_LEN];
 	char version[CV_VERSION_LEN + 1];
@@ -384,7 +385,10 @@ cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
 	    (err = cv_tags_validate(tags)) != CV_OK ||
 	    (err = check_pfx_password(password)) != CV_OK)
 		return err;
-	if (policy != NULL && (err = cv_policy_validate(policy)) != CV_OK)
+	/* a policy that leaves members to the certificate is validated once
+	 * they are filled in */
+	if (policy != NULL && policy->from_cert == 0 &&
+	    (err = cv_policy_validate(policy)) != CV_OK)
 		return err;
 	if ((err = cv_vault_master(v, probe)) != CV_OK)
 		return err;
@@ -398,14 +402,15 @@ cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
 		err = expired(exp);
 		goto done;
 	}
-	if (policy != NULL) {
-		if ((err = cv_policy_check_certificate(policy, leaf)) != CV_OK)
-			goto done;
+	ct = is_pkcs12 ? CV_CONTENT_PKCS12 : CV_CONTENT_PEM;
+	if (policy != NULL && policy->from_cert == 0) {
 		use = policy;
 	} else {
-		if ((err = cv_policy_from_certificate(leaf, is_pkcs12 ? CV_CONTENT_PKCS12
-								      : CV_CONTENT_PEM,
-						      &derived)) != CV_OK)
+		if (policy != NULL)
+			err = cv_policy_complete(policy, leaf, ct, &derived);
+		else
+			err = cv_policy_from_certificate(leaf, ct, &derived);
+		if (err != CV_OK)
 			goto done;
 		/* What is stored must read back: a certificate Key Vault's
 		 * limits refuse (an RSA-1024 key, a long subject) is refused
@@ -418,6 +423,9 @@ cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
 		}
 		use = derived;
 	}
+	if (policy != NULL &&
+	    (err = cv_policy_check_certificate(use, leaf)) != CV_OK)
+		goto done;
 	if ((err = cv_random_version(version)) != CV_OK)
 		goto done;
 	if ((err = cv_txn_write(v, &txn)) != CV_OK)

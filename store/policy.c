@@ -360,6 +360,7 @@ cv_policy_copy(const cv_policy *p, cv_policy **out)
 	c->validity_months = p->validity_months;
 	c->cert_transparency = p->cert_transparency;
 	c->enabled = p->enabled;
+	c->from_cert = p->from_cert;
 	if ((err = dup_string(p->subject, &c->subject)) != CV_OK ||
 	    (err = dup_string(p->issuer_name, &c->issuer_name)) != CV_OK ||
 	    (err = dup_string(p->cert_type, &c->cert_type)) != CV_OK ||
@@ -671,7 +672,9 @@ validate_x509(const cv_policy *p)
 		n_sans += l->n;
 	}
 
-	if (p->subject == NULL && n_sans == 0)
+	/* an import policy may leave both to the certificate */
+	if (p->subject == NULL && n_sans == 0 &&
+	    (p->from_cert & CV_FROM_CERT_SUBJECT) == 0)
 		return cv_err_set(CV_ERR_POLICY,
 				  "x509_props.subject: a subject or a subject alternative name is required");
 	if (p->subject != NULL) {
@@ -786,6 +789,13 @@ cv_policy_validate(const cv_policy *p)
 	cv_err_clear();
 	if (p == NULL)
 		return cv_err_set(CV_ERR_INVALID, "cv_policy_validate: no policy");
+	if (p->from_cert != 0)
+		return cv_err_set(CV_ERR_POLICY,
+				  "the policy leaves members to the certificate, which only an import has%s",
+				  (p->from_cert & CV_FROM_CERT_SUBJECT) != 0 &&
+					  (p->from_cert & CV_FROM_CERT_SANS) != 0 ?
+					  " (x509_props.subject: a subject or a subject alternative name is required)" :
+					  "");
 	return validate_policy(p);
 }
 
@@ -1274,6 +1284,10 @@ read_key_props(json_t *root, cv_policy *p)
 	    (err = get_int(kp, "key_props", "key_size", &size,
 			   &size_given)) != CV_OK)
 		return err;
+	if (kty == NULL)
+		p->from_cert |= CV_FROM_CERT_KEY_TYPE;
+	if (!size_given && crv == NULL)
+		p->from_cert |= CV_FROM_CERT_KEY_SIZE;
 	if (kty != NULL) {
 		kt = find_key_type(kty);
 		if (kt == NULL)
@@ -1337,8 +1351,10 @@ read_secret_props(json_t *root, cv_policy *p)
 	if ((err = get_object(root, "", "secret_props", &sp)) != CV_OK ||
 	    (err = get_string(sp, "secret_props", "contentType", &ct)) != CV_OK)
 		return err;
-	if (ct == NULL)
+	if (ct == NULL) {
+		p->from_cert |= CV_FROM_CERT_CONTENT_TYPE;
 		return CV_OK;
+	}
 	if (strcmp(ct, content_type_names[CV_CONTENT_PKCS12]) == 0)
 		p->content_type = CV_CONTENT_PKCS12;
 	else if (strcmp(ct, content_type_names[CV_CONTENT_PEM]) == 0)
@@ -1378,10 +1394,20 @@ read_x509_props(json_t *root, cv_policy *p)
 		if (err != CV_OK)
 			return err;
 	}
+	if (subject == NULL)
+		p->from_cert |= CV_FROM_CERT_SUBJECT;
+	if (sans == NULL)
+		p->from_cert |= CV_FROM_CERT_SANS;
+	if (member(xp, "ekus") == NULL)
+		p->from_cert |= CV_FROM_CERT_EKUS;
+	if (!given)
+		p->from_cert |= CV_FROM_CERT_VALIDITY;
 
 	ku = member(xp, "key_usage");
-	if (ku == NULL)
+	if (ku == NULL) {
+		p->from_cert |= CV_FROM_CERT_KEY_USAGE;
 		return CV_OK;
+	}
 	if (!json_is_array(ku))
 		return cv_err_set(CV_ERR_POLICY,
 				  "x509_props.key_usage: must be an array of strings");
@@ -1466,8 +1492,10 @@ read_issuer(json_t *root, cv_policy *p)
 
 	if ((err = get_object(root, "", "issuer", &is)) != CV_OK)
 		return err;
-	if (is == NULL)
+	if (is == NULL) {
+		p->from_cert |= CV_FROM_CERT_ISSUER;
 		return dup_string("Self", &p->issuer_name);
+	}
 	if ((err = get_string(is, "issuer", "name", &name)) != CV_OK ||
 	    (err = get_string(is, "issuer", "cty", &cty)) != CV_OK ||
 	    (err = get_bool(is, "issuer", "cert_transparency",
@@ -1493,6 +1521,7 @@ read_actions(json_t *root, cv_policy *p)
 	size_t i;
 
 	if (la == NULL) {
+		p->from_cert |= CV_FROM_CERT_ACTIONS;
 		/* Key Vault's default: renew at 80% where the vault can renew,
 		 * mail the contacts where it cannot */
 		return set_one_action(p, CV_TRIGGER_LIFETIME_PERCENTAGE, 80,
@@ -1517,9 +1546,10 @@ read_actions(json_t *root, cv_policy *p)
 	return CV_OK;
 }
 
-/* A REST document (normalised) into a validated policy. */
+/* A REST document (normalised) into a validated policy; for an import
+ * (cv_policy_parse_import) the members left out stay marked in from_cert. */
 static cv_err
-policy_from_rest(json_t *root, cv_policy **out)
+policy_from_rest(json_t *root, int import, cv_policy **out)
 {
 	cv_err err = CV_ERR_NOMEM;
 	cv_policy *p = NULL;
@@ -1540,8 +1570,11 @@ policy_from_rest(json_t *root, cv_policy **out)
 	    (err = read_actions(root, p)) != CV_OK ||
 	    (err = get_object(root, "", "attributes", &attrs)) != CV_OK ||
 	    (err = get_bool(attrs, "attributes", "enabled", &p->enabled,
-			    &given)) != CV_OK ||
-	    (err = validate_policy(p)) != CV_OK)
+			    &given)) != CV_OK)
+		goto done;
+	if (!import)
+		p->from_cert = 0;
+	if ((err = validate_policy(p)) != CV_OK)
 		goto done;
 	*out = p;
 	p = NULL;
@@ -1551,8 +1584,8 @@ done:
 	return err;
 }
 
-cv_err
-cv_policy_parse(const char *json, size_t len, cv_policy **out)
+static cv_err
+parse_document(const char *json, size_t len, int import, cv_policy **out)
 {
 	json_t *doc = NULL, *rest = NULL;
 	cv_err err;
@@ -1563,12 +1596,24 @@ cv_policy_parse(const char *json, size_t len, cv_policy **out)
 	*out = NULL;
 	if ((err = load_document(json, len, &doc)) != CV_OK ||
 	    (err = normalise_document(doc, &rest)) != CV_OK ||
-	    (err = policy_from_rest(rest, out)) != CV_OK)
+	    (err = policy_from_rest(rest, import, out)) != CV_OK)
 		goto done;
 done:
 	json_decref(rest);
 	json_decref(doc);
 	return err;
+}
+
+cv_err
+cv_policy_parse(const char *json, size_t len, cv_policy **out)
+{
+	return parse_document(json, len, 0, out);
+}
+
+cv_err
+cv_policy_parse_import(const char *json, size_t len, cv_policy **out)
+{
+	return parse_document(json, len, 1, out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2050,7 +2095,7 @@ cv_policy_update(const cv_policy *base, const char *patch, size_t len,
 	}
 	drop_replaced_key_shape(base, merged, rest_patch);
 	if ((err = merge_object(merged, rest_patch)) != CV_OK ||
-	    (err = policy_from_rest(merged, out)) != CV_OK)
+	    (err = policy_from_rest(merged, 0, out)) != CV_OK)
 		goto done;
 done:
 	json_decref(merged);
@@ -2332,6 +2377,94 @@ cv_policy_from_certificate(X509 *cert, enum cv_content_type ct,
 	err = CV_OK;
 done:
 	free(subject);
+	cv_policy_free(p);
+	return err;
+}
+
+static void
+strlist_swap(cv_strlist *a, cv_strlist *b)
+{
+	cv_strlist t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void
+string_swap(char **a, char **b)
+{
+	char *t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+cv_err
+cv_policy_complete(const cv_policy *given, X509 *cert, enum cv_content_type ct,
+		   cv_policy **out)
+{
+	cv_err err = CV_ERR_NOMEM;
+	cv_policy *p = NULL, *d = NULL;
+	cv_lifetime_action *actions;
+	unsigned f;
+	size_t n;
+
+	cv_err_clear();
+	if (out != NULL)
+		*out = NULL;
+	if (given == NULL || cert == NULL || out == NULL) {
+		err = cv_err_set(CV_ERR_INVALID, "cv_policy_complete: bad arguments");
+		goto done;
+	}
+	if ((err = cv_policy_copy(given, &p)) != CV_OK ||
+	    (err = cv_policy_from_certificate(cert, ct, &d)) != CV_OK)
+		goto done;
+	f = given->from_cert;
+	if (f & CV_FROM_CERT_KEY_TYPE) {
+		p->kty = d->kty;
+		p->hsm = 0;
+	}
+	if ((f & CV_FROM_CERT_KEY_SIZE) && p->kty == d->kty) {
+		p->key_size = d->key_size;
+		memcpy(p->curve, d->curve, sizeof(p->curve));
+	}
+	if (f & CV_FROM_CERT_CONTENT_TYPE)
+		p->content_type = d->content_type;
+	if (f & CV_FROM_CERT_SUBJECT)
+		string_swap(&p->subject, &d->subject);
+	if (f & CV_FROM_CERT_SANS) {
+		strlist_swap(&p->dns_names, &d->dns_names);
+		strlist_swap(&p->emails, &d->emails);
+		strlist_swap(&p->upns, &d->upns);
+		strlist_swap(&p->ip_addresses, &d->ip_addresses);
+		strlist_swap(&p->uris, &d->uris);
+	}
+	if (f & CV_FROM_CERT_KEY_USAGE)
+		p->key_usage = d->key_usage;
+	if (f & CV_FROM_CERT_EKUS)
+		strlist_swap(&p->ekus, &d->ekus);
+	if (f & CV_FROM_CERT_VALIDITY)
+		p->validity_months = d->validity_months;
+	if (f & CV_FROM_CERT_ISSUER) {
+		string_swap(&p->issuer_name, &d->issuer_name);
+		string_swap(&p->cert_type, &d->cert_type);
+	}
+	/* the default actions follow the issuer: mail where the vault cannot
+	 * renew, renew where it can */
+	if ((f & CV_FROM_CERT_ACTIONS) && strcmp(p->issuer_name, "Unknown") == 0) {
+		actions = p->actions;
+		n = p->n_actions;
+		p->actions = d->actions;
+		p->n_actions = d->n_actions;
+		d->actions = actions;
+		d->n_actions = n;
+	}
+	p->from_cert = 0;
+	*out = p;
+	p = NULL;
+	err = CV_OK;
+done:
+	cv_policy_free(d);
 	cv_policy_free(p);
 	return err;
 }

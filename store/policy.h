@@ -101,7 +101,26 @@ typedef struct cv_policy {
 
 	/* attributes */
 	int enabled;                 /* 0 or 1 */
+
+	/* An import policy's members that the document left out, to be taken
+	 * from the certificate (enum cv_from_cert bits); 0 for every policy
+	 * but those of cv_policy_parse_import. */
+	unsigned from_cert;
 } cv_policy;
+
+/* The members an import policy may leave to the certificate. */
+enum cv_from_cert {
+	CV_FROM_CERT_SUBJECT = 1u << 0,      /* x509_props.subject */
+	CV_FROM_CERT_SANS = 1u << 1,         /* x509_props.sans */
+	CV_FROM_CERT_KEY_USAGE = 1u << 2,    /* x509_props.key_usage */
+	CV_FROM_CERT_EKUS = 1u << 3,         /* x509_props.ekus */
+	CV_FROM_CERT_VALIDITY = 1u << 4,     /* x509_props.validity_months */
+	CV_FROM_CERT_KEY_TYPE = 1u << 5,     /* key_props.kty */
+	CV_FROM_CERT_KEY_SIZE = 1u << 6,     /* key_props.key_size and crv */
+	CV_FROM_CERT_CONTENT_TYPE = 1u << 7, /* secret_props.contentType */
+	CV_FROM_CERT_ISSUER = 1u << 8,       /* issuer: "Unknown" */
+	CV_FROM_CERT_ACTIONS = 1u << 9,      /* lifetime_actions */
+};
 
 enum cv_policy_style {
 	CV_POLICY_JSON_REST = 0, /* key_props, x509_props, ... */
@@ -123,13 +142,32 @@ cv_err cv_policy_default(cv_policy **out);
  * CV_ERR_BAD_SUBJECT, CV_ERR_NOMEM.  *out is NULL on failure. */
 cv_err cv_policy_parse(const char *json, size_t len, cv_policy **out);
 
+/* Parse the policy of an import: as cv_policy_parse, but the members the
+ * document leaves out are marked in from_cert instead of taking Key Vault's
+ * defaults, and a policy with neither subject nor SANs is not refused (az's
+ * own import policy has no x509 properties).  cv_cert_import completes it
+ * from the certificate (cv_policy_complete); cv_policy_validate refuses it
+ * until then.  Errors as cv_policy_parse. */
+cv_err cv_policy_parse_import(const char *json, size_t len, cv_policy **out);
+
+/* An import policy completed from the certificate it comes with: each
+ * member marked in given->from_cert is the one cv_policy_from_certificate
+ * derives (with content type ct); the others are given's.  The key size
+ * or curve is taken only when given's key type is the certificate's (a
+ * different one is refused by cv_policy_check_certificate).  *out has
+ * from_cert 0 and is not yet validated.  Errors: those of
+ * cv_policy_from_certificate. */
+cv_err cv_policy_complete(const cv_policy *given, X509 *cert,
+			  enum cv_content_type ct, cv_policy **out);
+
 /* A new policy: base with the members present in patch replaced (Key Vault's
  * PATCH of a policy).  Members absent from patch keep base's values.  The
  * result is validated as a whole.  Errors as cv_policy_parse. */
 cv_err cv_policy_update(const cv_policy *base, const char *patch, size_t len,
 			cv_policy **out);
 
-/* Validate a policy built in memory (ranges, subject, issuer name). */
+/* Validate a policy built in memory (ranges, subject, issuer name).  A
+ * policy with from_cert bits is CV_ERR_POLICY: only an import completes it. */
 cv_err cv_policy_validate(const cv_policy *p);
 
 /* Serialize as a NUL-terminated, two-space indented JSON document ending in
@@ -159,19 +197,23 @@ void cv_policy_free(cv_policy *p);
 const char *cv_key_usage_name(unsigned bit);
 const char *cv_content_type_name(enum cv_content_type ct);
 
-/* Parse a subject written the way Key Vault accepts it (RFC 4514 order as
- * written, `S` for stateOrProvinceName, spaces around `=` and `,`, double
- * quotes around a value holding a comma, backslash escapes).  Attributes go
- * into the X509_NAME in the order written.  Errors: CV_ERR_BAD_SUBJECT
- * ("The subject name provided is not a valid X500 name"), CV_ERR_NOMEM. */
+/* Parse a subject written the way Key Vault accepts it (RFC 4514, `S` for
+ * stateOrProvinceName, spaces around `=` and `,`, double quotes around a
+ * value holding a comma, backslash escapes, '+' joining a multi-valued
+ * RDN).  As RFC 4514, Key Vault and OpenSSL read it, the string lists the
+ * RDNs most specific first: the last RDN written is the first in the
+ * X509_NAME (and the DER), so "CN=a, O=b, C=US" begins with C.  Entries of
+ * one RDN keep the order written.  Errors: CV_ERR_BAD_SUBJECT ("The subject
+ * name provided is not a valid X500 name"), CV_ERR_NOMEM. */
 cv_err cv_x500_parse(const char *subject, X509_NAME **out);
 
 /* Compare two subjects as X.500 names: 1 if equal, 0 if not. */
 int cv_x500_equal(const X509_NAME *a, const X509_NAME *b);
 
-/* The subject of a certificate in Key Vault's display form, such as
- * "CN=www.contoso.com, O=Contoso, C=US" (most significant last as written
- * in the certificate's order).  Caller frees with free(); NULL on ENOMEM. */
+/* A name in Key Vault's display form, such as "CN=www.contoso.com,
+ * O=Contoso, C=US": RFC 4514 order, the DER's last RDN first, as `openssl
+ * x509 -nameopt RFC2253` prints it, so cv_x500_parse reads it back as the
+ * same name.  Caller frees with free(); NULL on ENOMEM. */
 char *cv_x500_format(const X509_NAME *name);
 
 #endif

@@ -2,9 +2,13 @@
  *
  * The grammar is RFC 4514's with Key Vault's habits: `S` for state, spaces
  * around `=` and the separators, `;` as well as `,` between RDNs, and double
- * quotes around a value that holds a separator.  Attributes are kept in the
- * order written, which is also the order cv_x500_format prints them in, so
- * format(parse(s)) gives back s up to spacing and quoting.
+ * quotes around a value that holds a separator.  As RFC 4514 says, and as
+ * Key Vault and OpenSSL read it, the string starts with the most specific
+ * RDN: the last RDN written is the first in the DER, so "CN=a, O=b, C=US"
+ * is the name C=US / O=b / CN=a.  cv_x500_format prints in that same order
+ * (as `openssl x509 -nameopt RFC2253` does), so format(parse(s)) gives back
+ * s up to spacing, quoting and the order inside a multi-valued RDN (a SET,
+ * which DER sorts).
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -255,6 +259,50 @@ parse_value(const char *s, size_t *pos, unsigned char *buf, size_t *len)
 	return kept > 0;
 }
 
+/* The first entry of the RDN whose entries end before index end (> 0). */
+static int
+rdn_start(const X509_NAME *name, int end)
+{
+	int start = end - 1, set;
+
+	set = X509_NAME_ENTRY_set(X509_NAME_get_entry(name, start));
+	while (start > 0 &&
+	       X509_NAME_ENTRY_set(X509_NAME_get_entry(name, start - 1)) == set)
+		start--;
+	return start;
+}
+
+/* written's RDNs in reverse order, each RDN's entries kept in order. */
+static cv_err
+reverse_rdns(const X509_NAME *written, X509_NAME **out)
+{
+	cv_err err = CV_ERR_NOMEM;
+	X509_NAME *name = NULL;
+	int start, end, k;
+
+	*out = NULL;
+	if ((name = X509_NAME_new()) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "out of memory parsing a subject");
+		goto done;
+	}
+	for (end = X509_NAME_entry_count(written); end > 0; end = start) {
+		start = rdn_start(written, end);
+		for (k = start; k < end; k++) {
+			if (!X509_NAME_add_entry(name, X509_NAME_get_entry(written, k),
+						 -1, k == start ? 0 : -1)) {
+				err = openssl_failure();
+				goto done;
+			}
+		}
+	}
+	*out = name;
+	name = NULL;
+	err = CV_OK;
+done:
+	X509_NAME_free(name);
+	return err;
+}
+
 cv_err
 cv_x500_parse(const char *subject, X509_NAME **out)
 {
@@ -316,9 +364,8 @@ cv_x500_parse(const char *subject, X509_NAME **out)
 			pos++;
 	}
 
-	*out = name;
-	name = NULL;
-	err = CV_OK;
+	/* RFC 4514: the string lists the RDNs last to first */
+	err = reverse_rdns(name, out);
 	goto done;
 
 bad:
@@ -440,43 +487,54 @@ text_type(struct text *t, const ASN1_OBJECT *obj)
 	free(oid);
 }
 
+/* One attribute: type=value. */
+static void
+text_entry(struct text *t, const X509_NAME_ENTRY *ne)
+{
+	const ASN1_STRING *data = X509_NAME_ENTRY_get_data(ne);
+	const unsigned char *raw;
+	unsigned char *utf8 = NULL;
+	int k, len, rlen;
+
+	text_type(t, X509_NAME_ENTRY_get_object(ne));
+	text_add(t, "=", 1);
+	len = ASN1_STRING_to_UTF8(&utf8, data);
+	if (len >= 0) {
+		text_value(t, utf8, (size_t)len);
+		OPENSSL_free(utf8);
+		return;
+	}
+	/* not convertible (a malformed BMPString, say): the raw bytes, each
+	 * escaped, so nothing is lost */
+	ERR_clear_error();
+	raw = ASN1_STRING_get0_data(data);
+	rlen = ASN1_STRING_length(data);
+	text_add(t, "\"", 1);
+	for (k = 0; k < rlen; k++)
+		text_hex_byte(t, raw[k]);
+	text_add(t, "\"", 1);
+}
+
 char *
 cv_x500_format(const X509_NAME *name)
 {
 	struct text t = { NULL, 0, 0, 0 };
-	const X509_NAME_ENTRY *ne;
-	const ASN1_STRING *data;
-	unsigned char *utf8;
-	int i, n, len, prev_set = -1;
+	int i, start, end, n;
 
 	if (name == NULL)
 		return NULL;
 	text_add(&t, "", 0);
+	/* RFC 4514: the DER's last RDN first; inside a multi-valued RDN the
+	 * entries in their own order */
 	n = X509_NAME_entry_count(name);
-	for (i = 0; i < n; i++) {
-		ne = X509_NAME_get_entry(name, i);
-		if (i > 0)
-			text_str(&t, X509_NAME_ENTRY_set(ne) == prev_set ? "+" : ", ");
-		prev_set = X509_NAME_ENTRY_set(ne);
-		text_type(&t, X509_NAME_ENTRY_get_object(ne));
-		text_add(&t, "=", 1);
-		data = X509_NAME_ENTRY_get_data(ne);
-		utf8 = NULL;
-		len = ASN1_STRING_to_UTF8(&utf8, data);
-		if (len >= 0) {
-			text_value(&t, utf8, (size_t)len);
-			OPENSSL_free(utf8);
-		} else {
-			/* not convertible (a malformed BMPString, say): the raw
-			 * bytes, each escaped, so nothing is lost */
-			const unsigned char *raw = ASN1_STRING_get0_data(data);
-			int k, rlen = ASN1_STRING_length(data);
-
-			ERR_clear_error();
-			text_add(&t, "\"", 1);
-			for (k = 0; k < rlen; k++)
-				text_hex_byte(&t, raw[k]);
-			text_add(&t, "\"", 1);
+	for (end = n; end > 0; end = start) {
+		start = rdn_start(name, end);
+		if (end < n)
+			text_str(&t, ", ");
+		for (i = start; i < end; i++) {
+			if (i > start)
+				text_add(&t, "+", 1);
+			text_entry(&t, X509_NAME_get_entry(name, i));
 		}
 	}
 	if (t.failed) {

@@ -47,11 +47,17 @@ cv_err cv_x509_read_certificates(const unsigned char *data, size_t len,
 				 STACK_OF(X509) **out);
 
 /* The content of an import: PKCS#12 (password may be NULL for none) or PEM
- * with certificates and one unencrypted private key (PKCS#8, or the
- * traditional RSA/EC forms).  *leaf is the certificate whose public key is
- * *key's; *chain holds the others leaf-first (see cv_x509_order_chain).
- * *is_pkcs12 tells which form the content had.  Errors: CV_ERR_BAD_PASSWORD,
- * CV_ERR_ENCRYPTED_KEY, CV_ERR_NO_KEY (certificates but no key),
+ * with certificates and one private key (PKCS#8, or the traditional RSA/EC
+ * forms, each plain or encrypted with password).  PKCS#12 files of OpenSSL 1.x
+ * (RC2, 3DES) are read in a library context of their own, and every
+ * password-based iteration count is at most 1000000 and every scrypt
+ * cost N*r*p at most 1048576, checked before any key is derived
+ * (CV_ERR_BAD_CERT naming the count).  *leaf is the certificate
+ * whose public key is *key's; *chain holds the others leaf-first (see
+ * cv_x509_order_chain).  *is_pkcs12 tells which form the content had.
+ * Errors: CV_ERR_BAD_PASSWORD (PKCS#12 or encrypted PKCS#8 key),
+ * CV_ERR_ENCRYPTED_KEY (an encrypted key and no password),
+ * CV_ERR_NO_KEY (certificates but no key),
  * CV_ERR_KEY_MISMATCH (no certificate matches the key), CV_ERR_BAD_PEM,
  * CV_ERR_BAD_CERT. */
 cv_err cv_x509_read_import(const unsigned char *data, size_t len,

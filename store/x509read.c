@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
+#include <openssl/provider.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -25,6 +26,19 @@
 #define MAX_CERTS 1000
 /* PKCS#12 SafeContents bags nest; real files use one level. */
 #define P12_MAX_DEPTH 4
+/* The most iterations one password-based key derivation may ask for.  Real
+ * tools write 2000 to 600000 (Windows 2000, OpenSSL 2048, Java keytool 10000
+ * or 100000, OWASP's 600000 for PBKDF2); a larger count only keeps the
+ * importer busy (2^31-1 is minutes), so it is refused before anything is
+ * derived. */
+#define PBE_ITER_MAX 1000000
+/* The most work an scrypt key derivation may ask for, as N*r*p: openssl
+ * pkcs8 -scrypt writes 2^17 (N=16384, r=8, p=1).  OpenSSL bounds scrypt's
+ * memory, not its time: within 32 MB, p can still ask for hours. */
+#define SCRYPT_COST_MAX (1 << 20)
+/* Encrypted parts of one PKCS#12, each one key derivation; real files have
+ * one. */
+#define P12_MAX_ENCRYPTED 8
 
 /* The generic detail for content that is nothing this file reads. */
 static cv_err
@@ -333,10 +347,17 @@ done:
 	return err;
 }
 
-/* One PEM block.  Key blocks are decoded only when want_keys is set. */
+static cv_err pem_encrypted_key(const unsigned char *der, long len,
+				const char *password, EVP_PKEY **out);
+static cv_err pem_traditional_key(const char *name, const char *header,
+				  const unsigned char *der, long len,
+				  const char *password, EVP_PKEY **out);
+
+/* One PEM block.  Key blocks are decoded only when want_keys is set; an
+ * encrypted PKCS#8 key with password. */
 static cv_err
 pem_block(const char *name, const char *header, const unsigned char *der,
-	  long len, int want_keys, struct pem_content *c)
+	  long len, int want_keys, const char *password, struct pem_content *c)
 {
 	cv_err err = CV_ERR_BAD_PEM;
 	X509 *x = NULL;
@@ -358,13 +379,14 @@ pem_block(const char *name, const char *header, const unsigned char *der,
 		}
 		err = pkcs7_certificates(p7, c->certs);
 	} else if (ends_with(name, "PRIVATE KEY") && want_keys) {
-		if (strcmp(name, PEM_STRING_PKCS8) == 0 ||
-		    (header != NULL && strstr(header, "ENCRYPTED") != NULL)) {
-			err = cv_err_set(CV_ERR_ENCRYPTED_KEY, "%s",
-					 cv_strerror(CV_ERR_ENCRYPTED_KEY));
-			goto done;
-		}
-		if ((err = pem_private_key(name, der, len, &key)) != CV_OK)
+		if (header != NULL && strstr(header, "ENCRYPTED") != NULL)
+			err = pem_traditional_key(name, header, der, len, password,
+						  &key);
+		else if (strcmp(name, PEM_STRING_PKCS8) == 0)
+			err = pem_encrypted_key(der, len, password, &key);
+		else
+			err = pem_private_key(name, der, len, &key);
+		if (err != CV_OK)
 			goto done;
 		if (++c->nkeys == 1) {
 			c->key = key;
@@ -385,7 +407,7 @@ done:
  * broken is CV_ERR_BAD_PEM with Key Vault's text. */
 static cv_err
 pem_read_all(const unsigned char *data, size_t len, int want_keys,
-	     struct pem_content *c)
+	     const char *password, struct pem_content *c)
 {
 	cv_err err = CV_ERR_NOMEM;
 	BIO *bio = NULL;
@@ -412,7 +434,7 @@ pem_read_all(const unsigned char *data, size_t len, int want_keys,
 			goto popped;
 		}
 		c->nblocks++;
-		err = pem_block(name, header, der, derlen, want_keys, c);
+		err = pem_block(name, header, der, derlen, want_keys, password, c);
 		OPENSSL_secure_clear_free(der, (size_t)derlen);
 		OPENSSL_secure_free(header);
 		OPENSSL_secure_free(name);
@@ -476,7 +498,7 @@ cv_x509_read_certificates(const unsigned char *data, size_t len,
 			goto found;
 	}
 	if (has_pem_marker(data, len)) {
-		if ((err = pem_read_all(data, len, 0, &c)) != CV_OK)
+		if ((err = pem_read_all(data, len, 0, NULL, &c)) != CV_OK)
 			goto done;
 		if (c.nblocks == 0) {
 			err = bad_pem();
@@ -510,6 +532,141 @@ done:
 	return err;
 }
 
+/* A library context of its own for decrypting what users import: the
+ * default provider and, where installed, the legacy one, for the RC2-40
+ * certificate bags and DES keys of files made by OpenSSL 1.x, by `openssl
+ * pkcs12 -legacy` and by older Windows.  It is the calling thread's default
+ * context only between legacy_scope_enter and legacy_scope_restore, so no
+ * other code in the process (nginx's own TLS, another thread) ever sees the
+ * legacy algorithms.  Objects made inside the scope belong to its context:
+ * they are moved out (reload_import) before legacy_scope_free. */
+struct legacy_scope {
+	OSSL_LIB_CTX *ctx, *prev;
+	OSSL_PROVIDER *deflt, *legacy;
+};
+
+static cv_err
+legacy_scope_enter(struct legacy_scope *s)
+{
+	memset(s, 0, sizeof(*s));
+	if ((s->ctx = OSSL_LIB_CTX_new()) == NULL ||
+	    (s->deflt = OSSL_PROVIDER_load(s->ctx, "default")) == NULL) {
+		OSSL_LIB_CTX_free(s->ctx);
+		s->ctx = NULL;
+		return cv_err_crypto("a library context for reading PKCS#12");
+	}
+	/* Without the legacy module the modern files still read, and a
+	 * legacy one fails naming the algorithm. */
+	ERR_set_mark();
+	s->legacy = OSSL_PROVIDER_load(s->ctx, "legacy");
+	ERR_pop_to_mark();
+	s->prev = OSSL_LIB_CTX_set0_default(s->ctx);
+	if (s->prev == NULL) {
+		OSSL_PROVIDER_unload(s->legacy);
+		OSSL_PROVIDER_unload(s->deflt);
+		OSSL_LIB_CTX_free(s->ctx);
+		s->ctx = NULL;
+		return cv_err_crypto("a library context for reading PKCS#12");
+	}
+	return CV_OK;
+}
+
+/* The thread's own default context again. */
+static void
+legacy_scope_restore(struct legacy_scope *s)
+{
+	if (s->prev != NULL)
+		OSSL_LIB_CTX_set0_default(s->prev);
+	s->prev = NULL;
+}
+
+static void
+legacy_scope_free(struct legacy_scope *s)
+{
+	legacy_scope_restore(s);
+	OSSL_PROVIDER_unload(s->legacy);
+	OSSL_PROVIDER_unload(s->deflt);
+	OSSL_LIB_CTX_free(s->ctx);
+	memset(s, 0, sizeof(*s));
+}
+
+/* A certificate decoded again in the current default context. */
+static cv_err
+reload_cert(X509 *in, X509 **out)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	int n;
+
+	*out = NULL;
+	if ((n = i2d_X509(in, &der)) <= 0)
+		return cv_err_crypto("encode a certificate");
+	p = der;
+	*out = d2i_X509(NULL, &p, n);
+	OPENSSL_free(der);
+	if (*out == NULL)
+		return cv_err_crypto("decode a certificate");
+	return CV_OK;
+}
+
+/* A private key decoded again in the current default context. */
+static cv_err
+reload_key(EVP_PKEY *in, EVP_PKEY **out)
+{
+	PKCS8_PRIV_KEY_INFO *p8;
+
+	*out = NULL;
+	if ((p8 = EVP_PKEY2PKCS8(in)) == NULL)
+		return cv_err_crypto("encode the private key");
+	*out = EVP_PKCS82PKEY(p8);
+	PKCS8_PRIV_KEY_INFO_free(p8); /* cleanses the key's bytes */
+	if (*out == NULL)
+		return cv_err_crypto("decode the private key");
+	return CV_OK;
+}
+
+/* An import's results moved out of a legacy scope's context. */
+static cv_err
+reload_import(X509 *in_leaf, STACK_OF(X509) *in_chain, EVP_PKEY *in_key,
+	      X509 **leaf, STACK_OF(X509) **chain, EVP_PKEY **key)
+{
+	cv_err err = CV_ERR_NOMEM;
+	STACK_OF(X509) *c = NULL;
+	X509 *x = NULL, *l = NULL;
+	EVP_PKEY *k = NULL;
+	int i;
+
+	if ((c = sk_X509_new_null()) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
+		goto done;
+	}
+	for (i = 0; i < sk_X509_num(in_chain); i++) {
+		if ((err = reload_cert(sk_X509_value(in_chain, i), &x)) != CV_OK)
+			goto done;
+		if (!sk_X509_push(c, x)) {
+			err = cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
+			goto done;
+		}
+		x = NULL;
+	}
+	if ((err = reload_cert(in_leaf, &l)) != CV_OK ||
+	    (err = reload_key(in_key, &k)) != CV_OK)
+		goto done;
+	*leaf = l;
+	*chain = c;
+	*key = k;
+	l = NULL;
+	c = NULL;
+	k = NULL;
+	err = CV_OK;
+done:
+	X509_free(x);
+	X509_free(l);
+	sk_X509_pop_free(c, X509_free);
+	EVP_PKEY_free(k);
+	return err;
+}
+
 /* The shared end of an import: one key, at least one certificate, and the
  * certificate the key belongs to. */
 static cv_err
@@ -537,10 +694,252 @@ import_finish(const char *form, STACK_OF(X509) *certs, EVP_PKEY **key,
 	return cv_x509_order_chain(*key, certs, leaf, chain);
 }
 
+/* An iteration count within PBE_ITER_MAX; what names it ("the PKCS#12
+ * MAC").  An absent count is 1, as the standards' DEFAULT says. */
+static cv_err
+check_iterations(const ASN1_INTEGER *iter, const char *what)
+{
+	int64_t n = 1;
+
+	if (iter != NULL && !ASN1_INTEGER_get_int64(&n, iter)) {
+		ERR_clear_error();
+		if (ASN1_STRING_type(iter) == V_ASN1_NEG_INTEGER)
+			return cv_err_set(CV_ERR_BAD_CERT,
+					  "%s iteration count is negative", what);
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "%s iteration count is over certvault's limit of %d",
+				  what, PBE_ITER_MAX);
+	}
+	if (n < 1)
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "%s iteration count %lld is not a count", what,
+				  (long long)n);
+	if (n > PBE_ITER_MAX)
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "%s iteration count %lld is over certvault's limit of %d",
+				  what, (long long)n, PBE_ITER_MAX);
+	return CV_OK;
+}
+
+/* The parameters of a password-based encryption algorithm, as OpenSSL reads
+ * them; NULL when they are not a SEQUENCE of that shape. */
+static void *
+pbe_params(const X509_ALGOR *alg, const ASN1_ITEM *it)
+{
+	const ASN1_OBJECT *oid;
+	const void *pval;
+	void *params;
+	int ptype;
+
+	X509_ALGOR_get0(&oid, &ptype, &pval, alg);
+	if (ptype != V_ASN1_SEQUENCE || pval == NULL)
+		return NULL;
+	ERR_set_mark();
+	params = ASN1_item_unpack(pval, it);
+	ERR_pop_to_mark();
+	return params;
+}
+
+/* scrypt's cost N*r*p within SCRYPT_COST_MAX. */
+static cv_err
+check_scrypt(const SCRYPT_PARAMS *sp, const char *what)
+{
+	uint64_t n = 0, r = 0, p = 0;
+
+	if (!ASN1_INTEGER_get_uint64(&n, sp->costParameter) ||
+	    !ASN1_INTEGER_get_uint64(&r, sp->blockSize) ||
+	    !ASN1_INTEGER_get_uint64(&p, sp->parallelizationParameter) ||
+	    n == 0 || r == 0 || p == 0) {
+		ERR_clear_error();
+		return cv_err_set(CV_ERR_BAD_CERT, "%s parameters are damaged", what);
+	}
+	/* each factor at most 2^20, so the product fits */
+	if (n > SCRYPT_COST_MAX || r > SCRYPT_COST_MAX || p > SCRYPT_COST_MAX ||
+	    n * r * p > SCRYPT_COST_MAX) {
+		if (n <= SCRYPT_COST_MAX && r <= SCRYPT_COST_MAX && p <= SCRYPT_COST_MAX)
+			return cv_err_set(CV_ERR_BAD_CERT,
+					  "%s scrypt cost N*r*p %llu is over certvault's limit of %d",
+					  what, (unsigned long long)(n * r * p),
+					  SCRYPT_COST_MAX);
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "%s scrypt cost N*r*p is over certvault's limit of %d",
+				  what, SCRYPT_COST_MAX);
+	}
+	return CV_OK;
+}
+
+/* Refuse a password-based encryption whose key derivation would run longer
+ * than real files ask for: PKCS#12's and PKCS#5 v1's PBEParameter and PBES2
+ * with PBKDF2 within PBE_ITER_MAX iterations, PBES2 with scrypt within
+ * SCRYPT_COST_MAX.  Other key derivations are refused. */
+static cv_err
+check_pbe(const X509_ALGOR *alg, const char *what)
+{
+	cv_err err = CV_ERR_BAD_CERT;
+	const ASN1_OBJECT *oid = NULL;
+	PBE2PARAM *pbe2 = NULL;
+	PBKDF2PARAM *kdf = NULL;
+	SCRYPT_PARAMS *scrypt = NULL;
+	PBEPARAM *pbe = NULL;
+	char name[80] = "";
+	int nid;
+
+	if (alg == NULL) {
+		err = cv_err_set(CV_ERR_BAD_CERT, "%s algorithm is missing", what);
+		goto done;
+	}
+	X509_ALGOR_get0(&oid, NULL, NULL, alg);
+	nid = OBJ_obj2nid(oid);
+	if (nid == NID_pbes2) {
+		if ((pbe2 = pbe_params(alg, ASN1_ITEM_rptr(PBE2PARAM))) == NULL ||
+		    pbe2->keyfunc == NULL) {
+			err = cv_err_set(CV_ERR_BAD_CERT, "%s parameters are damaged", what);
+			goto done;
+		}
+		X509_ALGOR_get0(&oid, NULL, NULL, pbe2->keyfunc);
+		if (OBJ_obj2nid(oid) == NID_id_scrypt) {
+			if ((scrypt = pbe_params(pbe2->keyfunc,
+						 ASN1_ITEM_rptr(SCRYPT_PARAMS))) == NULL) {
+				err = cv_err_set(CV_ERR_BAD_CERT, "%s parameters are damaged",
+						 what);
+				goto done;
+			}
+			err = check_scrypt(scrypt, what);
+			goto done;
+		}
+		if (OBJ_obj2nid(oid) != NID_id_pbkdf2) {
+			OBJ_obj2txt(name, sizeof(name), oid, 0);
+			err = cv_err_set(CV_ERR_UNSUPPORTED,
+					 "%s derives its key with %s; certvault reads PBKDF2 and scrypt",
+					 what, name);
+			goto done;
+		}
+		if ((kdf = pbe_params(pbe2->keyfunc, ASN1_ITEM_rptr(PBKDF2PARAM))) == NULL) {
+			err = cv_err_set(CV_ERR_BAD_CERT, "%s parameters are damaged", what);
+			goto done;
+		}
+		err = check_iterations(kdf->iter, what);
+		goto done;
+	}
+	if ((pbe = pbe_params(alg, ASN1_ITEM_rptr(PBEPARAM))) == NULL) {
+		OBJ_obj2txt(name, sizeof(name), oid, 0);
+		err = cv_err_set(CV_ERR_UNSUPPORTED,
+				 "%s uses %s, which is not a password-based encryption certvault reads",
+				 what, name);
+		goto done;
+	}
+	err = check_iterations(pbe->iter, what);
+done:
+	PBEPARAM_free(pbe);
+	SCRYPT_PARAMS_free(scrypt);
+	PBKDF2PARAM_free(kdf);
+	PBE2PARAM_free(pbe2);
+	return err;
+}
+
+/* The encryption of a shrouded key bag. */
+static cv_err
+check_key_bag(const PKCS12_SAFEBAG *bag)
+{
+	const X509_SIG *sig = PKCS12_SAFEBAG_get0_pkcs8(bag);
+	const X509_ALGOR *alg = NULL;
+
+	if (sig == NULL)
+		return cv_err_set(CV_ERR_BAD_CERT, "a PKCS#12 key bag is damaged");
+	X509_SIG_get0(sig, &alg, NULL);
+	return check_pbe(alg, "the PKCS#12 encryption");
+}
+
+/* The key bags of a bag list that is not encrypted. */
+static cv_err
+p12_check_bags(const STACK_OF(PKCS12_SAFEBAG) *bags, int depth)
+{
+	const PKCS12_SAFEBAG *bag;
+	cv_err err = CV_OK;
+	int i;
+
+	if (depth > P12_MAX_DEPTH)
+		return cv_err_set(CV_ERR_BAD_CERT,
+				  "the PKCS#12 bags nest deeper than %d", P12_MAX_DEPTH);
+	for (i = 0; i < sk_PKCS12_SAFEBAG_num(bags) && err == CV_OK; i++) {
+		bag = sk_PKCS12_SAFEBAG_value(bags, i);
+		if (PKCS12_SAFEBAG_get_nid(bag) == NID_pkcs8ShroudedKeyBag)
+			err = check_key_bag(bag);
+		else if (PKCS12_SAFEBAG_get_nid(bag) == NID_safeContentsBag)
+			err = p12_check_bags(PKCS12_SAFEBAG_get0_safes(bag), depth + 1);
+	}
+	return err;
+}
+
+/* What a PKCS#12 will cost to read, checked before the first key
+ * derivation: the MAC's iteration count, each encrypted part's, and those
+ * of the key bags that are not inside an encrypted part (the others are
+ * checked before they are decrypted). */
+static cv_err
+p12_check_costs(PKCS12 *p12)
+{
+	cv_err err = CV_OK;
+	STACK_OF(PKCS7) *safes = NULL;
+	STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+	const ASN1_INTEGER *iter = NULL;
+	PKCS7 *p7;
+	int i, encrypted = 0;
+
+	if (PKCS12_mac_present(p12)) {
+		PKCS12_get0_mac(NULL, NULL, NULL, &iter, p12);
+		if ((err = check_iterations(iter, "the PKCS#12 MAC")) != CV_OK)
+			goto done;
+	}
+	ERR_set_mark();
+	safes = PKCS12_unpack_authsafes(p12);
+	ERR_pop_to_mark();
+	if (safes == NULL) {
+		err = cv_err_set(CV_ERR_BAD_CERT, "the PKCS#12 content is damaged");
+		goto done;
+	}
+	for (i = 0; i < sk_PKCS7_num(safes) && err == CV_OK; i++) {
+		p7 = sk_PKCS7_value(safes, i);
+		switch (OBJ_obj2nid(p7->type)) {
+		case NID_pkcs7_encrypted:
+			if (++encrypted > P12_MAX_ENCRYPTED) {
+				err = cv_err_set(CV_ERR_BAD_CERT,
+						 "the PKCS#12 content has more than %d encrypted parts",
+						 P12_MAX_ENCRYPTED);
+				break;
+			}
+			if (p7->d.encrypted == NULL || p7->d.encrypted->enc_data == NULL) {
+				err = cv_err_set(CV_ERR_BAD_CERT,
+						 "the PKCS#12 content is damaged");
+				break;
+			}
+			err = check_pbe(p7->d.encrypted->enc_data->algorithm,
+					"the PKCS#12 encryption");
+			break;
+		case NID_pkcs7_data:
+			ERR_set_mark();
+			bags = PKCS12_unpack_p7data(p7);
+			ERR_pop_to_mark();
+			if (bags == NULL) {
+				err = cv_err_set(CV_ERR_BAD_CERT,
+						 "the PKCS#12 content is damaged");
+				break;
+			}
+			err = p12_check_bags(bags, 0);
+			sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+			bags = NULL;
+			break;
+		default:
+			break; /* refused when the content is read */
+		}
+	}
+done:
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	return err;
+}
+
 /* A decryption failure: without a MAC to vouch for the password it is the
  * password; with a verified MAC the file is damaged or uses an algorithm
- * this OpenSSL lacks (RC2 of old Windows exports needs the legacy
- * provider). */
+ * this OpenSSL lacks (RC2 when the legacy module is not installed). */
 static cv_err
 p12_decrypt_failure(int mac_ok)
 {
@@ -587,6 +986,14 @@ p12_bags(const STACK_OF(PKCS12_SAFEBAG) *bags, const char *pass, int mac_ok,
 			err = p12_add_key(PKCS12_SAFEBAG_get0_p8inf(bag), c);
 			break;
 		case NID_pkcs8ShroudedKeyBag:
+			/* a second key is refused by import_finish: count it,
+			 * never spend a key derivation on it */
+			if (c->nkeys > 0) {
+				c->nkeys++;
+				break;
+			}
+			if ((err = check_key_bag(bag)) != CV_OK)
+				break;
 			if ((p8 = PKCS12_decrypt_skey(bag, pass, -1)) == NULL) {
 				err = p12_decrypt_failure(mac_ok);
 				break;
@@ -671,8 +1078,8 @@ done:
 /* A PKCS#12 import.  An empty password is tried as no password and as the
  * empty string, as PKCS12_parse does, since tools write either. */
 static cv_err
-p12_import(PKCS12 *p12, const char *password, X509 **leaf,
-	   STACK_OF(X509) **chain, EVP_PKEY **key)
+p12_import_here(PKCS12 *p12, const char *password, X509 **leaf,
+		STACK_OF(X509) **chain, EVP_PKEY **key)
 {
 	cv_err err = CV_ERR_BAD_PASSWORD;
 	struct pem_content c = { NULL, NULL, 0, 0 };
@@ -684,6 +1091,8 @@ p12_import(PKCS12 *p12, const char *password, X509 **leaf,
 		err = cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
 		goto done;
 	}
+	if ((err = p12_check_costs(p12)) != CV_OK)
+		goto done;
 	if (PKCS12_mac_present(p12)) {
 		ERR_set_mark();
 		if (empty && PKCS12_verify_mac(p12, NULL, 0)) {
@@ -728,6 +1137,155 @@ p12_import(PKCS12 *p12, const char *password, X509 **leaf,
 	c.key = NULL;
 done:
 	pem_content_free(&c);
+	return err;
+}
+
+/* An ENCRYPTED PRIVATE KEY block (PKCS#8 EncryptedPrivateKeyInfo): its
+ * iteration count is checked before the key is derived, and the decryption
+ * runs in a legacy scope (PKCS#5 v1.5 DES and RC2 keys of older tools). */
+static cv_err
+pem_encrypted_key(const unsigned char *der, long len, const char *password,
+		  EVP_PKEY **out)
+{
+	cv_err err = CV_ERR_BAD_PEM;
+	struct legacy_scope scope = { NULL, NULL, NULL, NULL };
+	const unsigned char *p = der;
+	const X509_ALGOR *alg = NULL;
+	X509_SIG *sig = NULL;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	size_t plen;
+
+	*out = NULL;
+	if (password == NULL) {
+		err = cv_err_set(CV_ERR_ENCRYPTED_KEY, "%s",
+				 cv_strerror(CV_ERR_ENCRYPTED_KEY));
+		goto done;
+	}
+	if ((sig = d2i_X509_SIG(NULL, &p, len)) == NULL || p != der + len) {
+		err = bad_pem();
+		goto done;
+	}
+	X509_SIG_get0(sig, &alg, NULL);
+	if ((err = check_pbe(alg, "the PEM private key's encryption")) != CV_OK ||
+	    (err = legacy_scope_enter(&scope)) != CV_OK)
+		goto done;
+	plen = strlen(password);
+	p8 = PKCS8_decrypt(sig, password, plen > INT_MAX ? INT_MAX : (int)plen);
+	legacy_scope_restore(&scope);
+	if (p8 == NULL) {
+		ERR_clear_error();
+		err = cv_err_set(CV_ERR_BAD_PASSWORD,
+				 "the PEM private key does not decrypt with this password");
+		goto done;
+	}
+	if ((*out = EVP_PKCS82PKEY(p8)) == NULL) {
+		err = bad_pem();
+		goto done;
+	}
+	err = CV_OK;
+done:
+	PKCS8_PRIV_KEY_INFO_free(p8); /* cleanses the key's bytes */
+	X509_SIG_free(sig);
+	if (scope.ctx != NULL)
+		legacy_scope_free(&scope);
+	return err;
+}
+
+/* OpenSSL's password callback: u is the NUL-terminated password. */
+static int
+password_cb(char *buf, int size, int rwflag, void *u)
+{
+	size_t n = strlen(u);
+
+	(void)rwflag;
+	if (size <= 0 || n > (size_t)size)
+		return -1;
+	memcpy(buf, u, n);
+	return (int)n;
+}
+
+/* A key block in the traditional encrypted form ("Proc-Type: 4,ENCRYPTED"
+ * and "DEK-Info: cipher,iv"), as OpenSSL 1.x's genrsa -des3 wrote it.  Its
+ * key derivation is one MD5 round, so there is no count to bound; the
+ * decryption runs in a legacy scope for DES-CBC keys. */
+static cv_err
+pem_traditional_key(const char *name, const char *header,
+		    const unsigned char *der, long len, const char *password,
+		    EVP_PKEY **out)
+{
+	cv_err err = CV_ERR_BAD_PEM;
+	struct legacy_scope scope = { NULL, NULL, NULL, NULL };
+	EVP_CIPHER_INFO cipher;
+	unsigned char *buf = NULL;
+	char *hdr = NULL;
+	long blen = len;
+	int ok;
+
+	*out = NULL;
+	if (password == NULL) {
+		err = cv_err_set(CV_ERR_ENCRYPTED_KEY, "%s",
+				 cv_strerror(CV_ERR_ENCRYPTED_KEY));
+		goto done;
+	}
+	if (len <= 0 || (buf = OPENSSL_secure_malloc((size_t)len)) == NULL ||
+	    (hdr = OPENSSL_strdup(header)) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "PEM: out of memory");
+		goto done;
+	}
+	memcpy(buf, der, (size_t)len);
+	if ((err = legacy_scope_enter(&scope)) != CV_OK)
+		goto done;
+	if (!PEM_get_EVP_CIPHER_INFO(hdr, &cipher)) {
+		legacy_scope_restore(&scope);
+		ERR_clear_error();
+		err = cv_err_set(CV_ERR_UNSUPPORTED,
+				 "the PEM private key's DEK-Info names no cipher certvault reads");
+		goto done;
+	}
+	ok = PEM_do_header(&cipher, buf, &blen, password_cb, (void *)password);
+	legacy_scope_restore(&scope);
+	ERR_clear_error();
+	if (!ok) {
+		err = cv_err_set(CV_ERR_BAD_PASSWORD,
+				 "the PEM private key does not decrypt with this password");
+		goto done;
+	}
+	/* a wrong password that happens to leave valid padding gives bytes
+	 * that are no key */
+	if ((err = pem_private_key(name, buf, blen, out)) == CV_ERR_BAD_PEM)
+		err = cv_err_set(CV_ERR_BAD_PASSWORD,
+				 "the PEM private key does not decrypt with this password");
+done:
+	OPENSSL_secure_clear_free(buf, buf != NULL ? (size_t)len : 0);
+	OPENSSL_free(hdr);
+	if (scope.ctx != NULL)
+		legacy_scope_free(&scope);
+	return err;
+}
+
+/* A PKCS#12 decoded with the legacy algorithms available (see
+ * legacy_scope_enter); what it hands out lives in the caller's library
+ * context, as if read without the scope. */
+static cv_err
+p12_import(PKCS12 *p12, const char *password, X509 **leaf,
+	   STACK_OF(X509) **chain, EVP_PKEY **key)
+{
+	struct legacy_scope scope;
+	X509 *in_leaf = NULL;
+	STACK_OF(X509) *in_chain = NULL;
+	EVP_PKEY *in_key = NULL;
+	cv_err err;
+
+	if ((err = legacy_scope_enter(&scope)) != CV_OK)
+		return err;
+	err = p12_import_here(p12, password, &in_leaf, &in_chain, &in_key);
+	legacy_scope_restore(&scope);
+	if (err == CV_OK)
+		err = reload_import(in_leaf, in_chain, in_key, leaf, chain, key);
+	X509_free(in_leaf);
+	sk_X509_pop_free(in_chain, X509_free);
+	EVP_PKEY_free(in_key);
+	legacy_scope_free(&scope);
 	return err;
 }
 
@@ -817,7 +1375,7 @@ cv_x509_read_import(const unsigned char *data, size_t len,
 			err = cv_err_set(CV_ERR_NOMEM, "certificates: out of memory");
 			goto done;
 		}
-		if ((err = pem_read_all(data, len, 1, &c)) != CV_OK)
+		if ((err = pem_read_all(data, len, 1, password, &c)) != CV_OK)
 			goto done;
 		if (c.nblocks == 0) {
 			err = bad_pem();

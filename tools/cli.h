@@ -162,6 +162,10 @@ int cli_first_line(const char *path, char **out, size_t *len);
 /* --policy: "@file" or the JSON itself, parsed by the store. */
 int cli_policy_arg(const char *arg, cv_policy **out);
 
+/* --policy of an import: as cli_policy_arg, but members left out are
+ * taken from the imported certificate (cv_policy_parse_import). */
+int cli_import_policy_arg(const char *arg, cv_policy **out);
+
 /* --policy for an update: the raw JSON patch ("@file" or inline). */
 int cli_policy_patch_arg(const char *arg, unsigned char **out, size_t *len);
 

@@ -599,7 +599,7 @@ cert_import(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		goto done;
 	}
 	if (policy_arg != NULL) {
-		rc = cli_policy_arg(policy_arg, &policy);
+		rc = cli_import_policy_arg(policy_arg, &policy);
 		if (rc != CLI_EXIT_OK)
 			goto done;
 	}

@@ -215,6 +215,26 @@ done:
 }
 
 int
+cli_import_policy_arg(const char *arg, cv_policy **out)
+{
+	unsigned char *doc = NULL;
+	size_t len = 0;
+	cv_err err;
+	int rc;
+
+	*out = NULL;
+	rc = json_arg(arg, &doc, &len);
+	if (rc != CLI_EXIT_OK)
+		goto done;
+	err = cv_policy_parse_import((const char *)doc, len, out);
+	if (err != CV_OK)
+		rc = cli_fail_store(err);
+done:
+	cli_buf_free(doc, len);
+	return rc;
+}
+
+int
 cli_policy_patch_arg(const char *arg, unsigned char **out, size_t *len)
 {
 	return json_arg(arg, out, len);

@@ -87,16 +87,19 @@ rm -f "$WORK/ec1.secret.pem"
 cv secret download --name ec1 --file "$WORK/ec1.secret.pem" --format pem >/dev/null
 check_eq "the vault holds the imported key" \
 	"$(openssl pkey -in "$WORK/ec1.secret.pem" -pubout 2>/dev/null)" "$(openssl pkey -in "$WORK/ec.key" -pubout)"
+# The leaf's subject as OpenSSL prints it in RFC 2253 (and 4514) order.
+LEAF_SUBJECT=$(openssl x509 -in "$WORK/fits.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
+check_eq "the leaf's subject in RFC 4514 order" "$LEAF_SUBJECT" "CN=imp.example.com,O=Contoso"
 expect_ok "import with a policy that fits" certificate import --name fits --file "$WORK/fits-bundle.pem" \
-	--policy "$(policy 'O=Contoso, CN=imp.example.com' Unknown '{"kty":"RSA","key_size":2048}')"
+	--policy "$(policy "$LEAF_SUBJECT" Unknown '{"kty":"RSA","key_size":2048}')"
 
 # --- Refusals -------------------------------------------------------------------
 expect_fail_with "a policy whose key size does not fit" "key_size" \
 	certificate import --name nofit1 --file "$WORK/rsa-bundle.pem" \
-	--policy "$(policy 'O=Contoso, CN=imp.example.com' Unknown '{"kty":"RSA","key_size":4096}')"
+	--policy "$(policy "$LEAF_SUBJECT" Unknown '{"kty":"RSA","key_size":4096}')"
 expect_fail_with "a policy whose key type does not fit" "kty" \
 	certificate import --name nofit2 --file "$WORK/rsa-bundle.pem" \
-	--policy "$(policy 'O=Contoso, CN=imp.example.com' Unknown '{"kty":"EC","crv":"P-256"}')"
+	--policy "$(policy "$LEAF_SUBJECT" Unknown '{"kty":"EC","crv":"P-256"}')"
 expect_fail_with "a policy whose subject does not fit" "subject" \
 	certificate import --name nofit3 --file "$WORK/rsa-bundle.pem" \
 	--policy "$(policy 'CN=other.example.com' Unknown)"

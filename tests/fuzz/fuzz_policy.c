@@ -1,4 +1,5 @@
-/* Fuzz target: policy documents, and policy patches onto the default. */
+/* Fuzz target: policy documents (as create and as import read them), and
+ * policy patches onto the default. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +9,7 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	cv_policy *p = NULL, *d = NULL, *u = NULL, *again = NULL;
+	cv_policy *p = NULL, *d = NULL, *u = NULL, *again = NULL, *imp = NULL;
 	char *json = NULL;
 
 	if (cv_policy_parse((const char *)data, size, &p) == CV_OK) {
@@ -21,6 +22,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cv_policy_to_json(p, CV_POLICY_JSON_AZ, &json) != CV_OK)
 			abort();
 	}
+	/* An import policy takes every document a create does, and more. */
+	if (cv_policy_parse_import((const char *)data, size, &imp) != CV_OK &&
+	    p != NULL)
+		abort();
 	if (cv_policy_default(&d) == CV_OK)
 		(void)cv_policy_update(d, (const char *)data, size, &u);
 	free(json);
@@ -28,5 +33,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cv_policy_free(again);
 	cv_policy_free(d);
 	cv_policy_free(u);
+	cv_policy_free(imp);
 	return 0;
 }

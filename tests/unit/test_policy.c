@@ -229,6 +229,24 @@ assert_entry(const X509_NAME *n, int i, int nid, const char *value)
 	free(s);
 }
 
+/* The name as OpenSSL's own RFC 2253 printer writes it. */
+static void
+assert_rfc2253(const X509_NAME *n, const char *want)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *text;
+	long len;
+
+	assert_non_null(bio);
+	assert_true(X509_NAME_print_ex(bio, n, 0, XN_FLAG_RFC2253) >= 0);
+	assert_int_equal(BIO_write(bio, "", 1), 1);
+	len = BIO_get_mem_data(bio, &text);
+	assert_true(len > 0);
+	if (strcmp(text, want) != 0)
+		fail_msg("OpenSSL prints '%s', wanted '%s'", text, want);
+	BIO_free(bio);
+}
+
 /* ------------------------------------------------------------------ */
 /* Certificates built for the tests                                   */
 /* ------------------------------------------------------------------ */
@@ -313,9 +331,11 @@ test_x500_seed_contoso(void **state)
 	(void)state;
 	n = x500_ok("DC=Contoso,OU=\"Docs,Contoso\",CN=www.contosoHRApp.com");
 	assert_int_equal(X509_NAME_entry_count(n), 3);
-	assert_entry(n, 0, NID_domainComponent, "Contoso");
+	/* RFC 4514: the last RDN written is the first in the name */
+	assert_entry(n, 0, NID_commonName, "www.contosoHRApp.com");
 	assert_entry(n, 1, NID_organizationalUnitName, "Docs,Contoso");
-	assert_entry(n, 2, NID_commonName, "www.contosoHRApp.com");
+	assert_entry(n, 2, NID_domainComponent, "Contoso");
+	assert_rfc2253(n, "DC=Contoso,OU=Docs\\,Contoso,CN=www.contosoHRApp.com");
 	/* three RDNs, not one */
 	assert_int_not_equal(X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 0)),
 			     X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 1)));
@@ -335,15 +355,17 @@ test_x500_seed_microsoft(void **state)
 	n = x500_ok("CN = learn.microsoft.com, OU = Microsoft Corporation, "
 		    "O = Microsoft Corporation, L = Redmond, S = WA, C = US");
 	assert_int_equal(X509_NAME_entry_count(n), 6);
-	assert_entry(n, 0, NID_commonName, "learn.microsoft.com");
-	assert_entry(n, 1, NID_organizationalUnitName, "Microsoft Corporation");
-	assert_entry(n, 2, NID_organizationName, "Microsoft Corporation");
-	assert_entry(n, 3, NID_localityName, "Redmond");
-	assert_entry(n, 4, NID_stateOrProvinceName, "WA");
-	assert_entry(n, 5, NID_countryName, "US");
+	assert_entry(n, 0, NID_countryName, "US");
+	assert_entry(n, 1, NID_stateOrProvinceName, "WA");
+	assert_entry(n, 2, NID_localityName, "Redmond");
+	assert_entry(n, 3, NID_organizationName, "Microsoft Corporation");
+	assert_entry(n, 4, NID_organizationalUnitName, "Microsoft Corporation");
+	assert_entry(n, 5, NID_commonName, "learn.microsoft.com");
 	assert_int_equal(ASN1_STRING_type(X509_NAME_ENTRY_get_data(
-				 X509_NAME_get_entry(n, 5))),
+				 X509_NAME_get_entry(n, 0))),
 			 V_ASN1_PRINTABLESTRING);
+	assert_rfc2253(n, "CN=learn.microsoft.com,OU=Microsoft Corporation,"
+			  "O=Microsoft Corporation,L=Redmond,ST=WA,C=US");
 	f = cv_x500_format(n);
 	assert_string_equal(f, "CN=learn.microsoft.com, OU=Microsoft Corporation, "
 			       "O=Microsoft Corporation, L=Redmond, S=WA, C=US");
@@ -472,22 +494,73 @@ test_x500_multivalued_and_order(void **state)
 	(void)state;
 	n = x500_ok("CN=a+O=b, C=US");
 	assert_int_equal(X509_NAME_entry_count(n), 3);
-	assert_int_equal(X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 0)),
-			 X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 1)));
-	assert_int_not_equal(X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 1)),
-			     X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 2)));
+	/* C=US is the first RDN; CN and O share the second, in the order
+	 * written */
+	assert_entry(n, 0, NID_countryName, "US");
+	assert_int_not_equal(X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 0)),
+			     X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 1)));
+	assert_int_equal(X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 1)),
+			 X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 2)));
+	assert_entry(n, 1, NID_commonName, "a");
+	assert_entry(n, 2, NID_organizationName, "b");
 	X509_NAME_free(n);
 
-	/* entries go in as written, not reversed */
+	/* RFC 4514 order: the last RDN written is the first in the name */
 	n = x500_ok("C=US, O=Org, CN=x");
-	assert_entry(n, 0, NID_countryName, "US");
-	assert_entry(n, 2, NID_commonName, "x");
+	assert_entry(n, 0, NID_commonName, "x");
+	assert_entry(n, 2, NID_countryName, "US");
 	X509_NAME_free(n);
 
 	/* an OID OpenSSL has no name for */
 	n = x500_ok("1.3.6.1.4.1.99999.1=v");
 	assert_int_equal(entry_nid(n, 0), NID_undef);
 	X509_NAME_free(n);
+}
+
+/* A subject goes string -> name -> string unchanged, and the name is the
+ * one OpenSSL reads from that string: its RFC 2253 printer gives back the
+ * string (OpenSSL spells S as ST and writes no spaces). */
+static void
+test_x500_rfc4514_round_trip(void **state)
+{
+	static const struct {
+		const char *subject, *openssl;
+	} cases[] = {
+		{ "CN=a.example, O=Contoso, C=US", "CN=a.example,O=Contoso,C=US" },
+		{ "CN=x, OU=Web, O=Contoso, L=Redmond, S=WA, C=US",
+		  "CN=x,OU=Web,O=Contoso,L=Redmond,ST=WA,C=US" },
+		{ "CN=host.corp.example, DC=corp, DC=example",
+		  "CN=host.corp.example,DC=corp,DC=example" },
+		{ "C=US, O=Contoso, CN=reversed", "C=US,O=Contoso,CN=reversed" },
+		{ "CN=only", "CN=only" },
+		{ "UID=u1, O=Contoso", "UID=u1,O=Contoso" },
+	};
+	X509_NAME *n, *back;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	char *f;
+	size_t i;
+	int len;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = x500_ok(cases[i].subject);
+		assert_rfc2253(n, cases[i].openssl);
+		/* through the DER, as a certificate carries it */
+		len = i2d_X509_NAME(n, &der);
+		assert_true(len > 0);
+		p = der;
+		back = d2i_X509_NAME(NULL, &p, len);
+		assert_non_null(back);
+		f = cv_x500_format(back);
+		assert_non_null(f);
+		assert_string_equal(f, cases[i].subject);
+		free(f);
+		OPENSSL_free(der);
+		der = NULL;
+		X509_NAME_free(back);
+		X509_NAME_free(n);
+	}
 }
 
 static void
@@ -536,7 +609,8 @@ test_x500_format_built_names(void **state)
 	assert_true(X509_NAME_add_entry_by_NID(n, NID_pseudonym, MBSTRING_UTF8,
 					       (const unsigned char *)"p", -1, -1, 0));
 	f = cv_x500_format(n);
-	assert_string_equal(f, "CN=\"a\\\"b\", O=\" lead\", OU=line\\0Abreak, 2.5.4.65=p");
+	/* printed as RFC 4514 says: the name's last RDN first */
+	assert_string_equal(f, "2.5.4.65=p, OU=line\\0Abreak, O=\" lead\", CN=\"a\\\"b\"");
 	back = x500_ok(f);
 	assert_true(cv_x500_equal(n, back));
 	free(f);
@@ -2098,6 +2172,95 @@ test_from_certificate_validity(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* az's own import policy names issuer, key properties and content type
+ * only; the rest comes from the certificate, never from defaults that
+ * contradict it. */
+static void
+test_import_policy_completed(void **state)
+{
+	static const char az_import[] =
+		"{\"issuerParameters\":{\"name\":\"Unknown\"},"
+		"\"keyProperties\":{\"exportable\":true,\"keySize\":2048,"
+		"\"keyType\":\"RSA\",\"reuseKey\":false},"
+		"\"secretProperties\":{\"contentType\":\"application/x-pem-file\"}}";
+	EVP_PKEY *rsa = rsa_key(2048), *ec = ec_key("P-384");
+	X509 *x, *y;
+	cv_policy *given = NULL, *p = NULL, *d = NULL;
+	size_t i;
+
+	(void)state;
+	x = make_cert(rsa, "CN=part.example, O=Contoso, C=US", 90 * DAY,
+		      "DNS:part.example, DNS:www.part.example",
+		      "critical,digitalSignature", "clientAuth");
+	/* the plain parse refuses it, as Key Vault's create does */
+	assert_int_equal(cv_policy_parse(az_import, strlen(az_import), &given),
+			 CV_ERR_POLICY);
+	assert_int_equal(cv_policy_parse_import(az_import, strlen(az_import), &given),
+			 CV_OK);
+	assert_true(given->from_cert & CV_FROM_CERT_SUBJECT);
+	assert_true(given->from_cert & CV_FROM_CERT_VALIDITY);
+	assert_false(given->from_cert & CV_FROM_CERT_KEY_TYPE);
+	assert_false(given->from_cert & CV_FROM_CERT_CONTENT_TYPE);
+	/* unfinished, it is no policy to create with */
+	assert_int_equal(cv_policy_validate(given), CV_ERR_POLICY);
+
+	assert_int_equal(cv_policy_complete(given, x, CV_CONTENT_PKCS12, &p), CV_OK);
+	assert_int_equal(cv_policy_from_certificate(x, CV_CONTENT_PKCS12, &d), CV_OK);
+	assert_int_equal(p->from_cert, 0);
+	assert_int_equal(cv_policy_validate(p), CV_OK);
+	assert_int_equal(cv_policy_check_certificate(p, x), CV_OK);
+	/* from the certificate */
+	assert_string_equal(p->subject, d->subject);
+	assert_string_equal(p->subject, "CN=part.example, O=Contoso, C=US");
+	assert_int_equal(p->dns_names.n, 2);
+	for (i = 0; i < p->dns_names.n; i++)
+		assert_string_equal(p->dns_names.v[i], d->dns_names.v[i]);
+	assert_int_equal(p->key_usage, d->key_usage);
+	assert_int_equal(p->key_usage, CV_KU_DIGITAL_SIGNATURE);
+	assert_int_equal(p->ekus.n, 1);
+	assert_string_equal(p->ekus.v[0], "1.3.6.1.5.5.7.3.2");
+	assert_int_equal(p->validity_months, d->validity_months);
+	assert_int_equal(p->validity_months, 3);
+	/* from the policy */
+	assert_int_equal(p->content_type, CV_CONTENT_PEM);
+	assert_string_equal(p->issuer_name, "Unknown");
+	assert_int_equal(p->reuse_key, 0);
+	assert_int_equal(p->kty, CV_KEY_RSA);
+	assert_int_equal(p->key_size, 2048);
+	cv_policy_free(p);
+	cv_policy_free(d);
+	p = d = NULL;
+
+	/* a key type the certificate's key is not: kept, so the check names it */
+	y = make_cert(ec, "CN=ec.example", 30 * DAY, NULL, NULL, NULL);
+	assert_int_equal(cv_policy_complete(given, y, CV_CONTENT_PKCS12, &p), CV_OK);
+	assert_int_equal(p->kty, CV_KEY_RSA);
+	assert_int_equal(cv_policy_check_certificate(p, y), CV_ERR_POLICY);
+	cv_policy_free(p);
+	cv_policy_free(given);
+	given = p = NULL;
+
+	/* nothing said about the key: the certificate's type and curve */
+	assert_int_equal(cv_policy_parse_import("{}", 2, &given), CV_OK);
+	assert_int_equal(cv_policy_complete(given, y, CV_CONTENT_PKCS12, &p), CV_OK);
+	assert_int_equal(p->kty, CV_KEY_EC);
+	assert_string_equal(p->curve, "P-384");
+	assert_string_equal(p->subject, "CN=ec.example");
+	assert_int_equal(p->validity_months, 1);
+	assert_string_equal(p->issuer_name, "Unknown");
+	assert_int_equal(p->n_actions, 1);
+	assert_int_equal(p->actions[0].action, CV_ACTION_EMAIL_CONTACTS);
+	assert_int_equal(cv_policy_validate(p), CV_OK);
+	assert_int_equal(cv_policy_check_certificate(p, y), CV_OK);
+	cv_policy_free(p);
+	cv_policy_free(given);
+
+	X509_free(x);
+	X509_free(y);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ec);
+}
+
 static void
 test_check_certificate(void **state)
 {
@@ -2193,6 +2356,7 @@ main(void)
 		cmocka_unit_test(test_x500_accepted_forms),
 		cmocka_unit_test(test_x500_rejected),
 		cmocka_unit_test(test_x500_multivalued_and_order),
+		cmocka_unit_test(test_x500_rfc4514_round_trip),
 		cmocka_unit_test(test_x500_equal),
 		cmocka_unit_test(test_x500_format_built_names),
 		cmocka_unit_test(test_default_values),
@@ -2226,6 +2390,7 @@ main(void)
 		cmocka_unit_test(test_from_certificate_rsa),
 		cmocka_unit_test(test_from_certificate_ec),
 		cmocka_unit_test(test_from_certificate_validity),
+		cmocka_unit_test(test_import_policy_completed),
 		cmocka_unit_test(test_check_certificate),
 	};
 

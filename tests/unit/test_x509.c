@@ -26,6 +26,7 @@
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
+#include <openssl/provider.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -1348,6 +1349,149 @@ test_import_pkcs12(void **state)
 	assert_int_equal(ERR_peek_error(), 0);
 }
 
+/* A PKCS#12 as OpenSSL 1.x wrote it: RC2-40 certificate bags, a 3DES key
+ * bag, a SHA-1 MAC.  Made in a library context of the test's own, since
+ * the default one has no RC2. */
+static void
+buf_pkcs12_legacy(struct buf *b, const char *pass)
+{
+	OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
+	OSSL_PROVIDER *deflt, *legacy;
+	STACK_OF(X509) *ca = sk_X509_new_null();
+	PKCS12 *p12;
+	unsigned char *der = NULL;
+	int n;
+
+	assert_non_null(ctx);
+	deflt = OSSL_PROVIDER_load(ctx, "default");
+	legacy = OSSL_PROVIDER_load(ctx, "legacy");
+	assert_non_null(deflt);
+	assert_non_null(legacy);
+	sk_X509_push(ca, pki.root);
+	sk_X509_push(ca, pki.inter);
+	p12 = PKCS12_create_ex(pass, "imported", pki.leaf_key, pki.leaf, ca,
+			       NID_pbe_WithSHA1And3_Key_TripleDES_CBC,
+			       NID_pbe_WithSHA1And40BitRC2_CBC, PKCS12_DEFAULT_ITER,
+			       -1, 0, ctx, NULL);
+	assert_non_null(p12);
+	assert_true(PKCS12_set_mac(p12, pass, -1, NULL, 0, PKCS12_DEFAULT_ITER,
+				   EVP_sha1()));
+	n = i2d_PKCS12(p12, &der);
+	assert_true(n > 0);
+	buf_add(b, der, (size_t)n);
+	OPENSSL_clear_free(der, (size_t)n);
+	PKCS12_free(p12);
+	sk_X509_free(ca);
+	OSSL_PROVIDER_unload(legacy);
+	OSSL_PROVIDER_unload(deflt);
+	OSSL_LIB_CTX_free(ctx);
+}
+
+/* 1 when the default library context can fetch RC2 (the legacy provider). */
+static int
+default_has_rc2(void)
+{
+	EVP_CIPHER *c;
+
+	ERR_set_mark();
+	c = EVP_CIPHER_fetch(NULL, "RC2-40-CBC", NULL);
+	ERR_pop_to_mark();
+	EVP_CIPHER_free(c);
+	return c != NULL;
+}
+
+static void
+test_import_pkcs12_legacy(void **state)
+{
+	struct buf b = { 0 };
+	struct imported im;
+	unsigned char sig[256];
+	size_t siglen = sizeof(sig);
+	EVP_PKEY_CTX *pctx;
+
+	(void)state;
+	assert_false(default_has_rc2());
+	buf_pkcs12_legacy(&b, "s3cret");
+	assert_false(default_has_rc2());
+	assert_int_equal(import(&b, "s3cret", &im), CV_OK);
+	check_leaf_import(&im, 1);
+	/* The key works in the process's own context once the import's
+	 * context is gone. */
+	pctx = EVP_PKEY_CTX_new_from_pkey(NULL, im.key, NULL);
+	assert_non_null(pctx);
+	assert_int_equal(EVP_PKEY_sign_init(pctx), 1);
+	assert_int_equal(EVP_PKEY_sign(pctx, sig, &siglen,
+				       (const unsigned char *)"0123456789abcdef0123456789abcdef",
+				       32), 1);
+	EVP_PKEY_CTX_free(pctx);
+	imported_free(&im);
+	/* Nothing outside the import sees the legacy algorithms. */
+	assert_false(default_has_rc2());
+	assert_int_equal(import(&b, "wrong", &im), CV_ERR_BAD_PASSWORD);
+	assert_import_failed(&im);
+	buf_free(&b);
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
+/* A PKCS#12 whose certificates sit in n encrypted parts (the leaf in the
+ * first, the chain repeated over the others) and whose key is in a plain
+ * one. */
+static void
+buf_pkcs12_parts(struct buf *b, const char *pass, int n)
+{
+	STACK_OF(PKCS7) *safes = NULL;
+	STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+	PKCS12 *p12;
+	unsigned char *der = NULL;
+	int i, len;
+
+	for (i = 0; i < n; i++) {
+		assert_non_null(PKCS12_add_cert(&bags, i == 0 ? pki.leaf :
+						 i % 2 ? pki.inter : pki.root));
+		assert_non_null(PKCS12_add_safe(&safes, bags, NID_aes_256_cbc,
+						PKCS12_DEFAULT_ITER, pass));
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+		bags = NULL;
+	}
+	assert_non_null(PKCS12_add_key(&bags, pki.leaf_key, 0, PKCS12_DEFAULT_ITER,
+				       NID_aes_256_cbc, pass));
+	assert_non_null(PKCS12_add_safe(&safes, bags, -1, 0, NULL));
+	sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+	p12 = PKCS12_add_safes(safes, 0);
+	assert_non_null(p12);
+	assert_true(PKCS12_set_mac(p12, pass, -1, NULL, 0, PKCS12_DEFAULT_ITER, NULL));
+	len = i2d_PKCS12(p12, &der);
+	assert_true(len > 0);
+	buf_add(b, der, (size_t)len);
+	OPENSSL_clear_free(der, (size_t)len);
+	PKCS12_free(p12);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+}
+
+/* Each encrypted part costs a key derivation: eight are read, a ninth is
+ * refused before any is derived. */
+static void
+test_import_pkcs12_parts(void **state)
+{
+	struct buf b = { 0 };
+	struct imported im;
+
+	(void)state;
+	buf_pkcs12_parts(&b, "s3cret", 8);
+	assert_int_equal(import(&b, "s3cret", &im), CV_OK);
+	assert_same_cert(im.leaf, pki.leaf);
+	assert_true(EVP_PKEY_eq(im.key, pki.leaf_key) == 1);
+	imported_free(&im);
+	buf_free(&b);
+	buf_pkcs12_parts(&b, "s3cret", 9);
+	assert_int_equal(import(&b, "s3cret", &im), CV_ERR_BAD_CERT);
+	assert_string_equal(cv_err_detail(),
+			    "the PKCS#12 content has more than 8 encrypted parts");
+	assert_import_failed(&im);
+	buf_free(&b);
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
 static void
 test_import_pem(void **state)
 {
@@ -1408,7 +1552,8 @@ test_import_pem_errors(void **state)
 	BIO *bio;
 
 	(void)state;
-	/* Encrypted PKCS#8. */
+	/* Encrypted PKCS#8: read with its password, refused without it or
+	 * with another. */
 	bio = BIO_new(BIO_s_mem());
 	assert_true(PEM_write_bio_PKCS8PrivateKey(bio, pki.leaf_key,
 						  EVP_aes_256_cbc(), "pw", 2,
@@ -1417,7 +1562,16 @@ test_import_pem_errors(void **state)
 	BIO_free(bio);
 	assert_non_null(strstr((char *)b.p, "ENCRYPTED PRIVATE KEY"));
 	buf_pem_cert(&b, pki.leaf);
-	assert_int_equal(import(&b, "pw", &im), CV_ERR_ENCRYPTED_KEY);
+	buf_pem_cert(&b, pki.root);
+	buf_pem_cert(&b, pki.inter);
+	assert_int_equal(import(&b, "pw", &im), CV_OK);
+	check_leaf_import(&im, 0);
+	imported_free(&im);
+	assert_int_equal(import(&b, NULL, &im), CV_ERR_ENCRYPTED_KEY);
+	assert_import_failed(&im);
+	assert_int_equal(import(&b, "wrong", &im), CV_ERR_BAD_PASSWORD);
+	assert_string_equal(cv_err_detail(),
+			    "the PEM private key does not decrypt with this password");
 	assert_import_failed(&im);
 	buf_free(&b);
 
@@ -1431,6 +1585,12 @@ test_import_pem_errors(void **state)
 	assert_non_null(strstr((char *)b.p, "Proc-Type: 4,ENCRYPTED"));
 	assert_int_equal(import(&b, NULL, &im), CV_ERR_ENCRYPTED_KEY);
 	assert_import_failed(&im);
+	assert_int_equal(import(&b, "wrong", &im), CV_ERR_BAD_PASSWORD);
+	assert_import_failed(&im);
+	assert_int_equal(import(&b, "pw", &im), CV_OK);
+	assert_same_cert(im.leaf, pki.leaf);
+	assert_true(EVP_PKEY_eq(im.key, pki.leaf_key) == 1);
+	imported_free(&im);
 	buf_free(&b);
 
 	/* A certificate without its key (PEM and DER). */
@@ -1920,6 +2080,8 @@ main(void)
 		cmocka_unit_test(test_read_pkcs7),
 		cmocka_unit_test(test_read_bad),
 		cmocka_unit_test(test_import_pkcs12),
+		cmocka_unit_test(test_import_pkcs12_legacy),
+		cmocka_unit_test(test_import_pkcs12_parts),
 		cmocka_unit_test(test_import_pem),
 		cmocka_unit_test(test_import_pem_errors),
 		cmocka_unit_test(test_order_chain),
