@@ -147,9 +147,10 @@ int cli_login(cv_vault *v, enum cv_user who, const char *pin_file);
 
 /* --- Input (input.c) ---------------------------------------------------- */
 
-/* The whole of path ("-": standard input), at most CLI_FILE_MAX bytes,
- * NUL-terminated after len.  Free with cli_buf_free(*out, *len).  Returns
- * an exit status, having named the file on failure. */
+/* The whole of path ("-": standard input, which one run reads once), at
+ * most CLI_FILE_MAX bytes, NUL-terminated after len.  Free with
+ * cli_buf_free(*out, *len).  Returns an exit status, having named the file
+ * on failure. */
 int cli_file_read(const char *path, unsigned char **out, size_t *len);
 
 /* Wipe and free what cli_file_read or cli_first_line returned. */
@@ -211,8 +212,13 @@ int cli_print_json(json_t *j);
 int cli_pem_encode(const char *label, const cv_blob *blobs, size_t n,
 		   unsigned char **out, size_t *len);
 
-/* Write data to path through a temporary file and a rename, with mode;
- * an existing path is refused unless overwrite.  Returns an exit status. */
+/* Write data to path ("-": standard output).  A new file is made with
+ * mode, whatever the umask, through a temporary file and a link, so a
+ * reader never sees half.  An existing path is refused unless overwrite;
+ * with overwrite a regular file is replaced through a rename, a FIFO or a
+ * character device is written in place (it stays what it was), and a
+ * symbolic link (never followed), a folder, a block device or a socket is
+ * refused.  Returns an exit status, having named the file on failure. */
 int cli_file_write(const char *path, const void *data, size_t len,
 		   mode_t mode, int overwrite);
 

@@ -66,7 +66,12 @@ print_help(FILE *f)
 	      "The vault is --vault DIR, else $CERTVAULT_VAULT, else the first vault of\n"
 	      "the config file (--config, $CERTVAULT_CONF, ~/.config/certvault/certvault.conf).\n"
 	      "PINs come from --pin-file, else $CERTVAULT_PIN / $CERTVAULT_SO_PIN, else the terminal.\n"
-	      "Every command takes --json, --vault, --config and --help.\n\n"
+	      "Every command takes --json, --vault, --config and --help.\n"
+	      "Files: --file F makes a new file (a secret's 0600) and refuses an existing\n"
+	      "one; with --overwrite a regular file is replaced, a FIFO or character device\n"
+	      "is written in place, and a symbolic link (never followed), a folder, a block\n"
+	      "device or a socket is refused.  --file - is standard output, or standard\n"
+	      "input where a file is read (also @- for a policy, --password-file -).\n\n"
 	      "commands:\n", f);
 	for (i = 0; i < sizeof(top_groups) / sizeof(top_groups[0]); i++)
 		print_group(f, top_groups[i]);
