@@ -3,8 +3,9 @@
  * main.c parses the global options and dispatches `certvault GROUP COMMAND`
  * to a cli_command of one of the groups (cmd_*.c).  A command parses its own
  * options with cli_opts_next, calls the store, and returns the process exit
- * status: CLI_EXIT_OK, CLI_EXIT_FAIL (the store or a file said no) or
- * CLI_EXIT_USAGE (the command line itself is wrong).  Every message for the
+ * status: CLI_EXIT_OK, CLI_EXIT_FAIL (the store or a file said no),
+ * CLI_EXIT_USAGE (the command line itself is wrong) or CLI_EXIT_NOT_FOUND
+ * (a name that is not in the vault).  Every message for the
  * user goes through errors.c, every line of output through output.c.
  */
 #ifndef CV_CLI_H
@@ -25,6 +26,7 @@
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
+#define CLI_EXIT_NOT_FOUND 3 /* az's status for a missing resource */
 
 #define CLI_FILE_MAX (16u * 1024u * 1024u) /* the largest input file read */
 
@@ -115,8 +117,22 @@ int cli_parse_bool(const char *s);
 
 /* --- Messages (errors.c) ------------------------------------------------ */
 
-/* `certvault: <detail or cv_strerror(err)>`; returns CLI_EXIT_FAIL. */
+/* `certvault: <detail or cv_strerror(err)>`; returns the exit status of
+ * err: CLI_EXIT_NOT_FOUND for CV_ERR_NOT_FOUND and CV_ERR_NO_OPERATION,
+ * else CLI_EXIT_FAIL. */
 int cli_fail_store(cv_err err);
+
+enum cli_lookup {
+	CLI_LOOKUP_CERTIFICATE, /* "A certificate with (name/id) ..." */
+	CLI_LOOKUP_SECRET,      /* "A secret with (name/id) ..." */
+};
+
+/* A store call on certificate name (version may be NULL) failed with err.
+ * When the certificate or that version is not in the vault: Key Vault's
+ * "A certificate with (name/id) NAME[/VERSION] was not found in this key
+ * vault. ..." and CLI_EXIT_NOT_FOUND.  Anything else as cli_fail_store. */
+int cli_fail_cert(cv_vault *v, cv_err err, const char *name,
+		  const char *version, enum cli_lookup what);
 
 /* `certvault: <message>`; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
