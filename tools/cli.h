@@ -33,6 +33,7 @@
 /* What the global options and the vault selection decided. */
 struct cli_ctx {
 	const char *vault_opt;   /* --vault, or NULL */
+	const char *vault_name_opt; /* --vault-name, or NULL */
 	const char *config_path; /* --config, or NULL */
 	int json;                /* --json */
 	char *vault_dir;         /* the vault folder chosen; owned */
@@ -79,15 +80,28 @@ int cli_certificate_uri(struct cli_ctx *ctx, const struct cli_command *cmd,
 #define CLI_OPT_END (-1)
 #define CLI_OPT_STOP 0x7ff0 /* stop parsing; exit with o->rc */
 #define CLI_OPTS_MAX 40
+#define CLI_SHORT_MAX 8
+
+/* A command's run function returns this after --help printed its usage,
+ * so that nothing after the parse runs; dispatch turns it into exit 0.
+ * No exit status is 256, so it is never mistaken for one. */
+#define CLI_EXIT_HELP 256
 
 /* One command's option parser: the command's long options plus the common
- * ones (--vault, --config, --json, --help), which it handles itself. */
+ * ones (--vault, --vault-name, --config, --pin-file, --json, --help), which
+ * it handles itself, and az's short options (-n for --name ...) where the
+ * command has the long one. */
 struct cli_opts {
 	struct cli_ctx *ctx;
 	const struct cli_command *cmd;
 	int argc;
 	char **argv;
 	struct option all[CLI_OPTS_MAX];
+	char shortopts[3 + 2 * CLI_SHORT_MAX];
+	char short_c[CLI_SHORT_MAX];
+	const char *short_name[CLI_SHORT_MAX];
+	int short_val[CLI_SHORT_MAX];
+	size_t n_short;
 	const char *arg; /* the argument of the option just returned */
 	int rc;          /* exit status when CLI_OPT_STOP is returned */
 };
@@ -96,16 +110,18 @@ void cli_opts_init(struct cli_opts *o, struct cli_ctx *ctx,
 		   const struct cli_command *cmd, int argc, char **argv,
 		   const struct option *cmd_opts);
 
-/* The next command option's val; CLI_OPT_END after the last; CLI_OPT_STOP
- * after --help (rc 0) or a usage error already reported (rc 2). */
+/* The next command option's val (a short option gives its long one's);
+ * CLI_OPT_END after the last; CLI_OPT_STOP after --help (rc CLI_EXIT_HELP)
+ * or a usage error already reported (rc 2). */
 int cli_opts_next(struct cli_opts *o);
 
 /* The next argument when it is not an option (for `--tags a=1 b=2`), or
  * NULL. */
 const char *cli_opts_more(struct cli_opts *o);
 
-/* Choose the vault folder (--vault, CERTVAULT_VAULT, first vault of the
- * config) and open it; fills ctx->vault_dir and ctx->vault_name.  Returns an
+/* Choose the vault folder (--vault; --vault-name, a vault of the config
+ * by its name, or a folder when it holds a '/'; CERTVAULT_VAULT; the first
+ * vault of the config) and open it; fills ctx->vault_dir and ctx->vault_name.  Returns an
  * exit status, having reported any failure. */
 int cli_vault_open(struct cli_ctx *ctx, cv_vault **out);
 
@@ -137,6 +153,11 @@ int cli_fail_cert(cv_vault *v, cv_err err, const char *name,
 /* `certvault: <message>`; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* `certvault: <message>` for a name that is not there; returns
+ * CLI_EXIT_NOT_FOUND. */
+int cli_fail_missing(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
 /* `certvault: <message> (usage: certvault <path> <args>)`; returns
  * CLI_EXIT_USAGE.  cmd may be NULL for errors before a command is known. */
 int cli_usage(const struct cli_command *cmd, const char *fmt, ...)
@@ -156,6 +177,10 @@ int cli_pin_get(cli_pin *out, const char *file, const char *env,
 		const char *prompt, int confirm);
 
 void cli_pin_wipe(cli_pin *p);
+
+/* The file --pin-file named: cli_login reads the user PIN from it when
+ * given no file of its own.  path must outlive the command (argv). */
+void cli_pin_file_set(const char *path);
 
 /* Log in as who with a PIN found as cli_pin_get does (env CERTVAULT_PIN for
  * the user, CERTVAULT_SO_PIN for the SO).  Returns an exit status. */

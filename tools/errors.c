@@ -105,6 +105,19 @@ cli_fail(const char *fmt, ...)
 }
 
 int
+cli_fail_missing(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("certvault: ", stderr);
+	va_start(ap, fmt);
+	put_vtext(fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_EXIT_NOT_FOUND;
+}
+
+int
 cli_usage(const struct cli_command *cmd, const char *fmt, ...)
 {
 	va_list ap;
