@@ -217,6 +217,42 @@ make_parents(const char *path, mode_t mode)
 	return CV_OK;
 }
 
+/* Whether a missing config file at path could be made: the nearest folder
+ * above it that exists must be one the caller may write. */
+static cv_err
+check_creatable(const char *path)
+{
+	char buf[4200];
+	struct stat st;
+	char *slash;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return cv_err_set(CV_ERR_INVALID, "config file name too long");
+	for (;;) {
+		slash = strrchr(buf, '/');
+		if (slash == NULL)
+			snprintf(buf, sizeof(buf), ".");
+		else if (slash == buf && buf[1] == '\0')
+			return CV_OK;
+		else if (slash == buf)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(buf, &st) != 0) {
+			if (slash == NULL)
+				return CV_OK;
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode))
+			return cv_err_set(CV_ERR_IO, "cannot make config file %s: %s is not a "
+					  "folder", path, buf);
+		if (access(buf, W_OK | X_OK) != 0)
+			return cv_err_set(CV_ERR_IO, "cannot make config file %s: %s: %s", path,
+					  buf, strerror(errno));
+		return CV_OK;
+	}
+}
+
 /* The file a config file may be: a regular file of the caller or root that
  * no one else may write. */
 static cv_err
@@ -277,7 +313,11 @@ cv_config_add_vault(const char *path, const char *dir, int check_only, int *adde
 	if (check_only) {
 		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT)
-			return CV_OK;
+			return check_creatable(path);
+		if (fd >= 0 && access(path, W_OK) != 0) {
+			err = cv_err_set(CV_ERR_IO, "config file %s: %s", path, strerror(errno));
+			goto done;
+		}
 	} else {
 		if ((err = make_parents(path, dmode)) != CV_OK)
 			return err;

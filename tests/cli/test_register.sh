@@ -103,15 +103,43 @@ create_nopin "a config file others may write" "other users" "$WORK/unsafe-conf-v
 check "no vault was made for the unsafe config" test ! -e "$WORK/unsafe-conf-v/data.mdb"
 chmod 600 "$WORK/named.conf"
 
-# --system: refused to anyone but root, before the folder and the PINs.
-# (As root it would write /etc/certvault/certvault.conf: never run here.)
-mkdir -m 755 "$WORK/pub"
-run_any setpriv --reuid=nobody --regid=nogroup --clear-groups \
-	env -u CERTVAULT_PIN -u CERTVAULT_SO_PIN HOME=/nonexistent "$CERTVAULT" \
-	--vault "$WORK/pub/sys-v" vault create --name sys --system
-check "--system as nobody: refused in one line naming root" \
-	test "$RC" -eq 1 -a "$(wc -l <"$ERR")" -eq 1 -a -n "$(grep -F 'root' "$ERR")"
-check "--system as nobody: nothing made" test ! -e "$WORK/pub/sys-v"
+# As nobody (the test runs as root): --system, and config files nobody
+# may not write, are refused before the folder's vault and the PINs.
+# (As root --system would write /etc/certvault/certvault.conf: never run.)
+as_nobody() {
+	run_any setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		env -u CERTVAULT_PIN -u CERTVAULT_SO_PIN HOME=/nonexistent \
+		setsid -w "$CERTVAULT" "$@"
+}
+if [ "$(id -u)" -eq 0 ]; then
+	chmod 711 "$WORK"
+	mkdir -m 755 "$WORK/pub"
+	as_nobody --vault "$WORK/pub/sys-v" vault create --name sys --system
+	check "--system as nobody: refused in one line naming root" \
+		test "$RC" -eq 1 -a "$(wc -l <"$ERR")" -eq 1 -a -n "$(grep -F 'root' "$ERR")"
+	check "--system as nobody: nothing made" test ! -e "$WORK/pub/sys-v"
+
+	mkdir -m 700 "$WORK/nob"
+	: >"$WORK/nob/ro.conf"
+	chmod 400 "$WORK/nob/ro.conf"
+	chown nobody "$WORK/nob" "$WORK/nob/ro.conf"
+	as_nobody --config "$WORK/nob/ro.conf" --vault "$WORK/nob/v" vault create --name ro
+	check "a config file the user may not write: one line before any PIN" \
+		test "$RC" -eq 1 -a "$(wc -l <"$ERR")" -eq 1 -a -n "$(grep -F 'ro.conf' "$ERR")" \
+		-a -z "$(grep PIN "$ERR")"
+	check "a config file the user may not write: no vault made" test ! -e "$WORK/nob/v"
+	as_nobody --config "$WORK/pub/sub/new.conf" --vault "$WORK/nob/v" vault create --name ro
+	check "a config file that cannot be made: one line before any PIN" \
+		test "$RC" -eq 1 -a "$(wc -l <"$ERR")" -eq 1 -a -n "$(grep -F 'cannot make config file' "$ERR")" \
+		-a -z "$(grep PIN "$ERR")"
+	check "a config file that cannot be made: no vault made" test ! -e "$WORK/nob/v"
+else
+	for t in "--system as nobody: refused" "--system as nobody: nothing made" \
+		"a config file the user may not write" "a config file the user may not write: no vault" \
+		"a config file that cannot be made" "a config file that cannot be made: no vault"; do
+		skip "$t" "needs root to run as nobody"
+	done
+fi
 expect_usage "--system with --config" "give --system or --config" \
 	--config "$WORK/named.conf" vault create --name sys --system
 expect_usage "--system with --no-register" "give --system or --no-register" \
