@@ -100,7 +100,8 @@ print_help(FILE *f)
 	      "one; with --overwrite a regular file is replaced, a FIFO or character device\n"
 	      "is written in place, and a symbolic link (never followed), a folder, a block\n"
 	      "device or a socket is refused.  --file - is standard output, or standard\n"
-	      "input where a file is read (also @- for a policy, --password-file -).\n\n"
+	      "input where a file is read (also @- for a policy, --password-file - and\n"
+	      "--pin-file -); one run reads standard input once.\n\n"
 	      "commands:\n", f);
 	for (i = 0; i < sizeof(top_groups) / sizeof(top_groups[0]); i++)
 		print_group(f, top_groups[i]);

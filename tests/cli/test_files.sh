@@ -124,6 +124,10 @@ printf 'pfx-pass\n' >"$WORK/pw.txt"
 run_any "$CERTVAULT" --vault "$VAULT" certificate import --name pwstdin \
 	--file "$WORK/web.pfx" --password-file - <"$WORK/pw.txt"
 check_eq "--password-file - reads standard input" "$RC" 0
+printf '%s\n' "$CERTVAULT_PIN" >"$WORK/pin.txt"
+run_any env -u CERTVAULT_PIN "$CERTVAULT" --vault "$VAULT" secret download --name web \
+	--file "$WORK/pinstdin.pem" --pin-file - <"$WORK/pin.txt"
+check_eq "--pin-file - reads the PIN from standard input" "$RC" 0
 before=$(vault_dump)
 run_any "$CERTVAULT" --vault "$VAULT" certificate import --name twice \
 	--file - --password-file - <"$WORK/web.pfx"
