@@ -37,4 +37,26 @@ cv_err cv_config_load(const char *explicit_path, cv_config **out);
 
 void cv_config_free(cv_config *c);
 
+/* The config file `vault create` registers a vault in: with system,
+ * /etc/certvault/certvault.conf; else $XDG_CONFIG_HOME/certvault/
+ * certvault.conf, else $HOME/.config/certvault/certvault.conf.  *out is
+ * the caller's to free.  Errors: CV_ERR_INVALID (neither variable is an
+ * absolute path), CV_ERR_NOMEM. */
+cv_err cv_config_default_path(int system, char **out);
+
+/* Add a `vault = dir` line to the config file at path, unless a line
+ * already names that folder (the same text, with a trailing '/', or the
+ * same device and inode).  dir must be absolute, without '#', line
+ * breaks or a trailing space.  Missing folders above path are made 0700
+ * and the file 0600 (0755 and 0644 for /etc/certvault/certvault.conf,
+ * which services of other users read).  An existing file must be a
+ * regular file, not a symbolic link, of the caller or root, that no one
+ * else may write, and must parse.  Writers are serialized with flock.
+ * With check_only, nothing is made or written: dir and an existing file
+ * are only checked.  *added is 1 when a line was written.
+ * Errors: CV_ERR_INVALID (dir; a malformed file, detail file:line),
+ * CV_ERR_PERMISSIONS, CV_ERR_IO, CV_ERR_NOMEM. */
+cv_err cv_config_add_vault(const char *path, const char *dir, int check_only,
+			   int *added);
+
 #endif

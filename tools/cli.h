@@ -3,8 +3,9 @@
  * main.c parses the global options and dispatches `certvault GROUP COMMAND`
  * to a cli_command of one of the groups (cmd_*.c).  A command parses its own
  * options with cli_opts_next, calls the store, and returns the process exit
- * status: CLI_EXIT_OK, CLI_EXIT_FAIL (the store or a file said no) or
- * CLI_EXIT_USAGE (the command line itself is wrong).  Every message for the
+ * status: CLI_EXIT_OK, CLI_EXIT_FAIL (the store or a file said no),
+ * CLI_EXIT_USAGE (the command line itself is wrong) or CLI_EXIT_NOT_FOUND
+ * (a name that is not in the vault).  Every message for the
  * user goes through errors.c, every line of output through output.c.
  */
 #ifndef CV_CLI_H
@@ -25,12 +26,14 @@
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
+#define CLI_EXIT_NOT_FOUND 3 /* az's status for a missing resource */
 
 #define CLI_FILE_MAX (16u * 1024u * 1024u) /* the largest input file read */
 
 /* What the global options and the vault selection decided. */
 struct cli_ctx {
 	const char *vault_opt;   /* --vault, or NULL */
+	const char *vault_name_opt; /* --vault-name, or NULL */
 	const char *config_path; /* --config, or NULL */
 	int json;                /* --json */
 	char *vault_dir;         /* the vault folder chosen; owned */
@@ -77,15 +80,28 @@ int cli_certificate_uri(struct cli_ctx *ctx, const struct cli_command *cmd,
 #define CLI_OPT_END (-1)
 #define CLI_OPT_STOP 0x7ff0 /* stop parsing; exit with o->rc */
 #define CLI_OPTS_MAX 40
+#define CLI_SHORT_MAX 8
+
+/* A command's run function returns this after --help printed its usage,
+ * so that nothing after the parse runs; dispatch turns it into exit 0.
+ * No exit status is 256, so it is never mistaken for one. */
+#define CLI_EXIT_HELP 256
 
 /* One command's option parser: the command's long options plus the common
- * ones (--vault, --config, --json, --help), which it handles itself. */
+ * ones (--vault, --vault-name, --config, --pin-file, --json, --help), which
+ * it handles itself, and az's short options (-n for --name ...) where the
+ * command has the long one. */
 struct cli_opts {
 	struct cli_ctx *ctx;
 	const struct cli_command *cmd;
 	int argc;
 	char **argv;
 	struct option all[CLI_OPTS_MAX];
+	char shortopts[3 + 2 * CLI_SHORT_MAX];
+	char short_c[CLI_SHORT_MAX];
+	const char *short_name[CLI_SHORT_MAX];
+	int short_val[CLI_SHORT_MAX];
+	size_t n_short;
 	const char *arg; /* the argument of the option just returned */
 	int rc;          /* exit status when CLI_OPT_STOP is returned */
 };
@@ -94,16 +110,18 @@ void cli_opts_init(struct cli_opts *o, struct cli_ctx *ctx,
 		   const struct cli_command *cmd, int argc, char **argv,
 		   const struct option *cmd_opts);
 
-/* The next command option's val; CLI_OPT_END after the last; CLI_OPT_STOP
- * after --help (rc 0) or a usage error already reported (rc 2). */
+/* The next command option's val (a short option gives its long one's);
+ * CLI_OPT_END after the last; CLI_OPT_STOP after --help (rc CLI_EXIT_HELP)
+ * or a usage error already reported (rc 2). */
 int cli_opts_next(struct cli_opts *o);
 
 /* The next argument when it is not an option (for `--tags a=1 b=2`), or
  * NULL. */
 const char *cli_opts_more(struct cli_opts *o);
 
-/* Choose the vault folder (--vault, CERTVAULT_VAULT, first vault of the
- * config) and open it; fills ctx->vault_dir and ctx->vault_name.  Returns an
+/* Choose the vault folder (--vault; --vault-name, a vault of the config
+ * by its name, or a folder when it holds a '/'; CERTVAULT_VAULT; the first
+ * vault of the config) and open it; fills ctx->vault_dir and ctx->vault_name.  Returns an
  * exit status, having reported any failure. */
 int cli_vault_open(struct cli_ctx *ctx, cv_vault **out);
 
@@ -115,11 +133,30 @@ int cli_parse_bool(const char *s);
 
 /* --- Messages (errors.c) ------------------------------------------------ */
 
-/* `certvault: <detail or cv_strerror(err)>`; returns CLI_EXIT_FAIL. */
+/* `certvault: <detail or cv_strerror(err)>`; returns the exit status of
+ * err: CLI_EXIT_NOT_FOUND for CV_ERR_NOT_FOUND and CV_ERR_NO_OPERATION,
+ * else CLI_EXIT_FAIL. */
 int cli_fail_store(cv_err err);
+
+enum cli_lookup {
+	CLI_LOOKUP_CERTIFICATE, /* "A certificate with (name/id) ..." */
+	CLI_LOOKUP_SECRET,      /* "A secret with (name/id) ..." */
+};
+
+/* A store call on certificate name (version may be NULL) failed with err.
+ * When the certificate or that version is not in the vault: Key Vault's
+ * "A certificate with (name/id) NAME[/VERSION] was not found in this key
+ * vault. ..." and CLI_EXIT_NOT_FOUND.  Anything else as cli_fail_store. */
+int cli_fail_cert(cv_vault *v, cv_err err, const char *name,
+		  const char *version, enum cli_lookup what);
 
 /* `certvault: <message>`; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* `certvault: <message>` for a name that is not there; returns
+ * CLI_EXIT_NOT_FOUND. */
+int cli_fail_missing(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
 /* `certvault: <message> (usage: certvault <path> <args>)`; returns
  * CLI_EXIT_USAGE.  cmd may be NULL for errors before a command is known. */
@@ -141,15 +178,20 @@ int cli_pin_get(cli_pin *out, const char *file, const char *env,
 
 void cli_pin_wipe(cli_pin *p);
 
+/* The file --pin-file named: cli_login reads the user PIN from it when
+ * given no file of its own.  path must outlive the command (argv). */
+void cli_pin_file_set(const char *path);
+
 /* Log in as who with a PIN found as cli_pin_get does (env CERTVAULT_PIN for
  * the user, CERTVAULT_SO_PIN for the SO).  Returns an exit status. */
 int cli_login(cv_vault *v, enum cv_user who, const char *pin_file);
 
 /* --- Input (input.c) ---------------------------------------------------- */
 
-/* The whole of path ("-": standard input), at most CLI_FILE_MAX bytes,
- * NUL-terminated after len.  Free with cli_buf_free(*out, *len).  Returns
- * an exit status, having named the file on failure. */
+/* The whole of path ("-": standard input, which one run reads once), at
+ * most CLI_FILE_MAX bytes, NUL-terminated after len.  Free with
+ * cli_buf_free(*out, *len).  Returns an exit status, having named the file
+ * on failure. */
 int cli_file_read(const char *path, unsigned char **out, size_t *len);
 
 /* Wipe and free what cli_file_read or cli_first_line returned. */
@@ -215,8 +257,13 @@ int cli_print_json(json_t *j);
 int cli_pem_encode(const char *label, const cv_blob *blobs, size_t n,
 		   unsigned char **out, size_t *len);
 
-/* Write data to path through a temporary file and a rename, with mode;
- * an existing path is refused unless overwrite.  Returns an exit status. */
+/* Write data to path ("-": standard output).  A new file is made with
+ * mode, whatever the umask, through a temporary file and a link, so a
+ * reader never sees half.  An existing path is refused unless overwrite;
+ * with overwrite a regular file is replaced through a rename, a FIFO or a
+ * character device is written in place (it stays what it was), and a
+ * symbolic link (never followed), a folder, a block device or a socket is
+ * refused.  Returns an exit status, having named the file on failure. */
 int cli_file_write(const char *path, const void *data, size_t len,
 		   mode_t mode, int overwrite);
 

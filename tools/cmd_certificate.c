@@ -263,7 +263,7 @@ cert_show(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		goto done;
 	err = cv_cert_get(v, name, version, &cv);
 	if (err != CV_OK) {
-		rc = cli_fail_store(err);
+		rc = cli_fail_cert(v, err, name, version, CLI_LOOKUP_CERTIFICATE);
 		goto done;
 	}
 	rc = print_cert(ctx, v, cv);
@@ -340,7 +340,7 @@ cert_list_versions(struct cli_ctx *ctx, const struct cli_command *cmd,
 		goto done;
 	err = cv_cert_list_versions(v, name, &list, &n);
 	if (err != CV_OK) {
-		rc = cli_fail_store(err);
+		rc = cli_fail_cert(v, err, name, NULL, CLI_LOOKUP_CERTIFICATE);
 		goto done;
 	}
 	rc = print_cert_list(ctx, list, n);
@@ -422,7 +422,7 @@ cert_download(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		goto done;
 	err = cv_cert_get(v, name, version, &cv);
 	if (err != CV_OK) {
-		rc = cli_fail_store(err);
+		rc = cli_fail_cert(v, err, name, version, CLI_LOOKUP_CERTIFICATE);
 		goto done;
 	}
 	if (cv->der.data == NULL || cv->der.len == 0) {
@@ -520,7 +520,7 @@ cert_set_attributes(struct cli_ctx *ctx, const struct cli_command *cmd,
 	err = cv_cert_set_attributes(v, name, version, enabled,
 				     tags_given ? &tags : NULL, &cv);
 	if (err != CV_OK) {
-		rc = cli_fail_store(err);
+		rc = cli_fail_cert(v, err, name, version, CLI_LOOKUP_CERTIFICATE);
 		goto done;
 	}
 	rc = print_cert(ctx, v, cv);
@@ -677,7 +677,7 @@ policy_show(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		goto done;
 	err = cv_cert_policy_get(v, name, &p);
 	if (err != CV_OK) {
-		rc = cli_fail_store(err);
+		rc = cli_fail_cert(v, err, name, NULL, CLI_LOOKUP_CERTIFICATE);
 		goto done;
 	}
 	rc = cli_print_json(cli_json_policy(p, style));
@@ -740,7 +740,7 @@ policy_update(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		goto done;
 	err = cv_cert_policy_update(v, name, (const char *)patch, len, &p);
 	if (err != CV_OK) {
-		rc = cli_fail_store(err);
+		rc = cli_fail_cert(v, err, name, NULL, CLI_LOOKUP_CERTIFICATE);
 		goto done;
 	}
 	rc = cli_print_json(cli_json_policy(p, style));

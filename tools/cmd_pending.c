@@ -60,6 +60,7 @@ parse_pending(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 				return rc;
 			break;
 		default:
+			/* CLI_EXIT_HELP after --help: the caller stops. */
 			return o.rc;
 		}
 	}

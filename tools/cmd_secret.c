@@ -102,7 +102,7 @@ secret_download(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		goto done;
 	err = cv_secret_get(v, name, version, fmt, password, &secret, &len);
 	if (err != CV_OK) {
-		rc = cli_fail_store(err);
+		rc = cli_fail_cert(v, err, name, version, CLI_LOOKUP_SECRET);
 		goto done;
 	}
 	rc = cli_file_write(file, secret, len, 0600, overwrite);

@@ -156,7 +156,8 @@ cli_certificate_uri(struct cli_ctx *ctx, const struct cli_command *cmd,
 		goto done;
 	}
 	if (n == 0) {
-		rc = cli_fail("no certificate named '%s' in the vault", name);
+		rc = cli_fail_cert(v, CV_ERR_NOT_FOUND, name, NULL,
+				   CLI_LOOKUP_CERTIFICATE);
 		goto done;
 	}
 	/* The current version's key, else the pending one. */

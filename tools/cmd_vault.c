@@ -1,5 +1,11 @@
 /* certvault vault ...: create a vault, show it, change its PINs. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -9,7 +15,171 @@ enum {
 	OPT_SO_PIN_FILE,
 	OPT_NEW_PIN_FILE,
 	OPT_SO,
+	OPT_SYSTEM,
+	OPT_NO_REGISTER,
 };
+
+/* What vault create looks at before it asks for any PIN, so that a bad
+ * folder costs no typing.  The store checks the folder again as it makes
+ * the vault; this only says no sooner. */
+static int
+check_new_folder(const char *dir)
+{
+	struct stat st;
+	cv_vault *v = NULL;
+	char *copy = NULL;
+	const char *parent;
+	cv_err err;
+	int rc = CLI_EXIT_FAIL;
+
+	if (lstat(dir, &st) != 0) {
+		if (errno != ENOENT) {
+			rc = cli_fail("%s: %s", dir, strerror(errno));
+			goto done;
+		}
+		copy = strdup(dir);
+		if (copy == NULL) {
+			rc = cli_fail("out of memory");
+			goto done;
+		}
+		parent = dirname(copy);
+		if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			rc = cli_fail("cannot make the vault folder %s: its parent "
+				      "folder %s does not exist", dir, parent);
+			goto done;
+		}
+		if (access(parent, W_OK | X_OK) != 0) {
+			rc = cli_fail("cannot make the vault folder %s: %s", dir,
+				      strerror(errno));
+			goto done;
+		}
+		rc = CLI_EXIT_OK;
+		goto done;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		rc = cli_fail("%s is a symbolic link; name the vault's folder "
+			      "itself", dir);
+		goto done;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		rc = cli_fail("%s is not a folder", dir);
+		goto done;
+	}
+	err = cv_vault_open(dir, &v);
+	if (err == CV_OK) {
+		rc = cli_fail("%s already holds a vault", dir);
+		goto done;
+	}
+	if (err != CV_ERR_NOT_A_VAULT) {
+		rc = cli_fail_store(err);
+		goto done;
+	}
+	if ((st.st_mode & S_IWOTH) != 0) {
+		rc = cli_fail("%s may be written by other users (mode %04o); run "
+			      "chmod o-w on it or choose another folder", dir,
+			      (unsigned)(st.st_mode & 07777));
+		goto done;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		rc = cli_fail("cannot make a vault in %s: %s", dir,
+			      strerror(errno));
+		goto done;
+	}
+	rc = CLI_EXIT_OK;
+done:
+	cv_vault_close(v);
+	free(copy);
+	return rc;
+}
+
+/* dir made absolute without touching the disk: the folder may not exist
+ * yet.  NULL when out of memory. */
+static char *
+absolute_guess(const char *dir)
+{
+	char cwd[PATH_MAX];
+	char *out;
+	size_t n;
+
+	if (dir[0] == '/')
+		return strdup(dir);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return strdup(dir);
+	n = strlen(cwd) + strlen(dir) + 2;
+	out = malloc(n);
+	if (out != NULL)
+		snprintf(out, n, "%s/%s", cwd, dir);
+	return out;
+}
+
+/* The config file a new vault is registered in: --config, else
+ * $CERTVAULT_CONF (the file this environment reads first), else the
+ * user's, or with --system the system's.  Then check that the vault's
+ * line can go there, before any PIN is asked for. */
+static int
+register_target(struct cli_ctx *ctx, int system, char **out)
+{
+	const char *env = getenv("CERTVAULT_CONF");
+	char *guess = NULL;
+	int added;
+	cv_err err;
+	int rc = CLI_EXIT_FAIL;
+
+	*out = NULL;
+	if (!system && ctx->config_path != NULL && ctx->config_path[0] != '\0')
+		*out = strdup(ctx->config_path);
+	else if (!system && env != NULL && env[0] != '\0')
+		*out = strdup(env);
+	else if ((err = cv_config_default_path(system, out)) != CV_OK) {
+		rc = cli_fail_store(err);
+		goto done;
+	}
+	guess = absolute_guess(ctx->vault_dir);
+	if (*out == NULL || guess == NULL) {
+		rc = cli_fail("out of memory");
+		goto done;
+	}
+	err = cv_config_add_vault(*out, guess, 1, &added);
+	if (err != CV_OK) {
+		rc = cli_fail_store(err);
+		goto done;
+	}
+	rc = CLI_EXIT_OK;
+done:
+	free(guess);
+	if (rc != CLI_EXIT_OK) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* Register the new vault (by its real path) in conf.  Returns an exit
+ * status; the vault itself stays made either way. */
+static int
+register_vault(const char *dir, const char *conf)
+{
+	char *abs = realpath(dir, NULL);
+	int added, rc = CLI_EXIT_FAIL;
+	cv_err err;
+
+	if (abs == NULL) {
+		rc = cli_fail("the vault was made in %s, but not registered in "
+			      "%s: %s", dir, conf, strerror(errno));
+		goto done;
+	}
+	err = cv_config_add_vault(conf, abs, 0, &added);
+	if (err != CV_OK) {
+		rc = cli_fail("the vault was made in %s, but not registered in "
+			      "%s: %s", abs, conf, cv_err_detail()[0] != '\0' ?
+			      cv_err_detail() : cv_strerror(err));
+		goto done;
+	}
+	rc = CLI_EXIT_OK;
+done:
+	free(abs);
+	return rc;
+}
 
 static int
 show_info(struct cli_ctx *ctx, cv_vault *v)
@@ -31,10 +201,16 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "pin-file", required_argument, NULL, OPT_PIN_FILE },
 		{ "so-pin-file", required_argument, NULL, OPT_SO_PIN_FILE },
+		{ "system", no_argument, NULL, OPT_SYSTEM },
+		{ "no-register", no_argument, NULL, OPT_NO_REGISTER },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_opts o;
 	const char *name = NULL, *pin_file = NULL, *so_pin_file = NULL;
+	int system = 0, no_register = 0;
+	char *conf = NULL;
+	cv_vault_info info;
+	json_t *j = NULL;
 	cli_pin user, so;
 	cv_vault *v = NULL;
 	cv_err err;
@@ -54,6 +230,12 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		case OPT_SO_PIN_FILE:
 			so_pin_file = o.arg;
 			break;
+		case OPT_SYSTEM:
+			system = 1;
+			break;
+		case OPT_NO_REGISTER:
+			no_register = 1;
+			break;
 		default:
 			rc = o.rc;
 			goto done;
@@ -63,13 +245,36 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		rc = cli_usage(cmd, "--name is required");
 		goto done;
 	}
+	if (system && no_register) {
+		rc = cli_usage(cmd, "give --system or --no-register, not both");
+		goto done;
+	}
+	if (system && ctx->config_path != NULL) {
+		rc = cli_usage(cmd, "give --system or --config, not both");
+		goto done;
+	}
 	if (!cv_name_valid(name)) {
 		rc = cli_fail_store(CV_ERR_BAD_NAME);
+		goto done;
+	}
+	if (system && geteuid() != 0) {
+		rc = cli_fail("--system registers the vault in "
+			      "/etc/certvault/certvault.conf, which only root "
+			      "may write; leave --system out to use your own "
+			      "config file");
 		goto done;
 	}
 	rc = cli_vault_choose(ctx);
 	if (rc != CLI_EXIT_OK)
 		goto done;
+	rc = check_new_folder(ctx->vault_dir);
+	if (rc != CLI_EXIT_OK)
+		goto done;
+	if (!no_register) {
+		rc = register_target(ctx, system, &conf);
+		if (rc != CLI_EXIT_OK)
+			goto done;
+	}
 	rc = cli_pin_get(&user, pin_file, "CERTVAULT_PIN", "New user PIN: ", 1);
 	if (rc != CLI_EXIT_OK)
 		goto done;
@@ -83,15 +288,33 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		rc = cli_fail_store(err);
 		goto done;
 	}
+	if (conf != NULL) {
+		rc = register_vault(ctx->vault_dir, conf);
+		if (rc != CLI_EXIT_OK)
+			goto done;
+	}
+	rc = CLI_EXIT_FAIL;
 	err = cv_vault_open(ctx->vault_dir, &v);
+	if (err == CV_OK)
+		err = cv_vault_info_get(v, &info);
 	if (err != CV_OK) {
 		rc = cli_fail_store(err);
 		goto done;
 	}
-	rc = show_info(ctx, v);
+	/* Where the vault was registered, so that the user knows which file
+	 * a program started elsewhere reads it from. */
+	j = cli_json_vault(&info, cli_form_of(ctx));
+	if (j != NULL && json_object_set_new(j, "registeredIn", conf != NULL ?
+					     json_string(conf) :
+					     json_null()) != 0) {
+		json_decref(j);
+		j = NULL;
+	}
+	rc = cli_print(ctx, j);
 done:
 	cli_pin_wipe(&user);
 	cli_pin_wipe(&so);
+	free(conf);
 	cv_vault_close(v);
 	return rc;
 }
@@ -245,9 +468,15 @@ done:
 }
 
 static const struct cli_command vault_commands[] = {
-	{ "create", "vault create", "--name NAME [--pin-file F] [--so-pin-file F]",
+	{ "create", "vault create",
+	  "--name NAME [--pin-file F] [--so-pin-file F] [--system | --no-register]",
 	  "Create a vault in the chosen folder (PINs from the files, "
-	  "CERTVAULT_PIN/CERTVAULT_SO_PIN, or asked twice).", vault_create },
+	  "CERTVAULT_PIN/CERTVAULT_SO_PIN, or asked twice; the folder is "
+	  "checked first) and register it with a `vault = DIR` line in the "
+	  "config file (--config, $CERTVAULT_CONF, else "
+	  "$XDG_CONFIG_HOME/certvault/certvault.conf or "
+	  "~/.config/certvault/certvault.conf; --system: "
+	  "/etc/certvault/certvault.conf, as root).", vault_create },
 	{ "show", "vault show", "[--json]",
 	  "Show the vault's name, serial, folder, creation time and PIN state.",
 	  vault_show },

@@ -37,7 +37,7 @@ export CERTVAULT_VAULT=$vault
 step() { printf '\n== %s\n' "$*"; }
 
 step "A vault in $vault (user PIN $CERTVAULT_PIN, SO PIN $CERTVAULT_SO_PIN)"
-$cv vault create --name DemoKV
+$cv vault create --name DemoKV --no-register   # the demo leaves your config file alone
 $cv vault show
 
 step "A self-signed certificate, the key made inside the vault"

@@ -48,6 +48,9 @@ grow(unsigned char **buf, size_t *cap, size_t used, size_t want)
 	return 0;
 }
 
+/* Whether standard input was read already: "-" names it once per run. */
+static int stdin_taken;
+
 int
 cli_file_read(const char *path, unsigned char **out, size_t *len)
 {
@@ -59,6 +62,16 @@ cli_file_read(const char *path, unsigned char **out, size_t *len)
 	*out = NULL;
 	*len = 0;
 	if (strcmp(path, "-") == 0) {
+		/* A second "-" would read the rest of a stream the first one
+		 * already drained, and take an empty password for a real
+		 * one. */
+		if (stdin_taken) {
+			rc = cli_fail("standard input (-) was already read for "
+				      "another option; name a file for one of "
+				      "them");
+			goto done;
+		}
+		stdin_taken = 1;
 		fd = STDIN_FILENO;
 	} else {
 		fd = open(path, O_RDONLY | O_CLOEXEC);

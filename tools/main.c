@@ -18,14 +18,36 @@ enum {
 	OPT_JSON,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_VAULT_NAME,
+	OPT_PIN_FILE,
 };
 
+/* Every command takes these; a command's own option of the same name
+ * (vault create's --pin-file, the new user PIN) comes first and wins. */
 static const struct option common_opts[] = {
 	{ "vault", required_argument, NULL, OPT_VAULT },
+	{ "vault-name", required_argument, NULL, OPT_VAULT_NAME },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "pin-file", required_argument, NULL, OPT_PIN_FILE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
+};
+
+#define N_COMMON (sizeof(common_opts) / sizeof(common_opts[0]))
+#define COMMON_HELP "common options: --vault DIR | --vault-name NAME, " \
+	"--config FILE, --pin-file F, --json, --help"
+
+/* az's short options, each given to a command that has the long one. */
+static const struct {
+	char c;
+	const char *name;
+} az_short[CLI_SHORT_MAX] = {
+	{ 'n', "name" },
+	{ 'f', "file" },
+	{ 'v', "version" },
+	{ 'p', "policy" },
+	{ 'e', "encoding" },
 };
 
 static const struct cli_group *const top_groups[] = {
@@ -61,12 +83,25 @@ print_help(FILE *f)
 {
 	size_t i;
 
-	fputs("usage: certvault [--vault DIR] [--config FILE] [--json] GROUP COMMAND [options]\n"
+	fputs("usage: certvault [--vault DIR | --vault-name NAME] [--config FILE] [--json]\n"
+	      "                 GROUP COMMAND [options]\n"
 	      "       certvault --help | --version\n\n"
 	      "The vault is --vault DIR, else $CERTVAULT_VAULT, else the first vault of\n"
 	      "the config file (--config, $CERTVAULT_CONF, ~/.config/certvault/certvault.conf).\n"
-	      "PINs come from --pin-file, else $CERTVAULT_PIN / $CERTVAULT_SO_PIN, else the terminal.\n"
-	      "Every command takes --json, --vault, --config and --help.\n\n"
+	      "--vault-name NAME is the config file's vault of that name (a NAME holding\n"
+	      "a '/' is a folder, as --vault).\n"
+	      "PINs come from --pin-file (the SO's: --so-pin-file where a command names it),\n"
+	      "else $CERTVAULT_PIN / $CERTVAULT_SO_PIN, else the terminal.\n"
+	      "Every command takes --vault, --vault-name, --config, --pin-file, --json and\n"
+	      "--help; az's short options where az has them: -n --name, -f --file,\n"
+	      "-v --version, -p --policy, -e --encoding.\n"
+	      "Exit status: 0 done, 1 refused, 2 a usage error, 3 a name not in the vault.\n"
+	      "Files: --file F makes a new file (a secret's 0600) and refuses an existing\n"
+	      "one; with --overwrite a regular file is replaced, a FIFO or character device\n"
+	      "is written in place, and a symbolic link (never followed), a folder, a block\n"
+	      "device or a socket is refused.  --file - is standard output, or standard\n"
+	      "input where a file is read (also @- for a policy, --password-file - and\n"
+	      "--pin-file -); one run reads standard input once.\n\n"
 	      "commands:\n", f);
 	for (i = 0; i < sizeof(top_groups) / sizeof(top_groups[0]); i++)
 		print_group(f, top_groups[i]);
@@ -82,12 +117,56 @@ print_group_help(FILE *f, const struct cli_group *g)
 
 /* --- The per-command parser -------------------------------------------- */
 
+/* The value a usage line writes after --long ("N", "PEM|DER"), or "X". */
+static void
+usage_value(const char *args, const char *lng, char *out, size_t size)
+{
+	char key[64];
+	const char *p;
+	size_t n = 0;
+
+	snprintf(key, sizeof(key), "--%s ", lng);
+	p = strstr(args, key);
+	if (p != NULL) {
+		p += strlen(key);
+		while (p[n] != '\0' && p[n] != ' ' && p[n] != ']' && n + 1 < size)
+			n++;
+	}
+	if (n == 0) {
+		snprintf(out, size, "X");
+		return;
+	}
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+static void
+print_command_help(const struct cli_opts *o)
+{
+	char value[64];
+	size_t i;
+
+	printf("usage: certvault %s %s\n%s\n", o->cmd->path, o->cmd->args,
+	       o->cmd->summary);
+	if (o->n_short > 0) {
+		fputs("short options:", stdout);
+		for (i = 0; i < o->n_short; i++) {
+			usage_value(o->cmd->args, o->short_name[i], value,
+				    sizeof(value));
+			printf("%s -%c %s (--%s %s)", i > 0 ? "," : "",
+			       o->short_c[i], value, o->short_name[i], value);
+		}
+		fputc('\n', stdout);
+	}
+	puts(COMMON_HELP);
+}
+
 void
 cli_opts_init(struct cli_opts *o, struct cli_ctx *ctx,
 	      const struct cli_command *cmd, int argc, char **argv,
 	      const struct option *cmd_opts)
 {
-	size_t n = 0, i;
+	size_t n = 0, k = 0, i, j;
 
 	memset(o, 0, sizeof(*o));
 	o->ctx = ctx;
@@ -95,11 +174,30 @@ cli_opts_init(struct cli_opts *o, struct cli_ctx *ctx,
 	o->argc = argc;
 	o->argv = argv;
 	for (i = 0; cmd_opts != NULL && cmd_opts[i].name != NULL &&
-		    n < CLI_OPTS_MAX - 5; i++)
+		    n < CLI_OPTS_MAX - N_COMMON; i++)
 		o->all[n++] = cmd_opts[i];
 	for (i = 0; common_opts[i].name != NULL; i++)
 		o->all[n++] = common_opts[i];
 	memset(&o->all[n], 0, sizeof(o->all[n]));
+	/* "+:" stops at the first argument that is not an option and reports
+	 * a missing value as ':'; then each short option this command has. */
+	memcpy(o->shortopts, "+:", 3);
+	for (i = 0; i < CLI_SHORT_MAX && az_short[i].name != NULL; i++) {
+		for (j = 0; cmd_opts != NULL && cmd_opts[j].name != NULL; j++) {
+			if (strcmp(cmd_opts[j].name, az_short[i].name) != 0 ||
+			    cmd_opts[j].has_arg != required_argument)
+				continue;
+			o->short_c[k] = az_short[i].c;
+			o->short_name[k] = az_short[i].name;
+			o->short_val[k] = cmd_opts[j].val;
+			o->shortopts[2 + 2 * k] = az_short[i].c;
+			o->shortopts[3 + 2 * k] = ':';
+			o->shortopts[4 + 2 * k] = '\0';
+			k++;
+			break;
+		}
+	}
+	o->n_short = k;
 	/* 0 makes glibc start over: each command is a fresh parse. */
 	optind = 0;
 	opterr = 0;
@@ -109,9 +207,13 @@ int
 cli_opts_next(struct cli_opts *o)
 {
 	for (;;) {
-		int c = getopt_long(o->argc, o->argv, "+:", o->all, NULL);
+		int c = getopt_long(o->argc, o->argv, o->shortopts, o->all, NULL);
+		size_t i;
 
 		o->arg = optarg;
+		for (i = 0; i < o->n_short; i++)
+			if (c == o->short_c[i])
+				return o->short_val[i];
 		switch (c) {
 		case -1:
 			if (optind < o->argc) {
@@ -131,6 +233,12 @@ cli_opts_next(struct cli_opts *o)
 		case OPT_VAULT:
 			o->ctx->vault_opt = optarg;
 			break;
+		case OPT_VAULT_NAME:
+			o->ctx->vault_name_opt = optarg;
+			break;
+		case OPT_PIN_FILE:
+			cli_pin_file_set(optarg);
+			break;
 		case OPT_CONFIG:
 			o->ctx->config_path = optarg;
 			break;
@@ -138,9 +246,8 @@ cli_opts_next(struct cli_opts *o)
 			o->ctx->json = 1;
 			break;
 		case OPT_HELP:
-			printf("usage: certvault %s %s\n%s\n", o->cmd->path,
-			       o->cmd->args, o->cmd->summary);
-			o->rc = CLI_EXIT_OK;
+			print_command_help(o);
+			o->rc = CLI_EXIT_HELP;
 			return CLI_OPT_STOP;
 		default:
 			return c;
@@ -176,6 +283,46 @@ cli_parse_bool(const char *s)
 
 /* --- The vault ---------------------------------------------------------- */
 
+/* --vault-name NAME: the vault of the config file whose name is NAME, as
+ * Key Vault's names are, without regard to case.  A listed vault that does
+ * not open is passed over. */
+static int
+vault_by_name(struct cli_ctx *ctx)
+{
+	const char *want = ctx->vault_name_opt;
+	cv_config *cfg = NULL;
+	cv_vault_info info;
+	cv_vault *v = NULL;
+	cv_err err;
+	size_t i;
+	int rc = CLI_EXIT_FAIL;
+
+	err = cv_config_load(ctx->config_path, &cfg);
+	if (err != CV_OK) {
+		rc = cli_fail_store(err);
+		goto done;
+	}
+	for (i = 0; i < cfg->n_vaults; i++) {
+		if (cv_vault_open(cfg->vaults[i], &v) != CV_OK)
+			continue;
+		err = cv_vault_info_get(v, &info);
+		cv_vault_close(v);
+		v = NULL;
+		if (err == CV_OK && strcasecmp(info.name, want) == 0) {
+			ctx->vault_dir = strdup(cfg->vaults[i]);
+			rc = ctx->vault_dir != NULL ? CLI_EXIT_OK :
+						      cli_fail("out of memory");
+			goto done;
+		}
+	}
+	rc = cli_fail_missing("no vault named '%s' in %s", want,
+			      cfg->path != NULL ? cfg->path :
+						  "the config file (there is none)");
+done:
+	cv_config_free(cfg);
+	return rc;
+}
+
 int
 cli_vault_choose(struct cli_ctx *ctx)
 {
@@ -187,7 +334,18 @@ cli_vault_choose(struct cli_ctx *ctx)
 
 	if (ctx->vault_dir != NULL)
 		return CLI_EXIT_OK;
-	if (ctx->vault_opt != NULL && ctx->vault_opt[0] != '\0') {
+	if (ctx->vault_opt != NULL && ctx->vault_name_opt != NULL) {
+		rc = cli_usage(NULL, "give --vault DIR or --vault-name NAME, "
+			       "not both");
+		goto done;
+	}
+	if (ctx->vault_name_opt != NULL && strchr(ctx->vault_name_opt, '/') == NULL) {
+		rc = vault_by_name(ctx);
+		goto done;
+	}
+	if (ctx->vault_name_opt != NULL) {
+		dir = ctx->vault_name_opt;
+	} else if (ctx->vault_opt != NULL && ctx->vault_opt[0] != '\0') {
 		dir = ctx->vault_opt;
 	} else if (env != NULL && env[0] != '\0') {
 		dir = env;
@@ -270,10 +428,14 @@ dispatch(struct cli_ctx *ctx, const struct cli_group *g, int argc, char **argv)
 	for (i = 0; i < g->n_subgroups; i++)
 		if (strcmp(word, g->subgroups[i]->name) == 0)
 			return dispatch(ctx, g->subgroups[i], argc - 1, argv + 1);
-	for (i = 0; i < g->n_commands; i++)
-		if (strcmp(word, g->commands[i].name) == 0)
-			return g->commands[i].run(ctx, &g->commands[i], argc - 1,
-						  argv + 1);
+	for (i = 0; i < g->n_commands; i++) {
+		if (strcmp(word, g->commands[i].name) == 0) {
+			int rc = g->commands[i].run(ctx, &g->commands[i],
+						    argc - 1, argv + 1);
+
+			return rc == CLI_EXIT_HELP ? CLI_EXIT_OK : rc;
+		}
+	}
 	return cli_usage(NULL, "unknown command '%s' for 'certvault %s'", word,
 			 g->path);
 }
@@ -283,6 +445,7 @@ main(int argc, char **argv)
 {
 	static const struct option global_opts[] = {
 		{ "vault", required_argument, NULL, OPT_VAULT },
+		{ "vault-name", required_argument, NULL, OPT_VAULT_NAME },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -305,6 +468,9 @@ main(int argc, char **argv)
 		switch (c) {
 		case OPT_VAULT:
 			ctx.vault_opt = optarg;
+			break;
+		case OPT_VAULT_NAME:
+			ctx.vault_name_opt = optarg;
 			break;
 		case OPT_CONFIG:
 			ctx.config_path = optarg;

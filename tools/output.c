@@ -7,6 +7,7 @@
  * through a temporary file in the same folder and a rename (or a link when
  * an existing file must not be replaced), so a reader never sees half. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -601,6 +602,72 @@ write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
+/* Write into an existing FIFO or character device, in place: opened
+ * without O_CREAT or O_TRUNC, and without following a symbolic link, and
+ * checked to be the very file lstat saw. */
+static int
+write_in_place(const char *path, const struct stat *seen, const void *data,
+	       size_t len)
+{
+	struct stat st;
+	int fd, rc = CLI_EXIT_FAIL;
+
+	fd = open(path, O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = cli_fail("cannot write %s: %s", path, strerror(errno));
+		goto done;
+	}
+	if (fstat(fd, &st) != 0 || st.st_dev != seen->st_dev ||
+	    st.st_ino != seen->st_ino ||
+	    (st.st_mode & S_IFMT) != (seen->st_mode & S_IFMT)) {
+		rc = cli_fail("cannot write %s: it changed while it was opened",
+			      path);
+		goto done;
+	}
+	if (write_all(fd, data, len) != 0) {
+		rc = cli_fail("cannot write %s: %s", path, strerror(errno));
+		goto done;
+	}
+	rc = CLI_EXIT_OK;
+done:
+	if (fd >= 0 && close(fd) != 0 && rc == CLI_EXIT_OK)
+		rc = cli_fail("cannot write %s: %s", path, strerror(errno));
+	return rc;
+}
+
+/* What --overwrite does with an existing path of each type: a regular file
+ * is replaced, a FIFO or character device is written in place, anything
+ * else is refused.  *in_place says which of the first two. */
+static int
+overwrite_rule(const char *path, const struct stat *st, int *in_place)
+{
+	*in_place = 0;
+	switch (st->st_mode & S_IFMT) {
+	case S_IFREG:
+		return CLI_EXIT_OK;
+	case S_IFIFO:
+	case S_IFCHR:
+		*in_place = 1;
+		return CLI_EXIT_OK;
+	case S_IFLNK:
+		return cli_fail("%s is a symbolic link; --overwrite replaces a "
+				"regular file and never follows a link: name "
+				"the file itself", path);
+	case S_IFDIR:
+		return cli_fail("%s is a folder; --overwrite replaces a regular "
+				"file only", path);
+	case S_IFBLK:
+		return cli_fail("%s is a block device; --overwrite replaces a "
+				"regular file only", path);
+	case S_IFSOCK:
+		return cli_fail("%s is a socket; --overwrite replaces a regular "
+				"file only", path);
+	default:
+		return cli_fail("%s is not a regular file; --overwrite replaces "
+				"a regular file only", path);
+	}
+}
+
 int
 cli_file_write(const char *path, const void *data, size_t len, mode_t mode,
 	       int overwrite)
@@ -608,16 +675,42 @@ cli_file_write(const char *path, const void *data, size_t len, mode_t mode,
 	char *tmp = NULL;
 	size_t plen = strlen(path);
 	struct stat st;
-	int fd = -1, rc = CLI_EXIT_FAIL, made = 0;
+	int fd = -1, rc = CLI_EXIT_FAIL, made = 0, exists = 0, in_place = 0;
 
 	if (plen == 0) {
 		rc = cli_fail("an empty file name");
 		goto done;
 	}
-	if (!overwrite && lstat(path, &st) == 0) {
+	if (strcmp(path, "-") == 0) {
+		if (fflush(stdout) != 0 ||
+		    write_all(STDOUT_FILENO, data, len) != 0) {
+			rc = cli_fail("cannot write to standard output: %s",
+				      strerror(errno));
+			goto done;
+		}
+		rc = CLI_EXIT_OK;
+		goto done;
+	}
+	if (lstat(path, &st) == 0) {
+		exists = 1;
+	} else if (errno != ENOENT) {
+		rc = cli_fail("cannot write %s: %s", path, strerror(errno));
+		goto done;
+	}
+	if (exists && !overwrite) {
 		rc = cli_fail("%s already exists; use --overwrite to replace it",
 			      path);
 		goto done;
+	}
+	if (exists) {
+		rc = overwrite_rule(path, &st, &in_place);
+		if (rc != CLI_EXIT_OK)
+			goto done;
+		if (in_place) {
+			rc = write_in_place(path, &st, data, len);
+			goto done;
+		}
+		rc = CLI_EXIT_FAIL;
 	}
 	tmp = malloc(plen + sizeof(".tmp-XXXXXX"));
 	if (tmp == NULL) {
@@ -643,7 +736,9 @@ cli_file_write(const char *path, const void *data, size_t len, mode_t mode,
 		goto done;
 	}
 	fd = -1;
-	if (overwrite) {
+	if (exists) {
+		/* A regular file, as lstat saw it: rename() replaces the name
+		 * itself and never follows a link put there since. */
 		if (rename(tmp, path) != 0) {
 			rc = cli_fail("cannot write %s: %s", path,
 				      strerror(errno));

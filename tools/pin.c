@@ -173,6 +173,16 @@ done:
 	return rc;
 }
 
+/* --pin-file, which every command takes: the user PIN of any login the
+ * command makes without a file of its own. */
+static const char *common_pin_file;
+
+void
+cli_pin_file_set(const char *path)
+{
+	common_pin_file = path;
+}
+
 int
 cli_login(cv_vault *v, enum cv_user who, const char *pin_file)
 {
@@ -180,6 +190,8 @@ cli_login(cv_vault *v, enum cv_user who, const char *pin_file)
 	cv_err err;
 	int rc;
 
+	if (pin_file == NULL && who == CV_USER_NORMAL)
+		pin_file = common_pin_file;
 	if (who == CV_USER_SO)
 		rc = cli_pin_get(&pin, pin_file, "CERTVAULT_SO_PIN",
 				 "SO PIN: ", 0);

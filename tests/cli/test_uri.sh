@@ -49,8 +49,8 @@ expect_usage "--type other is a usage error" "--type is cert, private or public"
 	certificate uri --name web --type secret-key
 expect_usage "--name is required" "--name is required" certificate uri
 run_cv certificate uri --name nope
-check "an unknown name fails in one line" \
-	test "$RC" -eq 1 -a "$(wc -l <"$ERR")" -eq 1 -a -n "$(grep -F "no certificate named 'nope'" "$ERR")"
+check "an unknown name exits 3 in one line" \
+	test "$RC" -eq 3 -a "$(wc -l <"$ERR")" -eq 1 -a -n "$(grep -F "A certificate with (name/id) nope was not found" "$ERR")"
 run_cv certificate uri --name 'bad name'
 check "a bad name fails" test "$RC" -eq 1
 

@@ -153,12 +153,12 @@ make_vaults() {
 	printf '%s' "$USER_PIN" >pin
 	printf '%s' "$SO_PIN" >so-pin
 	chmod 600 pin so-pin
-	cv vault create --vault "$v" --name TestToken --pin-file pin --so-pin-file so-pin \
+	cv vault create --vault "$v" --name TestToken --pin-file pin --so-pin-file so-pin --no-register \
 		>out 2>&1 || bail "vault create TestToken: $(cat out)"
-	cv vault create --vault "$pv" --name PinToken --pin-file pin --so-pin-file so-pin \
+	cv vault create --vault "$pv" --name PinToken --pin-file pin --so-pin-file so-pin --no-register \
 		>out 2>&1 || bail "vault create PinToken: $(cat out)"
 	mkdir -m 700 "$fresh"
-	cv vault create --vault "$unsafe" --name Unsafe --pin-file pin --so-pin-file so-pin \
+	cv vault create --vault "$unsafe" --name Unsafe --pin-file pin --so-pin-file so-pin --no-register \
 		>out 2>&1 || bail "vault create Unsafe: $(cat out)"
 	chmod 0777 "$unsafe"
 
