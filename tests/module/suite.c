@@ -4403,6 +4403,8 @@ TEST(changes_need_login)
 	      "the pending key got a certificate without C_Login");
 	free(spki);
 	OPENSSL_free(der);
+}
+
 /* --- Versions: a new version never breaks a running application ----------- */
 
 /* Write an EC P-256 policy for cn, issued by issuer, into the work folder,
@@ -4712,6 +4714,8 @@ TEST(one_private_key_per_id)
 	      "listing every private key: two share a CKA_ID, or %lu are labelled same",
 	      (unsigned long)labelled);
 	REQUIRE(tool("certificate pending delete --name same") == 0, "pending delete");
+}
+
 /* --- Session objects: key pairs, public keys and data in memory ----------------- */
 
 /* PKCS#11 3.0 sections 4.4 and 5.6: a session object lives in memory, is
