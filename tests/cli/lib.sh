@@ -144,6 +144,14 @@ make_vault() {
 	fi
 }
 
+# Move on to a new, empty vault named after $1.  A key belongs to one
+# certificate in a vault, so a test that imports one key under several
+# names gives each of those imports a vault of its own.
+fresh_vault() {
+	VAULT="$WORK/vault-$1"
+	make_vault
+}
+
 # The vault's whole content, every database, as text.
 vault_dump() {
 	mdb_dump -a "${1:-$VAULT}" 2>&1

@@ -65,6 +65,7 @@ expect_fail_with "a key bag's PBKDF2 iteration count of 2^31-1" \
 # What real tools write stays well inside the limit.
 openssl pkcs12 -export -iter 100000 -inkey "$WORK/k.pem" -in "$WORK/c.pem" -passout pass:pw \
 	-out "$WORK/iter100k.pfx"
+fresh_vault java
 expect_ok "iteration count 100000 (newer Java keytool) imports" certificate import \
 	--name iter100k --file "$WORK/iter100k.pfx" --password pw
 
@@ -87,6 +88,7 @@ legacy_check() {
 		grep -q "pbeWithSHA1And40BitRC2-CBC" <<<"$info"
 	check "$name: the file has a 3DES key bag" \
 		grep -q "pbeWithSHA1And3-KeyTripleDES-CBC" <<<"$info"
+	fresh_vault "$name"
 	expect_ok "$name: imports" certificate import --name "$name" --file "$file" \
 		--password "$pass"
 	run_cv certificate show --name "$name" --json
@@ -117,16 +119,19 @@ openssl pkcs8 -topk8 -v2 aes-256-cbc -in "$WORK/k.pem" -passout pass:key-pass \
 	-out "$WORK/enc.key"
 check "an ENCRYPTED PRIVATE KEY made" grep -q "BEGIN ENCRYPTED PRIVATE KEY" "$WORK/enc.key"
 cat "$WORK/c.pem" "$WORK/enc.key" >"$WORK/enc-bundle.pem"
+fresh_vault enc1
 expect_ok "an encrypted PKCS#8 key imports with --password" certificate import --name enc1 \
 	--file "$WORK/enc-bundle.pem" --password key-pass
 check_eq "enc1: the key is the file's" "$(secret_pub enc1)" "$KEY_PUB"
 printf 'key-pass\n' >"$WORK/key.pass"
+fresh_vault enc2
 expect_ok "an encrypted PKCS#8 key imports with --password-file" certificate import \
 	--name enc2 --file "$WORK/enc-bundle.pem" --password-file "$WORK/key.pass"
 check_eq "enc2: the key is the file's" "$(secret_pub enc2)" "$KEY_PUB"
 openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES -in "$WORK/ec.key" -passout pass:key-pass \
 	-out "$WORK/enc-v1.key"
 cat "$WORK/enc-v1.key" "$WORK/ec.pem" "$WORK/ca.pem" >"$WORK/enc-v1-bundle.pem"
+fresh_vault enc3
 expect_ok "a PKCS#5 v1.5 (3DES) encrypted EC key imports" certificate import --name enc3 \
 	--file "$WORK/enc-v1-bundle.pem" --password key-pass
 check_eq "enc3: the key is the file's" "$(secret_pub enc3)" "$(openssl pkey -in "$WORK/ec.key" -pubout)"
@@ -155,12 +160,14 @@ openssl rsa -in "$WORK/k.pem" -des3 -traditional -passout pass:key-pass \
 	-out "$WORK/trad-rsa.key" 2>/dev/null
 check "a traditional 3DES RSA key made" grep -q "Proc-Type: 4,ENCRYPTED" "$WORK/trad-rsa.key"
 cat "$WORK/c.pem" "$WORK/trad-rsa.key" >"$WORK/trad-rsa-bundle.pem"
+fresh_vault trad1
 expect_ok "a traditional encrypted RSA key imports" certificate import --name trad1 \
 	--file "$WORK/trad-rsa-bundle.pem" --password key-pass
 check_eq "trad1: the key is the file's" "$(secret_pub trad1)" "$KEY_PUB"
 openssl ec -in "$WORK/ec.key" -aes128 -passout pass:key-pass -out "$WORK/trad-ec.key" 2>/dev/null
 check "a traditional AES EC key made" grep -q "BEGIN EC PRIVATE KEY" "$WORK/trad-ec.key"
 cat "$WORK/ec.pem" "$WORK/trad-ec.key" >"$WORK/trad-ec-bundle.pem"
+fresh_vault trad2
 expect_ok "a traditional encrypted EC key imports" certificate import --name trad2 \
 	--file "$WORK/trad-ec-bundle.pem" --password key-pass
 check_eq "trad2: the key is the file's" "$(secret_pub trad2)" "$(openssl pkey -in "$WORK/ec.key" -pubout)"
@@ -174,6 +181,7 @@ expect_fail_with "a traditional encrypted key, no password" "the PEM private key
 # writes is refused before the key is derived.
 openssl pkcs8 -topk8 -scrypt -in "$WORK/k.pem" -passout pass:key-pass -out "$WORK/scrypt.key"
 cat "$WORK/c.pem" "$WORK/scrypt.key" >"$WORK/scrypt-bundle.pem"
+fresh_vault enc4
 expect_ok "an scrypt-encrypted PKCS#8 key imports" certificate import --name enc4 \
 	--file "$WORK/scrypt-bundle.pem" --password key-pass
 check_eq "enc4: the key is the file's" "$(secret_pub enc4)" "$KEY_PUB"
@@ -205,6 +213,7 @@ cat "$WORK/part.pem" "$WORK/k.pem" >"$WORK/part-bundle.pem"
 az_import_policy='{"issuerParameters":{"name":"Unknown"},
   "keyProperties":{"exportable":true,"keySize":2048,"keyType":"RSA","reuseKey":false},
   "secretProperties":{"contentType":"application/x-pem-file"}}'
+fresh_vault part1
 expect_ok "az's import policy (no x509 properties) imports" certificate import --name part1 \
 	--file "$WORK/part-bundle.pem" --policy "$az_import_policy"
 run_cv certificate policy show --name part1 --style rest
@@ -228,6 +237,7 @@ check_eq "part1: the key is the policy's" \
 openssl pkcs12 -export -inkey "$WORK/ec.key" -in "$WORK/ec.pem" -passout pass:pw \
 	-out "$WORK/ec.pfx"
 EC_SUBJECT=$(openssl x509 -in "$WORK/ec.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
+fresh_vault part2
 expect_ok "a policy with only a subject imports an EC certificate" certificate import \
 	--name part2 --file "$WORK/ec.pfx" --password pw \
 	--policy "{\"x509_props\":{\"subject\":\"$EC_SUBJECT\"}}"

@@ -113,6 +113,7 @@ check "certificate download --file - --encoding DER prints DER" \
 # `-` is standard input: an import, a policy, a password.
 cv secret download --name web --file "$WORK/web.pfx" --format pfx \
 	--password pfx-pass >/dev/null 2>&1
+fresh_vault fromstdin
 run_any "$CERTVAULT" --vault "$VAULT" certificate import --name fromstdin \
 	--file - --password pfx-pass <"$WORK/web.pfx"
 check_eq "certificate import --file - reads standard input" "$RC" 0
@@ -121,11 +122,12 @@ run_any "$CERTVAULT" --vault "$VAULT" certificate create --name stdinpolicy \
 	--policy @- <"$WORK/p.json"
 check_eq "certificate create --policy @- reads standard input" "$RC" 0
 printf 'pfx-pass\n' >"$WORK/pw.txt"
+fresh_vault pwstdin
 run_any "$CERTVAULT" --vault "$VAULT" certificate import --name pwstdin \
 	--file "$WORK/web.pfx" --password-file - <"$WORK/pw.txt"
 check_eq "--password-file - reads standard input" "$RC" 0
 printf '%s\n' "$CERTVAULT_PIN" >"$WORK/pin.txt"
-run_any env -u CERTVAULT_PIN "$CERTVAULT" --vault "$VAULT" secret download --name web \
+run_any env -u CERTVAULT_PIN "$CERTVAULT" --vault "$VAULT" secret download --name pwstdin \
 	--file "$WORK/pinstdin.pem" --pin-file - <"$WORK/pin.txt"
 check_eq "--pin-file - reads the PIN from standard input" "$RC" 0
 before=$(vault_dump)
