@@ -112,6 +112,14 @@ done_testing() {
 	exit 0
 }
 
+# pkcs11-tool, as a command to run (also behind env or as_user).  In a build
+# with AddressSanitizer the module needs ASan's runtime loaded first.
+if [ -n "${CV_ASAN_PRELOAD:-}" ]; then
+	P11TOOL=(env "LD_PRELOAD=$CV_ASAN_PRELOAD" "ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0" pkcs11-tool)
+else
+	P11TOOL=(pkcs11-tool)
+fi
+
 # --- Running certvault ------------------------------------------------------
 
 # certvault on the test's vault.

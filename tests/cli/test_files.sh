@@ -189,7 +189,7 @@ if command -v pkcs11-tool >/dev/null 2>&1 && [ -n "$MODULE" ] && [ -f "$MODULE" 
 	printf 'vault = %s\n' "$V" >"$WORK/private/c.conf"
 	chmod 644 "$WORK/private/c.conf"
 	run_any as_user nobody env CERTVAULT_CONF="$WORK/private/c.conf" CERTVAULT_DEBUG=1 \
-		pkcs11-tool --module "$MODULE" -L
+		"${P11TOOL[@]}" --module "$MODULE" -L
 	check "a vault nobody may not read: the module runs" test "$RC" -lt 128
 	check "and never calls its token uninitialized" \
 		test -z "$(grep -i 'uninitialized' "$OUT")"

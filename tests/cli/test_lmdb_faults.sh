@@ -121,7 +121,7 @@ for cut in 8192 12288 $((SIZE / 2)); do
 	if [ "$have_p11tool" -eq 1 ]; then
 		printf 'vault = %s\n' "$copy" >"$WORK/cut.conf"
 		run_any env CERTVAULT_CONF="$WORK/cut.conf" CERTVAULT_DEBUG=1 \
-			pkcs11-tool --module "$MODULE" -L
+			"${P11TOOL[@]}" --module "$MODULE" -L
 		if [ "$RC" -lt 128 ] && grep -qF "$copy" "$ERR"; then
 			pass "data.mdb cut at $cut bytes: the module lists the slot, logs why, no crash"
 		else
@@ -129,7 +129,7 @@ for cut in 8192 12288 $((SIZE / 2)); do
 				"exit $RC, stderr:" "$(cat "$ERR")"
 		fi
 		run_any env CERTVAULT_CONF="$WORK/cut.conf" \
-			pkcs11-tool --module "$MODULE" --slot-index 0 -O
+			"${P11TOOL[@]}" --module "$MODULE" --slot-index 0 -O
 		check "data.mdb cut at $cut bytes: listing objects fails without a crash" \
 			test "$RC" -ne 0 -a "$RC" -lt 128
 	else
