@@ -408,6 +408,11 @@ CK_RV cv_ckr(cv_err err);
 CK_RV cv_copy_out(const void *val, CK_ULONG val_len, CK_BYTE_PTR out,
 		  CK_ULONG_PTR len);
 
+/* A template attribute's CK_BBOOL or CK_ULONG value: 1 with *out set, or 0
+ * when the value is missing or of the wrong size. */
+int cv_attr_bool(const CK_ATTRIBUTE *a, int *out);
+int cv_attr_ulong(const CK_ATTRIBUTE *a, CK_ULONG *out);
+
 /* Blank-padded fixed-width fields of the info structures. */
 void cv_pad(unsigned char *field, size_t width, const char *text);
 

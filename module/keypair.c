@@ -33,24 +33,6 @@ struct gen_request {
 	size_t subject_len;
 };
 
-static int
-tmpl_bool(const CK_ATTRIBUTE *a, int *out)
-{
-	if (a->pValue == NULL || a->ulValueLen != sizeof(CK_BBOOL))
-		return 0;
-	*out = *(const CK_BBOOL *)a->pValue != CK_FALSE;
-	return 1;
-}
-
-static int
-tmpl_ulong(const CK_ATTRIBUTE *a, CK_ULONG *out)
-{
-	if (a->pValue == NULL || a->ulValueLen != sizeof(CK_ULONG))
-		return 0;
-	memcpy(out, a->pValue, sizeof(*out));
-	return 1;
-}
-
 /* Set *flag from a boolean attribute; a value that contradicts an earlier
  * one (the other template) is CKR_TEMPLATE_INCONSISTENT. */
 static CK_RV
@@ -58,7 +40,7 @@ merge_flag(const CK_ATTRIBUTE *a, int *flag)
 {
 	int b;
 
-	if (!tmpl_bool(a, &b))
+	if (!cv_attr_bool(a, &b))
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	if (*flag != -1 && *flag != b)
 		return CKR_TEMPLATE_INCONSISTENT;
@@ -107,7 +89,7 @@ template_on_token(const CK_ATTRIBUTE *tmpl, CK_ULONG n, int *on_token)
 
 	*on_token = 0;
 	for (i = 0; i < n; i++)
-		if (tmpl[i].type == CKA_TOKEN && !tmpl_bool(&tmpl[i], on_token))
+		if (tmpl[i].type == CKA_TOKEN && !cv_attr_bool(&tmpl[i], on_token))
 			return CKR_ATTRIBUTE_VALUE_INVALID;
 	return CKR_OK;
 }
@@ -129,13 +111,13 @@ gen_parse(struct gen_request *g, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 			return CKR_ARGUMENTS_BAD;
 		switch (a->type) {
 		case CKA_CLASS:
-			if (!tmpl_ulong(a, &ul))
+			if (!cv_attr_ulong(a, &ul))
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			if (ul != cls)
 				return CKR_TEMPLATE_INCONSISTENT;
 			break;
 		case CKA_KEY_TYPE:
-			if (!tmpl_ulong(a, &ul))
+			if (!cv_attr_ulong(a, &ul))
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			if (ul != (g->rsa ? CKK_RSA : CKK_EC))
 				return CKR_TEMPLATE_INCONSISTENT;
@@ -143,11 +125,11 @@ gen_parse(struct gen_request *g, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 		case CKA_TOKEN:
 			/* Key pairs are pending certificates, which live in
 			 * the vault: there are no session key pairs. */
-			if (!tmpl_bool(a, &b) || !b)
+			if (!cv_attr_bool(a, &b) || !b)
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			break;
 		case CKA_PRIVATE:
-			if (!tmpl_bool(a, &b) || b != (cls == CKO_PRIVATE_KEY))
+			if (!cv_attr_bool(a, &b) || b != (cls == CKO_PRIVATE_KEY))
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			break;
 		case CKA_LABEL:
@@ -181,7 +163,7 @@ gen_parse(struct gen_request *g, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 		case CKA_MODULUS_BITS:
 			if (!g->rsa)
 				return CKR_TEMPLATE_INCONSISTENT;
-			if (!tmpl_ulong(a, &ul))
+			if (!cv_attr_ulong(a, &ul))
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			if (ul != 2048 && ul != 3072 && ul != 4096)
 				return CKR_KEY_SIZE_RANGE;
@@ -216,7 +198,7 @@ gen_parse(struct gen_request *g, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 				return rv;
 			break;
 		case CKA_SENSITIVE:
-			if (!tmpl_bool(a, &b) || !b)
+			if (!cv_attr_bool(a, &b) || !b)
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			break;
 		case CKA_SIGN:
@@ -226,12 +208,12 @@ gen_parse(struct gen_request *g, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 		case CKA_VERIFY:
 			/* A public key always verifies what its private key
 			 * signs. */
-			if (!tmpl_bool(a, &b) || !b)
+			if (!cv_attr_bool(a, &b) || !b)
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			break;
 		case CKA_DECRYPT:
 		case CKA_ENCRYPT:
-			if (!tmpl_bool(a, &b))
+			if (!cv_attr_bool(a, &b))
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			if (b && !g->rsa)
 				return CKR_ATTRIBUTE_VALUE_INVALID;
@@ -247,12 +229,12 @@ gen_parse(struct gen_request *g, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 		case CKA_WRAP_WITH_TRUSTED:
 		case CKA_ALWAYS_AUTHENTICATE:
 		case CKA_MODIFIABLE:
-			if (!tmpl_bool(a, &b) || b)
+			if (!cv_attr_bool(a, &b) || b)
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			break;
 		case CKA_COPYABLE:
 		case CKA_DESTROYABLE:
-			if (!tmpl_bool(a, &b) || !b)
+			if (!cv_attr_bool(a, &b) || !b)
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			break;
 		case CKA_START_DATE:
@@ -630,7 +612,7 @@ cv_keypair_merge_certificate(cv_session *s, CK_ATTRIBUTE_PTR tmpl,
 		case CKA_VALUE:
 			continue;
 		case CKA_CERTIFICATE_TYPE:
-			if (!tmpl_ulong(a, &ul) || ul != CKC_X_509)
+			if (!cv_attr_ulong(a, &ul) || ul != CKC_X_509)
 				goto done;
 			have_type = 1;
 			continue;
@@ -652,18 +634,18 @@ cv_keypair_merge_certificate(cv_session *s, CK_ATTRIBUTE_PTR tmpl,
 			len = i2d_ASN1_INTEGER((ASN1_INTEGER *)X509_get0_serialNumber(x), &der);
 			break;
 		case CKA_CERTIFICATE_CATEGORY:
-			if (!tmpl_ulong(a, &ul) || ul > 1)
+			if (!cv_attr_ulong(a, &ul) || ul > 1)
 				goto done;
 			continue;
 		case CKA_PRIVATE:
 		case CKA_TRUSTED:
 		case CKA_MODIFIABLE:
 		case CKA_DESTROYABLE:
-			if (!tmpl_bool(a, &b) || b)
+			if (!cv_attr_bool(a, &b) || b)
 				goto done;
 			continue;
 		case CKA_COPYABLE:
-			if (!tmpl_bool(a, &b) || !b)
+			if (!cv_attr_bool(a, &b) || !b)
 				goto done;
 			continue;
 		default:

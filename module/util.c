@@ -80,3 +80,21 @@ cv_pad(unsigned char *field, size_t width, const char *text)
 	}
 	memcpy(field, text, n);
 }
+
+int
+cv_attr_bool(const CK_ATTRIBUTE *a, int *out)
+{
+	if (a->pValue == NULL || a->ulValueLen != sizeof(CK_BBOOL))
+		return 0;
+	*out = *(const CK_BBOOL *)a->pValue != CK_FALSE;
+	return 1;
+}
+
+int
+cv_attr_ulong(const CK_ATTRIBUTE *a, CK_ULONG *out)
+{
+	if (a->pValue == NULL || a->ulValueLen != sizeof(CK_ULONG))
+		return 0;
+	memcpy(out, a->pValue, sizeof(*out));
+	return 1;
+}

@@ -207,8 +207,11 @@ json_arg(const char *arg, unsigned char **out, size_t *len)
 	return CLI_EXIT_OK;
 }
 
-int
-cli_policy_arg(const char *arg, cv_policy **out)
+/* A policy argument read and handed to one of the store's parsers. */
+static int
+policy_arg(const char *arg,
+	   cv_err (*parse)(const char *, size_t, cv_policy **),
+	   cv_policy **out)
 {
 	unsigned char *doc = NULL;
 	size_t len = 0;
@@ -219,7 +222,7 @@ cli_policy_arg(const char *arg, cv_policy **out)
 	rc = json_arg(arg, &doc, &len);
 	if (rc != CLI_EXIT_OK)
 		goto done;
-	err = cv_policy_parse((const char *)doc, len, out);
+	err = parse((const char *)doc, len, out);
 	if (err != CV_OK)
 		rc = cli_fail_store(err);
 done:
@@ -228,23 +231,15 @@ done:
 }
 
 int
+cli_policy_arg(const char *arg, cv_policy **out)
+{
+	return policy_arg(arg, cv_policy_parse, out);
+}
+
+int
 cli_import_policy_arg(const char *arg, cv_policy **out)
 {
-	unsigned char *doc = NULL;
-	size_t len = 0;
-	cv_err err;
-	int rc;
-
-	*out = NULL;
-	rc = json_arg(arg, &doc, &len);
-	if (rc != CLI_EXIT_OK)
-		goto done;
-	err = cv_policy_parse_import((const char *)doc, len, out);
-	if (err != CV_OK)
-		rc = cli_fail_store(err);
-done:
-	cli_buf_free(doc, len);
-	return rc;
+	return policy_arg(arg, cv_policy_parse_import, out);
 }
 
 int

@@ -20,24 +20,6 @@
 
 /* --- C_CreateObject, C_CopyObject, C_DestroyObject ------------------------ */
 
-static int
-attr_bool(const CK_ATTRIBUTE *a, int *out)
-{
-	if (a->ulValueLen != sizeof(CK_BBOOL) || a->pValue == NULL)
-		return 0;
-	*out = *(const CK_BBOOL *)a->pValue != CK_FALSE;
-	return 1;
-}
-
-static int
-attr_ulong(const CK_ATTRIBUTE *a, CK_ULONG *out)
-{
-	if (a->ulValueLen != sizeof(CK_ULONG) || a->pValue == NULL)
-		return 0;
-	memcpy(out, a->pValue, sizeof(*out));
-	return 1;
-}
-
 /* A public key from CKA_MODULUS and CKA_PUBLIC_EXPONENT. */
 static CK_RV
 rsa_from_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, EVP_PKEY **out)
@@ -188,7 +170,7 @@ create_session_object(cv_session *s, CK_OBJECT_CLASS cls,
 	so->slot = s->slot->id;
 	so->owner = s->handle;
 	if ((a = attrs_find(tmpl, n, CKA_PRIVATE)) != NULL) {
-		if (!attr_bool(a, &b)) {
+		if (!cv_attr_bool(a, &b)) {
 			rv = CKR_ATTRIBUTE_VALUE_INVALID;
 			goto done;
 		}
@@ -202,7 +184,7 @@ create_session_object(cv_session *s, CK_OBJECT_CLASS cls,
 			rv = CKR_TEMPLATE_INCOMPLETE;
 			goto done;
 		}
-		if (!attr_ulong(attrs_find(tmpl, n, CKA_CERTIFICATE_TYPE), &ul) ||
+		if (!cv_attr_ulong(attrs_find(tmpl, n, CKA_CERTIFICATE_TYPE), &ul) ||
 		    ul != CKC_X_509) {
 			rv = CKR_ATTRIBUTE_VALUE_INVALID;
 			goto done;
@@ -219,7 +201,7 @@ create_session_object(cv_session *s, CK_OBJECT_CLASS cls,
 			rv = CKR_TEMPLATE_INCOMPLETE;
 			goto done;
 		}
-		if (!attr_ulong(a, &so->key_type) ||
+		if (!cv_attr_ulong(a, &so->key_type) ||
 		    (so->key_type != CKK_RSA && so->key_type != CKK_EC)) {
 			rv = CKR_ATTRIBUTE_VALUE_INVALID;
 			goto done;
@@ -250,12 +232,12 @@ create_session_object(cv_session *s, CK_OBJECT_CLASS cls,
 			continue;
 		if (attr_storable(cls, t)) {
 			if (((t == CKA_MODIFIABLE || t == CKA_COPYABLE || t == CKA_DESTROYABLE) &&
-			     !attr_bool(&tmpl[i], &b)) ||
+			     !cv_attr_bool(&tmpl[i], &b)) ||
 			    (t == CKA_CERTIFICATE_CATEGORY &&
-			     (!attr_ulong(&tmpl[i], &ul) || ul > 3)) ||
+			     (!cv_attr_ulong(&tmpl[i], &ul) || ul > 3)) ||
 			    ((t == CKA_START_DATE || t == CKA_END_DATE) &&
 			     tmpl[i].ulValueLen != 0 && tmpl[i].ulValueLen != sizeof(CK_DATE)) ||
-			    ((t == CKA_VERIFY || t == CKA_ENCRYPT) && !attr_bool(&tmpl[i], &b)) ||
+			    ((t == CKA_VERIFY || t == CKA_ENCRYPT) && !cv_attr_bool(&tmpl[i], &b)) ||
 			    (t == CKA_ENCRYPT && b && so->key_type != CKK_RSA)) {
 				rv = CKR_ATTRIBUTE_VALUE_INVALID;
 				goto done;
@@ -306,9 +288,9 @@ cv_object_create(cv_session *s, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n,
 	*out = CK_INVALID_HANDLE;
 	if ((a = attrs_find(tmpl, n, CKA_CLASS)) == NULL)
 		return CKR_TEMPLATE_INCOMPLETE;
-	if (!attr_ulong(a, &cls))
+	if (!cv_attr_ulong(a, &cls))
 		return CKR_ATTRIBUTE_VALUE_INVALID;
-	if ((a = attrs_find(tmpl, n, CKA_TOKEN)) != NULL && !attr_bool(a, &token))
+	if ((a = attrs_find(tmpl, n, CKA_TOKEN)) != NULL && !cv_attr_bool(a, &token))
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	if (token) {
 		/* The only token object PKCS#11 can create here is a
@@ -373,7 +355,7 @@ cv_object_copy(cv_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
 			/* Copies are session objects: the vault gets new
 			 * objects only through its own lifecycle, so CKA_TOKEN
 			 * is read-only here (PKCS#11 3.0, 4.1.1 rule 3). */
-			if (!attr_bool(&tmpl[i], &b)) {
+			if (!cv_attr_bool(&tmpl[i], &b)) {
 				rv = CKR_ATTRIBUTE_VALUE_INVALID;
 				goto done;
 			}

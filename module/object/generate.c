@@ -38,24 +38,6 @@ struct pair_request {
 	const char *curve;             /* Key Vault's name; NULL: not given */
 };
 
-static int
-bool_of(const CK_ATTRIBUTE *a, int *out)
-{
-	if (a->pValue == NULL || a->ulValueLen != sizeof(CK_BBOOL))
-		return 0;
-	*out = *(const CK_BBOOL *)a->pValue != CK_FALSE;
-	return 1;
-}
-
-static int
-ulong_of(const CK_ATTRIBUTE *a, CK_ULONG *out)
-{
-	if (a->pValue == NULL || a->ulValueLen != sizeof(CK_ULONG))
-		return 0;
-	memcpy(out, a->pValue, sizeof(*out));
-	return 1;
-}
-
 /* Read one template into h and r: the template errors of PKCS#11 3.0,
  * 4.1.1, each for what it names. */
 static CK_RV
@@ -76,31 +58,31 @@ half_parse(struct half *h, struct pair_request *r, const CK_ATTRIBUTE *t,
 			return CKR_ARGUMENTS_BAD;
 		switch (a->type) {
 		case CKA_CLASS:
-			if (!ulong_of(a, &ul))
+			if (!cv_attr_ulong(a, &ul))
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			if (ul != h->cls)
 				return CKR_TEMPLATE_INCONSISTENT;
 			continue;
 		case CKA_KEY_TYPE:
-			if (!ulong_of(a, &ul))
+			if (!cv_attr_ulong(a, &ul))
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			if (ul != (r->rsa ? CKK_RSA : CKK_EC))
 				return CKR_TEMPLATE_INCONSISTENT;
 			continue;
 		case CKA_TOKEN:
-			if (!bool_of(a, &b))
+			if (!cv_attr_bool(a, &b))
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			if (b)
 				return CKR_TEMPLATE_INCONSISTENT;
 			continue;
 		case CKA_PRIVATE:
-			if (!bool_of(a, &h->priv))
+			if (!cv_attr_bool(a, &h->priv))
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			continue;
 		case CKA_MODIFIABLE:
 		case CKA_COPYABLE:
 		case CKA_DESTROYABLE:
-			if (!bool_of(a, &b))
+			if (!cv_attr_bool(a, &b))
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			break;
 		case CKA_LABEL:
@@ -116,27 +98,27 @@ half_parse(struct half *h, struct pair_request *r, const CK_ATTRIBUTE *t,
 		case CKA_SIGN:
 			if ((a->type == CKA_VERIFY) != pub)
 				return CKR_ATTRIBUTE_TYPE_INVALID;
-			if (!bool_of(a, &h->use1))
+			if (!cv_attr_bool(a, &h->use1))
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			continue;
 		case CKA_ENCRYPT:
 		case CKA_DECRYPT:
 			if ((a->type == CKA_ENCRYPT) != pub)
 				return CKR_ATTRIBUTE_TYPE_INVALID;
-			if (!bool_of(a, &h->use2) || (h->use2 && !r->rsa))
+			if (!cv_attr_bool(a, &h->use2) || (h->use2 && !r->rsa))
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			continue;
 		case CKA_SENSITIVE:
 			/* The module never reveals a private key's values. */
 			if (pub)
 				return CKR_ATTRIBUTE_TYPE_INVALID;
-			if (!bool_of(a, &b) || !b)
+			if (!cv_attr_bool(a, &b) || !b)
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			continue;
 		case CKA_EXTRACTABLE:
 			if (pub)
 				return CKR_ATTRIBUTE_TYPE_INVALID;
-			if (!bool_of(a, &h->extractable))
+			if (!cv_attr_bool(a, &h->extractable))
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			continue;
 		case CKA_DERIVE:
@@ -148,13 +130,13 @@ half_parse(struct half *h, struct pair_request *r, const CK_ATTRIBUTE *t,
 		case CKA_WRAP_WITH_TRUSTED:
 		case CKA_ALWAYS_AUTHENTICATE:
 			/* What the module cannot do with a key. */
-			if (!bool_of(a, &b) || b)
+			if (!cv_attr_bool(a, &b) || b)
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			continue;
 		case CKA_MODULUS_BITS:
 			if (!r->rsa || !pub)
 				return CKR_TEMPLATE_INCONSISTENT;
-			if (!ulong_of(a, &ul) || ul == 0)
+			if (!cv_attr_ulong(a, &ul) || ul == 0)
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 			if (r->bits != 0 && r->bits != ul)
 				return CKR_TEMPLATE_INCONSISTENT;
