@@ -32,6 +32,14 @@ find_provider(const char *name)
 	return NULL;
 }
 
+int
+cv_provider_is_acme(const char *provider)
+{
+	const struct provider *p = find_provider(provider);
+
+	return p != NULL && strcmp(p->name, "Vault") != 0;
+}
+
 void
 cv_issuer_free(cv_issuer *is)
 {

@@ -35,6 +35,9 @@ cv_operation_free(cv_operation *op)
 	free(op->error_code);
 	free(op->error_message);
 	free(op->request_id);
+	free(op->provider);
+	free(op->step);
+	free(op->provider_state);
 	cv_tags_clear(&op->tags);
 	free(op);
 }
