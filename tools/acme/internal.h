@@ -120,6 +120,11 @@ enum acme_rc acme_csr_names(struct acme_ctx *ctx, const unsigned char *der,
 void acme_names_free(char **names, size_t n);
 enum acme_rc acme_order_new(struct acme_ctx *ctx, char *const *names, size_t n,
 			    json_t **order, char **order_url);
+/* A pending or ready order of this account for exactly these names, from
+ * the account's order list: the order a pass killed between newOrder and
+ * saving its URL placed.  ACME_RC_OK with *order NULL when there is none. */
+enum acme_rc acme_order_find(struct acme_ctx *ctx, char *const *names, size_t n,
+			     json_t **order, char **order_url);
 enum acme_rc acme_order_get(struct acme_ctx *ctx, const char *url,
 			    json_t **order);
 /* The order's problem (its "error" member), into ctx->prob. */

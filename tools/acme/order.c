@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -10,6 +11,8 @@
 #include "internal.h"
 
 #define ACME_NAMES_MAX 100
+#define ACME_ORDER_PAGES 20   /* pages of the account's order list read */
+#define ACME_ORDER_LOOKS 200  /* orders looked at */
 
 void
 acme_names_free(char **names, size_t n)
@@ -204,4 +207,96 @@ acme_order_problem(struct acme_ctx *ctx, const char *url, json_t *order)
 		type += sizeof(prefix) - 1;
 	snprintf(ctx->prob.type, sizeof(ctx->prob.type), "%s",
 		 type ? type : "orderInvalid");
+}
+
+/* 1 when the order asks for exactly these DNS names. */
+static int
+order_names_match(json_t *order, char *const *names, size_t n)
+{
+	json_t *ids = json_object_get(order, "identifiers"), *id;
+	size_t i, k, matched = 0;
+
+	if (!json_is_array(ids) || json_array_size(ids) != n)
+		return 0;
+	json_array_foreach(ids, i, id) {
+		const char *t = acme_json_str(id, "type"), *v = acme_json_str(id, "value");
+
+		if (t == NULL || v == NULL || strcmp(t, "dns") != 0)
+			return 0;
+		for (k = 0; k < n; k++) {
+			if (strcasecmp(names[k], v) == 0) {
+				matched++;
+				break;
+			}
+		}
+	}
+	return matched == n;
+}
+
+enum acme_rc
+acme_order_find(struct acme_ctx *ctx, char *const *names, size_t n,
+		json_t **order, char **order_url)
+{
+	json_t *acct = NULL, *list = NULL, *u, *o = NULL;
+	char *page = NULL;
+	enum acme_rc rc;
+	int pages, looked = 0;
+	size_t i;
+
+	*order = NULL;
+	*order_url = NULL;
+	rc = acme_post_get_json(ctx, ctx->account_url, &acct);
+	if (rc != ACME_RC_OK)
+		goto done;
+	if (acme_json_str(acct, "orders") == NULL)
+		goto done; /* the CA lists no orders: nothing to find */
+	page = strdup(acme_json_str(acct, "orders"));
+	for (pages = 0; page != NULL && pages < ACME_ORDER_PAGES; pages++) {
+		struct http_response resp;
+
+		rc = acme_post(ctx, page, NULL, 0, NULL, &resp);
+		free(page);
+		page = NULL;
+		if (rc != ACME_RC_OK) {
+			http_response_clear(&resp);
+			goto done;
+		}
+		if (resp.link_next != NULL && http_url_allowed(resp.link_next))
+			page = strdup(resp.link_next);
+		json_decref(list);
+		list = json_loadb((const char *)resp.body, resp.body_len, 0, NULL);
+		http_response_clear(&resp);
+		json_array_foreach(json_object_get(list, "orders"), i, u) {
+			const char *url = json_string_value(u), *status;
+
+			if (url == NULL || looked++ >= ACME_ORDER_LOOKS)
+				goto done;
+			json_decref(o);
+			o = NULL;
+			rc = acme_post_get_json(ctx, url, &o);
+			if (rc != ACME_RC_OK)
+				goto done;
+			status = acme_json_str(o, "status");
+			/* Only an order no certificate came from yet: a valid
+			 * one may be an earlier version's. */
+			if (status == NULL || (strcmp(status, "pending") != 0 &&
+					       strcmp(status, "ready") != 0) ||
+			    !order_names_match(o, names, n))
+				continue;
+			*order_url = strdup(url);
+			if (*order_url == NULL) {
+				rc = acme_fault(ctx, ACME_RC_LOCAL, url, "out of memory");
+				goto done;
+			}
+			*order = o;
+			o = NULL;
+			goto done;
+		}
+	}
+done:
+	json_decref(acct);
+	json_decref(list);
+	json_decref(o);
+	free(page);
+	return rc;
 }

@@ -308,8 +308,24 @@ place_order(struct pass *p, json_t **order, int *account_gone)
 	*order = NULL;
 	*account_gone = 0;
 	rc = acme_csr_names(&p->ctx, p->op->csr.data, p->op->csr.len, &names, &n);
-	if (rc == ACME_RC_OK)
+	/* A pass that saved "ordering" and stopped may have placed the order
+	 * without saving its URL: find it rather than order twice. */
+	if (rc == ACME_RC_OK && p->op->step != NULL &&
+	    strcmp(p->op->step, "ordering") == 0)
+		rc = acme_order_find(&p->ctx, names, n, order, &url);
+	if (rc == ACME_RC_OK && *order == NULL) {
+		json_object_clear(p->st);
+		if (st_set(p, "account", p->ctx.account_url) != 0) {
+			acme_names_free(names, n);
+			snprintf(p->msg, p->msglen, "out of memory");
+			return ACME_ERROR;
+		}
+		if ((r = save(p, "ordering", NULL)) == ACME_ERROR) {
+			acme_names_free(names, n);
+			return r;
+		}
 		rc = acme_order_new(&p->ctx, names, n, order, &url);
+	}
 	acme_names_free(names, n);
 	if (rc == ACME_RC_UNKNOWN &&
 	    strcmp(p->ctx.prob.type, "accountDoesNotExist") == 0) {

@@ -70,6 +70,7 @@ http_response_clear(struct http_response *resp)
 	free(resp->content_type);
 	free(resp->link_up);
 	free(resp->link_alternate);
+	free(resp->link_next);
 	free(resp->body);
 	memset(resp, 0, sizeof(*resp));
 }
@@ -150,6 +151,8 @@ parse_link(struct http_response *resp, const char *v)
 				slot = &resp->link_up;
 			else if (strncasecmp(rel, "alternate", 9) == 0)
 				slot = &resp->link_alternate;
+			else if (strncasecmp(rel, "next", 4) == 0)
+				slot = &resp->link_next;
 			break;
 		}
 		if (slot != NULL && *slot == NULL)
@@ -178,8 +181,9 @@ on_header(char *buf, size_t size, size_t nitems, void *userdata)
 		free(resp->content_type);
 		free(resp->link_up);
 		free(resp->link_alternate);
+		free(resp->link_next);
 		resp->replay_nonce = resp->location = resp->content_type = NULL;
-		resp->link_up = resp->link_alternate = NULL;
+		resp->link_up = resp->link_alternate = resp->link_next = NULL;
 		resp->retry_after = 0;
 		return len;
 	}

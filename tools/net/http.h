@@ -32,6 +32,7 @@ struct http_response {
 	char *content_type;          /* Content-Type, or NULL */
 	char *link_up;               /* Link: <...>;rel="up", or NULL */
 	char *link_alternate;        /* Link: <...>;rel="alternate" (the first) */
+	char *link_next;             /* Link: <...>;rel="next" (a list's next page) */
 	int64_t retry_after;         /* Retry-After as Unix time (either form);
 					0: none */
 	unsigned char *body;         /* NUL-terminated after body_len bytes */
