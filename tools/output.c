@@ -351,6 +351,33 @@ cli_json_issuer(const char *vault, const cv_issuer *is, enum cli_form form)
 	put(o, "organizationDetails", org, &bad);
 	put(o, "directoryUrl", jstr(is->directory_url), &bad);
 	put(o, "caCertificate", jstr(is->ca_certificate), &bad);
+	if (is->n_allowed_names > 0 || (is->provider != NULL &&
+					 strcmp(is->provider, "Vault") == 0)) {
+		json_t *names = json_array();
+
+		for (i = 0; i < is->n_allowed_names; i++)
+			append(names, jstr(is->allowed_names[i]), &bad);
+		put(o, "allowedNames", names, &bad);
+	}
+	if (cv_provider_is_acme(is->provider)) {
+		/* certvault's own members: the ACME account and how challenges
+		 * are answered.  Whether an account key and account exist,
+		 * never the key. */
+		json_t *acme = json_object(), *ch = json_object();
+
+		put(acme, "email", jstr(is->email), &bad);
+		put(acme, "caFile", jstr(is->ca_file), &bad);
+		if (is->http_listen != NULL)
+			put(ch, "httpListen", jstr(is->http_listen), &bad);
+		if (is->webroot != NULL)
+			put(ch, "webroot", jstr(is->webroot), &bad);
+		if (is->dns_hook != NULL)
+			put(ch, "dnsHook", jstr(is->dns_hook), &bad);
+		put(acme, "challenge", ch, &bad);
+		put(acme, "accountKey", json_boolean(is->has_account_key), &bad);
+		put(acme, "accountUrl", jstr(is->account_url), &bad);
+		put(o, "acme", acme, &bad);
+	}
 	put(attrs, "enabled", json_boolean(is->enabled), &bad);
 	put(attrs, "created", jtime(is->created), &bad);
 	put(attrs, "updated", jtime(is->updated), &bad);
