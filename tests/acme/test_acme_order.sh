@@ -22,11 +22,13 @@ cv vault create --vault "$VAULT" --name AcmeToken --no-register >"$OUT" 2>"$ERR"
 mkdir -p "$WORK/www"
 /usr/bin/python3 -m http.server "$PEBBLE_HTTP_PORT" --bind 127.0.0.1 \
 	--directory "$WORK/www" >"$WORK/www.log" 2>&1 &
-track $!
-wait_port "$PEBBLE_HTTP_PORT" $! || { echo "Bail out! the web server did not start"; exit 1; }
+WWW_PID=$!
+track $WWW_PID
+wait_port "$PEBBLE_HTTP_PORT" $WWW_PID || { echo "Bail out! the web server did not start"; exit 1; }
 
 printf '%s' "$PEBBLE_EAB_HMAC" >"$WORK/hmac"
-chmod 600 "$WORK/hmac"
+printf '%s' "$PEBBLE_EAB_HMAC2" >"$WORK/hmac2"
+chmod 600 "$WORK/hmac" "$WORK/hmac2"
 run "$CERTVAULT" issuer create --name Pebble --provider ACME --directory-url "$PEBBLE_DIRECTORY" \
 	--account-id "$PEBBLE_EAB_KID" --password-file "$WORK/hmac" --email admin@example.com \
 	--ca-file "$PEBBLE_TLS_CA" --webroot "$WORK/www"
@@ -86,4 +88,23 @@ orders_before=$(grep -c 'POST /order-plz' "$WORK/pebble/pebble.log")
 check_eq "a pass after completion orders nothing" \
 	"$(grep -c 'POST /order-plz' "$WORK/pebble/pebble.log")" "$orders_before"
 check_eq "one newOrder for the operation" "$orders_before" 1
+check_eq "the webroot holds no answer any more" \
+	"$(find "$WORK/www/.well-known/acme-challenge" -type f 2>/dev/null | wc -l)" 0
+
+# The built-in responder: the answer lives only while the pass runs, so the
+# pass waits for the validation and completes the order in one go.
+stop_pid "$WWW_PID"
+run "$CERTVAULT" issuer create --name Listen --provider ACME --directory-url "$PEBBLE_DIRECTORY" \
+	--account-id "$PEBBLE_EAB_KID2" --password-file "$WORK/hmac2" \
+	--ca-file "$PEBBLE_TLS_CA" --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+check_eq "issuer create with --http-listen" "$RC" 0
+sed 's/"Pebble"/"Listen"/; s/shop\.example/api.example/g' "$WORK/policy.json" >"$WORK/policy-api.json"
+run "$CERTVAULT" certificate create --name api --policy "@$WORK/policy-api.json"
+timeout -k 5 80 "$ACME_PASS" "$VAULT" api >"$WORK/pass-api" 2>&1
+check_grep "one pass with the built-in responder completes the order" "$WORK/pass-api" \
+	'^api: completed, version [0-9a-f]{32}$'
+cv certificate download --name api --file "$WORK/api.pem" >/dev/null 2>&1
+cv certificate download --name api --chain --file "$WORK/api-chain.pem" >/dev/null 2>&1
+check "its leaf verifies up to Pebble's root" \
+	openssl verify -CAfile "$WORK/root.pem" -untrusted "$WORK/api-chain.pem" "$WORK/api.pem"
 done_testing

@@ -545,6 +545,11 @@ advance(struct pass *p)
 				r = end_cancelled(p);
 				goto done;
 			}
+			/* The domains are validated: a webroot file or DNS
+			 * record left by an earlier pass goes now. */
+			if (!acme_challenger_needs_presence(p->ch))
+				acme_authz_withdraw(&p->ctx, p->ch,
+						    json_object_get(order, "authorizations"));
 			if (furl == NULL) {
 				acme_fault(&p->ctx, ACME_RC_REFUSED, order_url,
 					   "the ready order has no finalize URL");
