@@ -131,6 +131,67 @@ check_eq "one new order at the restarted CA" \
 check_eq "one new registration at the restarted CA" \
 	"$(sed -n '/^--- restarted ---$/,$p' "$WORK/pebble/pebble.log" | grep -c 'POST /sign-me-up')" 1
 
+# --- The answer to newOrder lost after the CA placed the order -----------------
+# A proxy in front of Pebble holds back the first newOrder answer past the
+# client's timeout; Pebble builds its URLs from the Host the client sent, so
+# every URL leads through the proxy.  The next pass must find the order the
+# CA placed (the account's order list) rather than order a second time.
+proxy_port=$(free_port)
+cat >"$WORK/slow.py" <<'PY'
+import http.client, http.server, socketserver, ssl, sys, time
+port, upstream, cert, key, cafile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+held = []
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def forward(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+        ctx = ssl.create_default_context(cafile=cafile)
+        c = http.client.HTTPSConnection("127.0.0.1", upstream, context=ctx, timeout=30)
+        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
+        c.request(self.command, self.path, body=body if self.command == "POST" else None, headers=hdrs)
+        r = c.getresponse()
+        data = r.read()
+        if self.command == "POST" and self.path == "/order-plz" and not held:
+            held.append(1)
+            time.sleep(6)
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+    do_GET = do_POST = do_HEAD = forward
+    def log_message(self, *a):
+        pass
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+s = S(("127.0.0.1", port), H)
+sc = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+sc.load_cert_chain(cert, key)
+s.socket = sc.wrap_socket(s.socket, server_side=True)
+s.serve_forever()
+PY
+/usr/bin/python3 "$WORK/slow.py" "$proxy_port" "$PEBBLE_PORT" "$WORK/pebble/cert.pem" \
+	"$WORK/pebble/key.pem" "$PEBBLE_TLS_CA" >"$WORK/slow.log" 2>&1 &
+ppid=$!
+track $ppid
+wait_port "$proxy_port" $ppid || { echo "Bail out! the proxy did not start: $(cat "$WORK/slow.log")"; exit 1; }
+issuer Slow "$PEBBLE_EAB_KID" "$PEBBLE_EAB_HMAC" "https://127.0.0.1:$proxy_port/dir"
+order lost Slow lost.example.com
+echo "--- lost answer ---" >>"$WORK/pebble/pebble.log"
+CERTVAULT_ACME_TIMEOUT=3 "$ACME_PASS" "$VAULT" lost >"$WORK/pass-lost1" 2>&1
+check_grep "newOrder's answer lost: the pass waits, naming the URL" "$WORK/pass-lost1" \
+	"^lost: waiting until [0-9T:-]+Z: https://127.0.0.1:$proxy_port/order-plz: "
+sleep 3
+passes lost 10
+check_eq "newOrder's answer lost: the operation still completes" "$(status_of lost)" completed
+[ "$(status_of lost)" = completed ] || diag "$(cat "$WORK/pass-lost1" "$WORK/passes-lost")"
+check_eq "newOrder's answer lost: one order at the CA, not two" \
+	"$(sed -n '/^--- lost answer ---$/,$p' "$WORK/pebble/pebble.log" | grep -c 'POST /order-plz')" 1
+stop_pid $ppid
+
 # --- 503 with Retry-After, in both forms -----------------------------------------
 busy_port=$(free_port)
 cat >"$WORK/busy.py" <<'PY'

@@ -295,8 +295,10 @@ pass_clear(struct pass *p)
 	json_decref(p->st);
 }
 
-/* newOrder for the CSR's names.  *account_gone: the CA does not know the
- * account (nothing ended; the caller registers again). */
+/* newOrder for the CSR's names (or the order a killed pass placed).  On
+ * success *order is set and ACME_WAIT returned (saved, go on); else *order
+ * is NULL and the result is the pass's.  *account_gone: the CA does not
+ * know the account (nothing ended; the caller registers again). */
 static enum acme_result
 place_order(struct pass *p, json_t **order, int *account_gone)
 {
@@ -478,7 +480,9 @@ advance(struct pass *p)
 					goto done;
 				continue;
 			}
-			if (r != ACME_WAIT)
+			/* No order in hand: the pass ended, or waits
+			 * after a fault (r says which). */
+			if (r != ACME_WAIT || order == NULL)
 				goto done;
 			order_url = st_str(p, "order");
 		} else {
