@@ -146,4 +146,24 @@ run_cv issuer show --name inside --json
 check_eq "Vault: allowed names" "$(jout '.allowedNames | join(",")')" "web.contoso.com,*.api.contoso.com"
 check_eq "Vault: no ACME members" "$(jout .acme)" "null"
 
+# --- certificates through an ACME issuer ------------------------------------------------
+EC='{"kty":"EC","crv":"P-256"}'
+expect_ok "create through the ACME issuer" certificate create --name web \
+	--policy "$(policy CN=web.example.com pebble "$EC")"
+run_cv certificate pending show --name web --json
+check_eq "pending: inProgress, ordered by ACME, no step yet" \
+	"$(jout '[.status, .provider, (.step // "none"), .issuerParameters.name] | join(" ")')" \
+	"inProgress ACME none pebble"
+check "pending: status details say it is being ordered" grep -q "ACME server" "$OUT"
+check_eq "pending: the error is empty" "$(jout .error)" "null"
+check "pending: a CSR" test -n "$(jout .csr)"
+run_cv certificate pending cancel --name web
+check "cancel before any pass takes effect, and says so" \
+	grep -q "The cancellation took effect" "$OUT"
+run_cv certificate pending show --name web --json
+check_eq "cancelled" "$(jout '[.status, .cancellationRequested] | join(" ")')" "cancelled true"
+expect_ok "disable the issuer" issuer update --name pebble --disabled
+expect_refused 1 "create through a disabled issuer" "issuer 'pebble' is disabled" \
+	certificate create --name web2 --policy "$(policy CN=web2.example.com pebble "$EC")"
+
 done_testing
