@@ -9,7 +9,6 @@
 . "${CONFORMANCE_DIR:-$(dirname "$0")/../../conformance}/lib.sh"
 . "$(dirname "$0")/pebble.sh"
 need jq /usr/bin/python3
-[ -x "${ACME_PASS:-}" ] || skip_all "ACME_PASS does not name the test pass program"
 
 export CERTVAULT_PIN=1234 CERTVAULT_SO_PIN=5678
 VAULT="$WORK/vault"
@@ -52,7 +51,7 @@ status_of() { cv --json certificate pending show --name "$1" | jq -r .status; }
 passes() {
 	local i s
 	for i in $(seq 1 "$2"); do
-		timeout -k 5 60 "$ACME_PASS" "$VAULT" "$1" >>"$WORK/passes-$1" 2>&1
+		timeout -k 5 60 "$CERTVAULT" run --once >>"$WORK/passes-$1" 2>&1
 		s=$(status_of "$1")
 		[ "$s" = inProgress ] || break
 		sleep 1
@@ -64,15 +63,15 @@ orders_at_pebble() { grep -c 'POST /order-plz' "$WORK/pebble/pebble.log"; }
 # --- A binding with the wrong HMAC key ---------------------------------------
 issuer WrongKey "$PEBBLE_EAB_KID" "$PEBBLE_EAB_HMAC2"
 order wrongkey WrongKey wrongkey.example.com
-"$ACME_PASS" "$VAULT" wrongkey >"$WORK/pass-wrongkey" 2>&1
+timeout -k 5 60 "$CERTVAULT" run --once >"$WORK/pass-wrongkey" 2>&1
 check_eq "a wrong binding key: the operation failed" "$(status_of wrongkey)" failed
 cv --json certificate pending show --name wrongkey >"$WORK/op-wrongkey"
 check_grep "the CA's problem type is the error code" "$WORK/op-wrongkey" \
 	'"code": "(unauthorized|malformed|externalAccountRequired)"'
 check_grep "the CA's detail is the error message, with the URL" "$WORK/op-wrongkey" \
 	"\"message\": \".+\(https://127.0.0.1:$PEBBLE_PORT/"
-check_grep "the pass says failed, naming the URL and the problem" "$WORK/pass-wrongkey" \
-	"^wrongkey: failed: https://127.0.0.1:$PEBBLE_PORT/[^ ]+: [a-zA-Z]+: "
+check_grep "the pass says failed, naming the problem and the URL" "$WORK/pass-wrongkey" \
+	"^wrongkey: failed: [a-zA-Z]+: .+ \(https://127.0.0.1:$PEBBLE_PORT/[^ ]+\)$"
 check_eq "no certificate version was made" \
 	"$(cv --json certificate list-versions --name wrongkey 2>/dev/null | jq 'length')" 0
 check_eq "the issuer has no account URL" \
@@ -109,15 +108,15 @@ check_eq "... and the order took at least ten signed requests" \
 pebble_stop
 pebble_start
 order resume Pebble resume.example.com
-"$ACME_PASS" "$VAULT" resume >"$WORK/pass-resume1" 2>&1
+timeout -k 5 60 "$CERTVAULT" run --once >"$WORK/pass-resume1" 2>&1
 check_grep "the first pass places the order" <(cv --json certificate pending show --name resume) '"status": "inProgress"'
 pebble_stop
 sleep 3 # past the validation recheck the first pass set
-"$ACME_PASS" "$VAULT" resume >"$WORK/pass-resume2" 2>&1
+timeout -k 5 60 "$CERTVAULT" run --once >"$WORK/pass-resume2" 2>&1
 check_grep "Pebble down: the pass waits, naming the URL" "$WORK/pass-resume2" \
-	"^resume: waiting until [0-9T:-]+Z: https://127.0.0.1:$PEBBLE_PORT/"
+	"^resume: https://127.0.0.1:$PEBBLE_PORT/[^ ]*: .+; waiting until [0-9T:-]+Z$"
 check_eq "Pebble down: the operation stays inProgress" "$(status_of resume)" inProgress
-"$ACME_PASS" "$VAULT" resume >"$WORK/pass-resume3" 2>&1
+timeout -k 5 60 "$CERTVAULT" run --once >"$WORK/pass-resume3" 2>&1
 check_grep "a pass before next_attempt does not try" "$WORK/pass-resume3" \
 	'^resume: waiting until [0-9T:-]+Z$'
 echo "--- restarted ---" >>"$WORK/pebble/pebble.log"
@@ -181,9 +180,9 @@ wait_port "$proxy_port" $ppid || { echo "Bail out! the proxy did not start: $(ca
 issuer Slow "$PEBBLE_EAB_KID" "$PEBBLE_EAB_HMAC" "https://127.0.0.1:$proxy_port/dir"
 order lost Slow lost.example.com
 echo "--- lost answer ---" >>"$WORK/pebble/pebble.log"
-CERTVAULT_ACME_TIMEOUT=3 "$ACME_PASS" "$VAULT" lost >"$WORK/pass-lost1" 2>&1
+CERTVAULT_ACME_TIMEOUT=3 timeout -k 5 60 "$CERTVAULT" run --once >"$WORK/pass-lost1" 2>&1
 check_grep "newOrder's answer lost: the pass waits, naming the URL" "$WORK/pass-lost1" \
-	"^lost: waiting until [0-9T:-]+Z: https://127.0.0.1:$proxy_port/order-plz: "
+	"^lost: https://127.0.0.1:$proxy_port/order-plz: .+; waiting until [0-9T:-]+Z$"
 sleep 3
 passes lost 10
 check_eq "newOrder's answer lost: the operation still completes" "$(status_of lost)" completed
@@ -222,9 +221,9 @@ for form in seconds date; do
 	wait_port "$busy_port" $bpid || { echo "Bail out! the busy server did not start"; exit 1; }
 	issuer "Busy$form" "$PEBBLE_EAB_KID" "$PEBBLE_EAB_HMAC" "http://127.0.0.1:$busy_port/dir"
 	order "busy$form" "Busy$form" busy.example.com
-	"$ACME_PASS" "$VAULT" "busy$form" >"$WORK/pass-busy" 2>&1
+	timeout -k 5 60 "$CERTVAULT" run --once >"$WORK/pass-busy" 2>&1
 	check_grep "503 with Retry-After as $form: the pass waits until then" "$WORK/pass-busy" \
-		"^busy$form: waiting until $want.*: http://127.0.0.1:$busy_port/dir: serverInternal: come back later"
+		"^busy$form: http://127.0.0.1:$busy_port/dir: serverInternal: come back later; waiting until $want"
 	check_eq "503 with Retry-After as $form: the operation stays inProgress" "$(status_of "busy$form")" inProgress
 	stop_pid $bpid
 done

@@ -159,8 +159,6 @@ wait_fault(struct pass *p)
 	cv_operation *op = p->op;
 	int64_t now = (int64_t)time(NULL), delay = ACME_BACKOFF_FIRST;
 	enum acme_result r;
-	char when[32];
-	time_t t;
 	unsigned i;
 
 	op->attempts++;
@@ -179,14 +177,7 @@ wait_fault(struct pass *p)
 	r = save(p, NULL, NULL);
 	if (r == ACME_ERROR)
 		return r;
-	t = (time_t)op->next_attempt;
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	{
-		char lead[64];
-
-		snprintf(lead, sizeof(lead), "waiting until %s: ", when);
-		say_problem(p, lead);
-	}
+	say_problem(p, "");
 	return ACME_WAIT;
 }
 
@@ -621,14 +612,9 @@ acme_advance(cv_vault *v, cv_operation *op, const cv_issuer *is,
 	p.ch = ch;
 	if (msglen > 0)
 		msg[0] = '\0';
-	if (op->next_attempt > (int64_t)now) {
-		char when[32];
-		time_t t = (time_t)op->next_attempt;
-
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-		snprintf(msg, msglen, "waiting until %s", when);
+	/* Not before next_attempt; the caller says until when. */
+	if (op->next_attempt > (int64_t)now)
 		return ACME_WAIT;
-	}
 	op->next_attempt = 0;
 	r = pass_init(&p, v, op, is);
 	if (r != ACME_ERROR)

@@ -1,0 +1,179 @@
+#!/bin/bash
+# certvault ACME: `certvault run` and --wait against Pebble, through each
+# challenge way: the built-in responder answering Pebble's real http-01
+# validation, --webroot served by a web server the test starts, --dns-hook
+# setting the TXT record in Pebble's DNS; then with Pebble's validation
+# sleep: the operation visibly inProgress across passes, a cancel in the
+# middle, `pending show --wait`, and `certvault run` as a service stopped
+# by SIGTERM.
+ACME_DIR=$(cd "$(dirname "$0")" && pwd)
+. "${CONFORMANCE_DIR:-$ACME_DIR/../../conformance}/lib.sh"
+. "$ACME_DIR/pebble.sh"
+. "$ACME_DIR/run_lib.sh"
+need jq curl /usr/bin/python3
+[ -n "$CERTVAULT" ] && [ -x "$CERTVAULT" ] || skip_all "CERTVAULT does not name the tool"
+cv() { "$CERTVAULT" "$@"; }
+
+pebble_start
+acme_vault
+pebble_roots "$WORK/root.pem"
+
+# --- http-01 through the built-in responder ----------------------------------
+acme_issuer Listen --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+check_eq "an issuer answering http-01 with the built-in responder" "$RC" 0
+acme_policy listen listen.example.com www.listen.example.com
+run "$CERTVAULT" certificate create --name listen --policy "@$WORK/policy-listen.json"
+check_eq "create with the ACME issuer returns at once" "$RC" 0
+check_eq "the operation waits for a pass" "$(op_field listen .status)" inProgress
+check "nothing answers http-01 before a pass" bash -c "! curl -s -o /dev/null http://127.0.0.1:$PEBBLE_HTTP_PORT/"
+status=$(passes_until_done listen 5)
+check_eq "run --once passes complete the order, Pebble fetching the responder's answers" \
+	"$status" completed
+[ "$status" = completed ] || diag "$(cat "$WORK/passes-listen")" "$(tail -20 "$WORK/pebble/pebble.log")"
+check_grep "the pass says: completed, with the version" "$WORK/passes-listen" \
+	'^listen: completed, version [0-9a-f]{32}$'
+check "the responder stopped with the pass" bash -c "! curl -s -o /dev/null http://127.0.0.1:$PEBBLE_HTTP_PORT/"
+cv certificate download --name listen --file "$WORK/listen.pem" >/dev/null 2>&1
+cv certificate download --name listen --chain --file "$WORK/listen-chain.pem" >/dev/null 2>&1
+check "the certificate verifies up to Pebble's root" \
+	openssl verify -CAfile "$WORK/root.pem" -untrusted "$WORK/listen-chain.pem" "$WORK/listen.pem"
+check_eq "one version" "$(cv --json certificate list-versions --name listen | jq length)" 1
+run "$CERTVAULT" run --once
+check_eq "a pass with nothing to do exits 0" "$RC" 0
+check_eq "... and says nothing" "$(cat "$OUT")" ""
+
+# --- http-01 through --webroot, and create --wait ----------------------------
+mkdir -p "$WORK/www"
+web_start "$WORK/www"
+acme_issuer Web --webroot "$WORK/www"
+check_eq "an issuer answering http-01 through a webroot" "$RC" 0
+acme_policy web web.example.com
+run "$CERTVAULT" --json certificate create --name web --policy "@$WORK/policy-web.json" --wait --timeout 60
+check_eq "create --wait exits 0 once the order completed" "$RC" 0
+[ "$RC" = 0 ] || diag "$(cat "$ERR")" "$(tail -20 "$WORK/pebble/pebble.log")"
+check_eq "create --wait prints the operation as pending show does: completed" \
+	"$(jq -r .status "$OUT")" completed
+check_eq "create --wait with stderr not a terminal prints no progress line" "$(cat "$ERR")" ""
+check_grep "Pebble fetched the answer from the web server" "$WORK/www.log" \
+	'GET /.well-known/acme-challenge/[A-Za-z0-9_-]+ HTTP/1.1" 200'
+check_eq "the webroot answer is removed once decided" \
+	"$(find "$WORK/www/.well-known/acme-challenge" -type f | wc -l)" 0
+check_eq "the webroot folders are 0755" \
+	"$(stat -c %a "$WORK/www/.well-known" "$WORK/www/.well-known/acme-challenge" | sort -u)" 755
+web_stop
+
+# --- dns-01 through --dns-hook ------------------------------------------------
+cat >"$WORK/dns-hook" <<EOF
+#!/bin/sh
+# set|clear _acme-challenge.NAME VALUE, into pebble-challtestsrv.
+echo "\$1 \$2 \$3" >>"$WORK/hook.log"
+case "\$1" in
+set) curl -sf -d "{\"host\":\"\$2.\",\"value\":\"\$3\"}" "$CHALLTEST_MGMT/set-txt" ;;
+clear) curl -sf -d "{\"host\":\"\$2.\"}" "$CHALLTEST_MGMT/clear-txt" ;;
+*) echo "unknown action \$1" >&2; exit 2 ;;
+esac
+EOF
+chmod 755 "$WORK/dns-hook"
+acme_issuer Dns --dns-hook "$WORK/dns-hook"
+check_eq "an issuer answering dns-01 through a hook" "$RC" 0
+acme_policy dns dns.example.com
+run "$CERTVAULT" certificate create --name dns --policy "@$WORK/policy-dns.json"
+status=$(passes_until_done dns 10)
+check_eq "the dns-01 order completes" "$status" completed
+[ "$status" = completed ] || diag "$(cat "$WORK/passes-dns")" "$(cat "$WORK/hook.log" 2>/dev/null)"
+check_grep "the hook set the TXT record of _acme-challenge.NAME" "$WORK/hook.log" \
+	'^set _acme-challenge\.dns\.example\.com [A-Za-z0-9_-]{43}$'
+check_grep "the hook cleared it" "$WORK/hook.log" '^clear _acme-challenge\.dns\.example\.com '
+
+# --- Pebble's validation sleep ------------------------------------------------
+# Pebble sleeps a random 0..N-1 seconds before each validation.  The
+# operation stays inProgress for every pass in between; a certificate whose
+# validation Pebble hardly delayed is tried again with another (at most 3).
+pebble_stop
+pebble_start PEBBLE_VA_NOSLEEP=0 PEBBLE_VA_SLEEPTIME=8
+web_start "$WORK/www"
+acme_issuer Slow --webroot "$WORK/www"
+seen=0
+for try in 1 2 3; do
+	acme_policy "slow$try" "slow$try.example.com"
+	cv certificate create --name "slow$try" --policy "@$WORK/policy-slow$try.json" >/dev/null 2>&1
+	seen=0
+	for i in $(seq 1 60); do
+		pass_once "slow$try"
+		status=$(op_field "slow$try" .status)
+		[ "$status" = inProgress ] || break
+		[ "$i" -gt 1 ] && seen=$((seen + 1))
+		sleep 0.3
+	done
+	[ "$seen" -ge 3 ] && break
+done
+check "the operation stays inProgress across several run --once passes" test "$seen" -ge 3
+check_eq "... and then completes" "$status" completed
+[ "$status" = completed ] || diag "$(cat "$WORK/passes-slow$try")"
+
+# A cancel in the middle: the order is placed and its challenge answered,
+# not yet finalized; the next pass makes the cancel take effect.
+acme_policy cancelme cancelme.example.com
+cv certificate create --name cancelme --policy "@$WORK/policy-cancelme.json" >/dev/null 2>&1
+pass_once cancelme
+check_eq "after one pass the order is in progress" "$(op_field cancelme .status)" inProgress
+run "$CERTVAULT" --json certificate pending cancel --name cancelme
+check_eq "pending cancel during an order exits 0" "$RC" 0
+check_eq "... and the cancel is requested, not yet in effect" \
+	"$(jq -r '.status + " " + (.cancellationRequested|tostring)' "$OUT")" "inProgress true"
+orders=$(new_orders)
+pass_once cancelme
+check_eq "the next pass cancels it" "$(op_field cancelme .status)" cancelled
+check_grep "... and says so" "$WORK/passes-cancelme" '^cancelme: cancelled$'
+check_eq "... without ordering again" "$(new_orders)" "$orders"
+run "$CERTVAULT" certificate show --name cancelme
+check_eq "no certificate version was made" "$RC" 3
+
+# pending show --wait advances an operation no pass works on.
+acme_policy waitme waitme.example.com
+cv certificate create --name waitme --policy "@$WORK/policy-waitme.json" >/dev/null 2>&1
+run "$CERTVAULT" --json certificate pending show --name waitme --wait --timeout 60
+check_eq "pending show --wait exits 0 once completed" "$RC" 0
+check_eq "... printing the operation completed" "$(jq -r .status "$OUT")" completed
+check_eq "... and one version" "$(cv --json certificate list-versions --name waitme | jq length)" 1
+
+# --wait on an operation only a merge can end: bounded by --timeout.
+printf '{"key_props":{"kty":"EC","crv":"P-256"},"x509_props":{"subject":"CN=manual"},"issuer":{"name":"Unknown"}}' \
+	>"$WORK/policy-manual.json"
+run "$CERTVAULT" --json certificate create --name manual --policy "@$WORK/policy-manual.json" --wait --timeout 2
+check_eq "create --wait that times out exits 1" "$RC" 1
+check_grep "... with a line saying it is still in progress" "$ERR" \
+	'^certvault: the operation of manual is still in progress after 2 s'
+check_eq "... the status printed" "$(jq -r .status "$OUT")" inProgress
+run "$CERTVAULT" certificate pending show --name manual --timeout 5
+check_eq "--timeout without --wait is a usage error" "$RC" 2
+run "$CERTVAULT" certificate pending show --name manual --wait --timeout 0
+check_eq "--timeout 0 is a usage error" "$RC" 2
+run "$CERTVAULT" certificate pending show --name nosuch --wait --timeout 5
+check_eq "--wait on a name with no operation: not found" "$RC" 3
+run "$CERTVAULT" run --interval 0
+check_eq "run --interval 0 is a usage error" "$RC" 2
+
+# certvault run as a service: a pass every second, SIGTERM ends it.
+acme_policy svc svc.example.com
+cv certificate create --name svc --policy "@$WORK/policy-svc.json" >/dev/null 2>&1
+"$CERTVAULT" run --interval 1 >"$WORK/service.out" 2>"$WORK/service.err" &
+svc=$!
+track "$svc"
+for i in $(seq 1 120); do
+	[ "$(op_field svc .status)" = inProgress ] || break
+	sleep 0.5
+done
+check_eq "certvault run completes the operation by itself" "$(op_field svc .status)" completed
+check_grep "... and says so" "$WORK/service.out" '^svc: completed, version [0-9a-f]{32}$'
+kill -TERM "$svc"
+for i in $(seq 1 100); do
+	kill -0 "$svc" 2>/dev/null || break
+	sleep 0.1
+done
+wait "$svc"
+rc=$?
+check_eq "SIGTERM ends certvault run with status 0" "$rc" 0
+[ "$rc" = 0 ] || diag "$(cat "$WORK/service.err")"
+web_stop
+done_testing
