@@ -201,6 +201,7 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	/* Again inside the write transaction: another writer may have started
 	 * an operation while the key was being made. */
 	if ((err = check_no_operation(v, txn, name)) != CV_OK ||
+	    (err = check_issuer(v, txn, policy, &prov)) != CV_OK ||
 	    (err = cert_rec_start(v, txn, name, policy, &cert)) != CV_OK ||
 	    (err = cv_key_rec_store(v, txn, cert.name, version, key, policy,
 				    imported)) != CV_OK)

@@ -588,6 +588,28 @@ differs(const char *a, const char *b)
 	return strcmp(a, b) != 0;
 }
 
+/* Whether password differs from the sealed one (none stored: it does).
+ * Compared in constant time; the opened copy is wiped. */
+static cv_err
+password_changes(cv_vault *v, const char *lname, const issuer_sealed *sealed,
+		 const char *password, int *changed)
+{
+	unsigned char *old = NULL;
+	size_t old_len = 0, len = strlen(password);
+	cv_err err;
+
+	*changed = 1;
+	if (sealed->password.data == NULL)
+		return CV_OK;
+	if ((err = cv_vault_unseal(v, CV_DB_ISSUERS, lname, strlen(lname),
+				   sealed->password.data, sealed->password.len, &old,
+				   &old_len)) != CV_OK)
+		return err;
+	*changed = old_len != len || CRYPTO_memcmp(old, password, len) != 0;
+	OPENSSL_clear_free(old, old_len);
+	return CV_OK;
+}
+
 static void
 strings_free(char **list, size_t n)
 {
@@ -610,7 +632,7 @@ cv_issuer_put(cv_vault *v, const cv_issuer *is, enum cv_put_mode mode,
 	size_t i;
 	char lname[CV_NAME_MAX + 1];
 	MDB_val val;
-	int ok = 1;
+	int ok = 1, changed = 0;
 	cv_err err;
 
 	cv_err_clear();
@@ -717,8 +739,11 @@ cv_issuer_put(cv_vault *v, const cv_issuer *is, enum cv_put_mode mode,
 		goto done;
 	/* Another CA, or another binding to it: the account registered with
 	 * the old one is not this one's; the next pass registers anew. */
+	if (is->password != NULL &&
+	    (err = password_changes(v, lname, &sealed, is->password, &changed)) != CV_OK)
+		goto done;
 	if (differs(old_url, cur->directory_url) || differs(old_account, cur->account_id) ||
-	    is->password != NULL || !cv_provider_is_acme(cur->provider)) {
+	    changed || !cv_provider_is_acme(cur->provider)) {
 		free(cur->account_url);
 		cur->account_url = NULL;
 	}

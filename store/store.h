@@ -591,7 +591,8 @@ enum cv_put_mode {
  * returned nor exportable: that needs a login.  An update replaces what is
  * given (Key Vault's set-issuer; a challenge way given replaces the other
  * ways); one that changes the directory URL, the account id or the password
- * forgets the account URL, so the next pass registers anew (the key stays).
+ * (compared with the sealed one) forgets the account URL, so the next pass
+ * registers anew (the key stays).
  * Errors: CV_ERR_BAD_NAME, CV_ERR_INVALID (unknown provider, bad email, bad
  * URL, listen address, no or two challenge ways...), CV_ERR_EXISTS,
  * CV_ERR_NOT_FOUND, CV_ERR_NOT_LOGGED_IN, CV_ERR_CRYPTO, CV_ERR_IO. */

@@ -218,6 +218,13 @@ pending_cancel(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	}
 	rc = cli_print(ctx, cli_json_operation(ctx->vault_name, op,
 					       cli_form_of(ctx)));
+	/* Key Vault's words: a cancel may or may not be effective.  Say
+	 * which; in JSON the status and cancellationRequested say it. */
+	if (rc == CLI_EXIT_OK && !ctx->json)
+		printf(op->status == CV_OP_CANCELLED
+		       ? "The cancellation took effect: the operation is cancelled.\n"
+		       : "Cancellation requested: the issuer's next pass decides (an "
+			 "order the CA already finalized completes anyway).\n");
 done:
 	cv_operation_free(op);
 	cv_vault_close(v);

@@ -288,6 +288,13 @@ cli_json_operation(const char *vault, const cv_operation *op,
 	put(o, "requestId", jstr(op->request_id), &bad);
 	put(o, "cancellationRequested", json_boolean(op->cancellation_requested),
 	    &bad);
+	/* certvault's members: who finishes the operation and how far a
+	 * pass got with it. */
+	put(o, "provider", jstr(op->provider), &bad);
+	put(o, "step", jstr(op->step), &bad);
+	put(o, "attempts", json_integer((json_int_t)op->attempts), &bad);
+	put(o, "nextAttempt", op->next_attempt != 0 ? jtime(op->next_attempt)
+						    : json_null(), &bad);
 	put(o, "target", op->status == CV_OP_COMPLETED ?
 				 jfmt("certvault://%s/certificates/%s", vault,
 				      op->name) : json_null(), &bad);

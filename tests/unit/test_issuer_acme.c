@@ -541,13 +541,20 @@ update_replaces_given_and_forgets_the_account(void **state)
 	assert_int_equal(cv_issuer_put(fx->v, &up, CV_PUT_UPDATE, &is), CV_OK);
 	assert_null(is->account_url);
 	cv_issuer_free(is);
-	/* Same directory, same id: kept. */
+	/* Same directory, same id, same binding key: kept. */
 	assert_int_equal(cv_issuer_account_set(fx->v, "Acme1", "https://127.0.0.1:14001/acct/3"),
 			 CV_OK);
 	up.directory_url = "https://127.0.0.1:14001/dir";
+	up.password = EAB_KEY;
 	assert_int_equal(cv_issuer_put(fx->v, &up, CV_PUT_UPDATE, &is), CV_OK);
 	assert_string_equal(is->account_url, "https://127.0.0.1:14001/acct/3");
 	cv_issuer_free(is);
+	/* Another binding key: forgotten. */
+	up.password = EAB_KEY "AA";
+	assert_int_equal(cv_issuer_put(fx->v, &up, CV_PUT_UPDATE, &is), CV_OK);
+	assert_null(is->account_url);
+	cv_issuer_free(is);
+	up.password = NULL;
 
 	/* Presets: DigiCert fills its directory; one given overrides it. */
 	memset(&up, 0, sizeof(up));

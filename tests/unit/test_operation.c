@@ -514,6 +514,152 @@ old_format_record_reads(void **state)
 	cv_operation_free(op);
 }
 
+/* --- Operations of an ACME issuer ------------------------------------------ */
+
+static const char *acme_policy =
+	"{\"key_props\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"exportable\":false},"
+	"\"x509_props\":{\"subject\":\"CN=web.contoso.com\","
+	"\"sans\":{\"dns_names\":[\"web.contoso.com\"]},\"validity_months\":3},"
+	"\"issuer\":{\"name\":\"Pebble\"}}";
+
+static void
+acme_issuer(fixture *fx, const char *name, const char *provider, int enabled)
+{
+	cv_issuer in = { 0 };
+
+	snprintf(in.name, sizeof(in.name), "%s", name);
+	in.provider = (char *)provider;
+	in.directory_url = strcmp(provider, "Vault") == 0 ? NULL : "https://127.0.0.1:14000/dir";
+	in.ca_certificate = strcmp(provider, "Vault") == 0 ? "RootCA" : NULL;
+	in.http_listen = strcmp(provider, "Vault") == 0 ? NULL : "127.0.0.1:5002";
+	in.enabled = enabled;
+	assert_int_equal(cv_issuer_put(fx->v, &in, CV_PUT_CREATE, NULL), CV_OK);
+}
+
+static void
+create_acme(fixture *fx, const char *name)
+{
+	cv_policy *p = NULL;
+
+	assert_int_equal(cv_policy_parse(acme_policy, strlen(acme_policy), &p), CV_OK);
+	assert_int_equal(cv_cert_create(fx->v, name, p, NULL, NULL), CV_OK);
+	cv_policy_free(p);
+}
+
+static void
+acme_create_waits_for_a_pass(void **state)
+{
+	fixture *fx = *state;
+	cv_policy *p = NULL;
+	cv_operation *op = NULL;
+	uint64_t nums[2];
+	size_t n;
+
+	acme_issuer(fx, "Pebble", "ACME", 1);
+	assert_int_equal(cv_policy_parse(acme_policy, strlen(acme_policy), &p), CV_OK);
+	assert_int_equal(cv_cert_create(fx->v, "web", p, NULL, &op), CV_OK);
+	assert_int_equal(op->status, CV_OP_IN_PROGRESS);
+	assert_string_equal(op->provider, "ACME");
+	assert_string_equal(op->issuer_name, "Pebble");
+	assert_null(op->step);
+	assert_null(op->provider_state);
+	assert_string_equal(op->claim, "");
+	assert_non_null(strstr(op->status_details, "ACME server"));
+	assert_true(op->csr.len > 0);
+	assert_int_equal(cv_key_find_name(fx->v, "web", nums, &n), CV_OK);
+	assert_int_equal(n, 1);
+	/* A second create while it is in progress: Key Vault's 409. */
+	assert_int_equal(cv_cert_create(fx->v, "web", p, NULL, NULL), CV_ERR_CONFLICT);
+	cv_operation_free(op);
+	cv_policy_free(p);
+}
+
+static void
+disabled_or_signing_issuers_refused(void **state)
+{
+	fixture *fx = *state;
+	cv_policy *p = NULL;
+	char *before;
+	static const char *vault_policy =
+		"{\"key_props\":{\"kty\":\"EC\",\"crv\":\"P-256\"},"
+		"\"x509_props\":{\"subject\":\"CN=in.contoso.com\"},"
+		"\"issuer\":{\"name\":\"Inside\"}}";
+
+	acme_issuer(fx, "Pebble", "ACME", 0);
+	acme_issuer(fx, "Inside", "Vault", 1);
+	assert_int_equal(cv_policy_parse(acme_policy, strlen(acme_policy), &p), CV_OK);
+	before = vault_digest(fx);
+	assert_int_equal(cv_cert_create(fx->v, "web", p, NULL, NULL), CV_ERR_DISABLED);
+	assert_non_null(strstr(cv_err_detail(), "issuer 'Pebble' is disabled"));
+	cv_policy_free(p);
+	assert_int_equal(cv_policy_parse(vault_policy, strlen(vault_policy), &p), CV_OK);
+	assert_int_equal(cv_cert_create(fx->v, "in", p, NULL, NULL), CV_ERR_UNSUPPORTED);
+	ASSERT_UNCHANGED(fx, before);
+	free(before);
+	cv_policy_free(p);
+}
+
+/* Before any pass the CA has seen nothing: a cancel takes effect at once. */
+static void
+acme_cancel_before_a_pass_takes_effect(void **state)
+{
+	fixture *fx = *state;
+	cv_operation *op = NULL;
+
+	acme_issuer(fx, "Pebble", "ACME", 1);
+	create_acme(fx, "web");
+	assert_int_equal(cv_pending_cancel(fx->v, "web", &op), CV_OK);
+	assert_int_equal(op->status, CV_OP_CANCELLED);
+	assert_true(op->cancellation_requested);
+	cv_operation_free(op);
+}
+
+/* During a pass a cancel is only requested; the pass sees it at its next
+ * save and decides.  After a pass that reached a step, too. */
+static void
+acme_cancel_during_a_pass_is_requested(void **state)
+{
+	fixture *fx = *state;
+	cv_operation *op = NULL, *c = NULL;
+	cv_key_info k = { 0 };
+	uint64_t nums[2];
+	size_t n;
+
+	acme_issuer(fx, "Pebble", "ACME", 1);
+	create_acme(fx, "web");
+	assert_int_equal(cv_key_find_name(fx->v, "web", nums, &n), CV_OK);
+	assert_int_equal(cv_op_claim(fx->v, "web", 300, &op), CV_OK);
+	assert_int_equal(cv_pending_cancel(fx->v, "web", &c), CV_OK);
+	assert_int_equal(c->status, CV_OP_IN_PROGRESS);
+	assert_true(c->cancellation_requested);
+	cv_operation_free(c);
+	assert_false(op->cancellation_requested);
+	op->step = strdup("order");
+	assert_int_equal(cv_op_save(fx->v, op), CV_OK);
+	assert_true(op->cancellation_requested);
+	assert_int_equal(cv_op_cancelled(fx->v, op), CV_OK);
+	assert_int_equal(cv_pending_get(fx->v, "web", &c), CV_OK);
+	assert_int_equal(c->status, CV_OP_CANCELLED);
+	cv_operation_free(c);
+	assert_int_equal(cv_key_get(fx->v, nums[0], &k), CV_OK);
+	assert_int_equal(k.state, CV_KEY_RETIRED);
+	cv_key_info_clear(&k);
+	cv_operation_free(op);
+
+	/* A step reached and the claim given back: still only requested, the
+	 * order may be on its way at the CA. */
+	create_acme(fx, "api");
+	assert_int_equal(cv_op_claim(fx->v, "api", 300, &op), CV_OK);
+	op->step = strdup("finalize");
+	assert_int_equal(cv_op_save(fx->v, op), CV_OK);
+	assert_int_equal(cv_op_release(fx->v, op), CV_OK);
+	assert_int_equal(cv_pending_cancel(fx->v, "api", &c), CV_OK);
+	assert_int_equal(c->status, CV_OP_IN_PROGRESS);
+	assert_true(c->cancellation_requested);
+	cv_operation_free(c);
+	cv_operation_free(op);
+}
+
 int
 main(void)
 {
@@ -526,6 +672,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(fail_keeps_the_error_and_retires_the_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(cancel_during_a_pass_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(old_format_record_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(acme_create_waits_for_a_pass, setup, teardown),
+		cmocka_unit_test_setup_teardown(disabled_or_signing_issuers_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(acme_cancel_before_a_pass_takes_effect, setup, teardown),
+		cmocka_unit_test_setup_teardown(acme_cancel_during_a_pass_is_requested, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,9 +44,12 @@ enum acme_result {
  * longer knows the account or the order (it was reset) makes the client
  * register again and order anew, once the old order is known to be gone.
  *
- * msg receives one line for the user: what happened, naming the URL and the
- * CA's problem type and detail on a fault.  The claim is kept: the caller
- * releases it (ACME_WAIT, ACME_ERROR) or it ended with the operation. */
+ * msg receives one line for the user: "completed, version V", "failed:
+ * URL: TYPE: DETAIL", "cancelled"; on ACME_WAIT what is waited for ("URL:
+ * TYPE: DETAIL" after a fault, "URL: waiting for validation"), or nothing
+ * when op->next_attempt has not come yet (the caller says until when).  The
+ * claim is kept: the caller releases it (ACME_WAIT, ACME_ERROR) or it ended
+ * with the operation. */
 enum acme_result acme_advance(cv_vault *v, cv_operation *op, const cv_issuer *is,
 			      acme_challenger *ch, char *msg, size_t msglen);
 

@@ -298,3 +298,22 @@ done:
 	json_decref(authz);
 	return rc;
 }
+
+void
+acme_authz_withdraw(struct acme_ctx *ctx, acme_challenger *ch, json_t *authz_urls)
+{
+	struct acme_problem saved = ctx->prob;
+	json_t *u, *authz = NULL;
+	size_t i;
+
+	json_array_foreach(authz_urls, i, u) {
+		const char *url = json_string_value(u);
+
+		json_decref(authz);
+		authz = NULL;
+		if (url != NULL && acme_post_get_json(ctx, url, &authz) == ACME_RC_OK)
+			answer_withdraw(ctx, ch, authz);
+	}
+	json_decref(authz);
+	ctx->prob = saved;
+}

@@ -138,6 +138,10 @@ enum acme_rc acme_authz_answer(struct acme_ctx *ctx, acme_challenger *ch,
  * 1), one is invalid (ACME_RC_REFUSED), or seconds pass (*all_valid 0). */
 enum acme_rc acme_authz_wait(struct acme_ctx *ctx, acme_challenger *ch,
 			     json_t *authz_urls, long seconds, int *all_valid);
+/* Take down what answers outlive a pass (webroot files, DNS records) for
+ * authorizations the CA decided; best effort, ctx->prob untouched. */
+void acme_authz_withdraw(struct acme_ctx *ctx, acme_challenger *ch,
+			 json_t *authz_urls);
 /* Withdraw every answer set in this pass (best effort) and forget them. */
 void acme_authz_clear(struct acme_ctx *ctx, acme_challenger *ch);
 

@@ -27,6 +27,21 @@ acme_json_str(json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
+/* A CA's text becomes part of one line: control characters become spaces,
+ * and trailing space goes. */
+static void
+one_line(char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f)
+			s[n] = ' ';
+	}
+	while (n > 0 && s[n - 1] == ' ')
+		s[--n] = '\0';
+}
+
 void
 acme_pause_ms(long ms)
 {
@@ -49,6 +64,7 @@ acme_fault(struct acme_ctx *ctx, enum acme_rc rc, const char *url,
 	va_start(ap, fmt);
 	vsnprintf(ctx->prob.detail, sizeof(ctx->prob.detail), fmt, ap);
 	va_end(ap);
+	one_line(ctx->prob.detail);
 	return rc;
 }
 
@@ -100,6 +116,8 @@ problem_read(struct acme_ctx *ctx, const char *url,
 	else
 		snprintf(p->detail, sizeof(p->detail), "HTTP status %ld",
 			 resp->status);
+	one_line(p->type);
+	one_line(p->detail);
 	json_decref(j);
 }
 

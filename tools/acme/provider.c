@@ -159,8 +159,6 @@ wait_fault(struct pass *p)
 	cv_operation *op = p->op;
 	int64_t now = (int64_t)time(NULL), delay = ACME_BACKOFF_FIRST;
 	enum acme_result r;
-	char when[32];
-	time_t t;
 	unsigned i;
 
 	op->attempts++;
@@ -179,14 +177,7 @@ wait_fault(struct pass *p)
 	r = save(p, NULL, NULL);
 	if (r == ACME_ERROR)
 		return r;
-	t = (time_t)op->next_attempt;
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	{
-		char lead[64];
-
-		snprintf(lead, sizeof(lead), "waiting until %s: ", when);
-		say_problem(p, lead);
-	}
+	say_problem(p, "");
 	return ACME_WAIT;
 }
 
@@ -295,8 +286,10 @@ pass_clear(struct pass *p)
 	json_decref(p->st);
 }
 
-/* newOrder for the CSR's names.  *account_gone: the CA does not know the
- * account (nothing ended; the caller registers again). */
+/* newOrder for the CSR's names (or the order a killed pass placed).  On
+ * success *order is set and ACME_WAIT returned (saved, go on); else *order
+ * is NULL and the result is the pass's.  *account_gone: the CA does not
+ * know the account (nothing ended; the caller registers again). */
 static enum acme_result
 place_order(struct pass *p, json_t **order, int *account_gone)
 {
@@ -478,7 +471,9 @@ advance(struct pass *p)
 					goto done;
 				continue;
 			}
-			if (r != ACME_WAIT)
+			/* No order in hand: the pass ended, or waits
+			 * after a fault (r says which). */
+			if (r != ACME_WAIT || order == NULL)
 				goto done;
 			order_url = st_str(p, "order");
 		} else {
@@ -545,6 +540,11 @@ advance(struct pass *p)
 				r = end_cancelled(p);
 				goto done;
 			}
+			/* The domains are validated: a webroot file or DNS
+			 * record left by an earlier pass goes now. */
+			if (!acme_challenger_needs_presence(p->ch))
+				acme_authz_withdraw(&p->ctx, p->ch,
+						    json_object_get(order, "authorizations"));
 			if (furl == NULL) {
 				acme_fault(&p->ctx, ACME_RC_REFUSED, order_url,
 					   "the ready order has no finalize URL");
@@ -612,14 +612,9 @@ acme_advance(cv_vault *v, cv_operation *op, const cv_issuer *is,
 	p.ch = ch;
 	if (msglen > 0)
 		msg[0] = '\0';
-	if (op->next_attempt > (int64_t)now) {
-		char when[32];
-		time_t t = (time_t)op->next_attempt;
-
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-		snprintf(msg, msglen, "waiting until %s", when);
+	/* Not before next_attempt; the caller says until when. */
+	if (op->next_attempt > (int64_t)now)
 		return ACME_WAIT;
-	}
 	op->next_attempt = 0;
 	r = pass_init(&p, v, op, is);
 	if (r != ACME_ERROR)
