@@ -145,6 +145,19 @@ check_eq "create --wait that times out exits 1" "$RC" 1
 check_grep "... with a line saying it is still in progress" "$ERR" \
 	'^certvault: the operation of manual is still in progress after 2 s'
 check_eq "... the status printed" "$(jq -r .status "$OUT")" inProgress
+# The progress line is for a person: only when stderr is a terminal.
+if command -v script >/dev/null; then
+	script -qec "'$CERTVAULT' certificate pending show --name manual --wait --timeout 2 >'$WORK/tty.out'" \
+		"$WORK/typescript" >/dev/null 2>&1
+	check_grep "--wait on a terminal shows a progress line" "$WORK/typescript" \
+		'manual: waiting for a merge \([0-9]+s\)'
+	script -qec "'$CERTVAULT' certificate pending show --name manual --wait --timeout 1 2>'$WORK/tty.err'" \
+		"$WORK/typescript2" >/dev/null 2>&1
+	check "... and none when stderr is not one" \
+		bash -c "! grep -qE 'waiting for a merge \([0-9]+s\)' '$WORK/typescript2' '$WORK/tty.err'"
+else
+	skip "--wait on a terminal shows a progress line" "script (util-linux) missing"
+fi
 run "$CERTVAULT" certificate pending show --name manual --timeout 5
 check_eq "--timeout without --wait is a usage error" "$RC" 2
 run "$CERTVAULT" certificate pending show --name manual --wait --timeout 0
