@@ -66,6 +66,7 @@ cli_run(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_opts o;
+	const char *interval_arg = NULL;
 	cv_vault *v = NULL;
 	sigset_t old;
 	int64_t next, wait;
@@ -80,18 +81,20 @@ cli_run(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			once = 1;
 			break;
 		case OPT_INTERVAL:
-			errno = 0;
-			interval = strtol(o.arg, &end, 10);
-			if (errno != 0 || end == o.arg || *end != '\0' ||
-			    interval < 1 || interval > RUN_INTERVAL_MAX) {
-				rc = cli_usage(cmd, "--interval is seconds, 1 to "
-					       "%d, not '%s'", RUN_INTERVAL_MAX,
-					       o.arg);
-				goto done;
-			}
+			interval_arg = o.arg;
 			break;
 		default:
 			rc = o.rc;
+			goto done;
+		}
+	}
+	if (interval_arg != NULL) {
+		errno = 0;
+		interval = strtol(interval_arg, &end, 10);
+		if (errno != 0 || end == interval_arg || *end != '\0' ||
+		    interval < 1 || interval > RUN_INTERVAL_MAX) {
+			rc = cli_usage(cmd, "--interval is seconds, 1 to %d, not '%s'",
+				       RUN_INTERVAL_MAX, interval_arg);
 			goto done;
 		}
 	}
