@@ -6,8 +6,9 @@
 # (in both forms) or does not answer at all leaves the operation in progress
 # until then, and a CA that was reset meanwhile (Pebble forgets accounts and
 # orders) gets a new registration and one new order.
-. "${CONFORMANCE_DIR:-$(dirname "$0")/../../conformance}/lib.sh"
-. "$(dirname "$0")/pebble.sh"
+ACME_DIR=$(cd "$(dirname "$0")" && pwd)
+. "${CONFORMANCE_DIR:-$ACME_DIR/../../conformance}/lib.sh"
+. "$ACME_DIR/pebble.sh"
 need jq /usr/bin/python3
 
 export CERTVAULT_PIN=1234 CERTVAULT_SO_PIN=5678
@@ -116,9 +117,15 @@ timeout -k 5 60 "$CERTVAULT" run --once >"$WORK/pass-resume2" 2>&1
 check_grep "Pebble down: the pass waits, naming the URL" "$WORK/pass-resume2" \
 	"^resume: https://127.0.0.1:$PEBBLE_PORT/[^ ]*: .+; waiting until [0-9T:-]+Z$"
 check_eq "Pebble down: the operation stays inProgress" "$(status_of resume)" inProgress
+next=$(date -d "$(cv --json certificate pending show --name resume | jq -r .nextAttempt)" +%s 2>/dev/null)
+check "Pebble down: the operation has a next attempt" test -n "$next"
 timeout -k 5 60 "$CERTVAULT" run --once >"$WORK/pass-resume3" 2>&1
-check_grep "a pass before next_attempt does not try" "$WORK/pass-resume3" \
-	'^resume: waiting until [0-9T:-]+Z$'
+if [ "$(date +%s)" -lt "${next:-0}" ]; then
+	check_grep "a pass before next_attempt does not try" "$WORK/pass-resume3" \
+		'^resume: waiting until [0-9T:-]+Z$'
+else
+	skip "a pass before next_attempt does not try" "this machine was too slow to pass before it"
+fi
 echo "--- restarted ---" >>"$WORK/pebble/pebble.log"
 pebble_start
 sleep 2

@@ -3,8 +3,9 @@
 # The issuer answers http-01 through --webroot, served by a small web server
 # on the port Pebble validates; the chain is merged into the vault, verifies
 # up to Pebble's root, and the certificate shows in the PKCS#11 token.
-. "${CONFORMANCE_DIR:-$(dirname "$0")/../../conformance}/lib.sh"
-. "$(dirname "$0")/pebble.sh"
+ACME_DIR=$(cd "$(dirname "$0")" && pwd)
+. "${CONFORMANCE_DIR:-$ACME_DIR/../../conformance}/lib.sh"
+. "$ACME_DIR/pebble.sh"
 need jq pkcs11-tool /usr/bin/python3
 
 PIN=1234

@@ -56,6 +56,7 @@ authz_problem(struct acme_ctx *ctx, const char *url, json_t *authz,
 			break;
 		}
 	}
+	ctx->authz_invalid = 1;
 	acme_fault(ctx, ACME_RC_REFUSED, url, "authorization for %s is %s%s%s",
 		   authz_domain(authz), status, detail ? ": " : "",
 		   detail ? detail : "");

@@ -62,6 +62,7 @@ struct acme_ctx {
 	char *thumbprint;        /* base64url SHA-256 of jwk */
 	char *account_url;       /* the JWS kid once registered */
 	struct acme_problem prob;
+	int authz_invalid;       /* ctx->prob is an authorization found invalid */
 	struct acme_answer *answers; /* challenge answers set in this pass */
 	size_t n_answers;
 };

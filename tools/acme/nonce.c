@@ -68,6 +68,18 @@ acme_fault(struct acme_ctx *ctx, enum acme_rc rc, const char *url,
 	return rc;
 }
 
+/* A request that got no answer: the HTTP layer's line already names the
+ * URL, which ctx->prob.url holds apart. */
+static enum acme_rc
+transport_fault(struct acme_ctx *ctx, const char *url, const char *err)
+{
+	size_t n = strlen(url);
+
+	if (strncmp(err, url, n) == 0 && strncmp(err + n, ": ", 2) == 0)
+		err += n + 2;
+	return acme_fault(ctx, ACME_RC_TRANSIENT, url, "%s", err);
+}
+
 static long
 timeout_env(const char *name, long dflt)
 {
@@ -141,7 +153,7 @@ acme_http_get(struct acme_ctx *ctx, const char *url, struct http_response *resp)
 
 	request_init(ctx, &req, "GET", url);
 	if (http_request_send(&req, resp, err, sizeof(err)) != 0)
-		return acme_fault(ctx, ACME_RC_TRANSIENT, url, "%s", err);
+		return transport_fault(ctx, url, err);
 	if (resp->status >= 200 && resp->status < 300)
 		return ACME_RC_OK;
 	problem_read(ctx, url, resp);
@@ -165,7 +177,7 @@ nonce_fetch(struct acme_ctx *ctx)
 	}
 	request_init(ctx, &req, "HEAD", ctx->dir.new_nonce);
 	if (http_request_send(&req, &resp, err, sizeof(err)) != 0) {
-		rc = acme_fault(ctx, ACME_RC_TRANSIENT, ctx->dir.new_nonce, "%s", err);
+		rc = transport_fault(ctx, ctx->dir.new_nonce, err);
 		goto done;
 	}
 	if (resp.status < 200 || resp.status >= 300) {
@@ -236,7 +248,7 @@ acme_post(struct acme_ctx *ctx, const char *url, const char *payload,
 		req.body = jws;
 		req.body_len = strlen(jws);
 		if (http_request_send(&req, resp, err, sizeof(err)) != 0) {
-			rc = acme_fault(ctx, ACME_RC_TRANSIENT, url, "%s", err);
+			rc = transport_fault(ctx, url, err);
 			goto done;
 		}
 		ctx->nonce = resp->replay_nonce;

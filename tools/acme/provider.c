@@ -23,6 +23,8 @@
 #define ACME_VALIDATION_RECHECK 2 /* seconds before looking again at a
 				     validation under way (no presence) */
 #define ACME_PROCESSING_POLL 10   /* seconds spent waiting for issuance */
+#define ACME_REORDERS_MAX 2       /* new orders after a validation no
+				     responder was up for */
 
 struct pass {
 	struct acme_ctx ctx;
@@ -30,6 +32,8 @@ struct pass {
 	cv_issuer *is;        /* the issuer record as stored now */
 	acme_challenger *ch;
 	json_t *st;           /* provider_state */
+	int validated_here;   /* the CA validated while this pass's
+				 challenger was up */
 	char *msg;
 	size_t msglen;
 };
@@ -61,6 +65,17 @@ st_set(struct pass *p, const char *key, const char *value)
 
 
 /* The problem as one line: "URL: TYPE: DETAIL". */
+/* Drop the order from the state (the count of new orders stays). */
+static void
+st_reset(struct pass *p)
+{
+	json_int_t reorders = json_integer_value(json_object_get(p->st, "reorders"));
+
+	json_object_clear(p->st);
+	if (reorders > 0)
+		json_object_set_new(p->st, "reorders", json_integer(reorders));
+}
+
 static void
 say_problem(struct pass *p, const char *lead)
 {
@@ -216,7 +231,7 @@ forget_account(struct pass *p)
 	p->ctx.account_url = NULL;
 	free(p->is->account_url);
 	p->is->account_url = NULL;
-	json_object_clear(p->st);
+	st_reset(p);
 	return save(p, "account", NULL);
 }
 
@@ -224,7 +239,7 @@ forget_account(struct pass *p)
 static enum acme_result
 forget_order(struct pass *p)
 {
-	json_object_clear(p->st);
+	st_reset(p);
 	return save(p, "order", NULL);
 }
 
@@ -307,7 +322,7 @@ place_order(struct pass *p, json_t **order, int *account_gone)
 	    strcmp(p->op->step, "ordering") == 0)
 		rc = acme_order_find(&p->ctx, names, n, order, &url);
 	if (rc == ACME_RC_OK && *order == NULL) {
-		json_object_clear(p->st);
+		st_reset(p);
 		if (st_set(p, "account", p->ctx.account_url) != 0) {
 			acme_names_free(names, n);
 			snprintf(p->msg, p->msglen, "out of memory");
@@ -327,7 +342,7 @@ place_order(struct pass *p, json_t **order, int *account_gone)
 	}
 	if (rc != ACME_RC_OK)
 		return on_fault(p, rc);
-	json_object_clear(p->st);
+	st_reset(p);
 	if (st_set(p, "account", p->ctx.account_url) != 0 ||
 	    st_set(p, "order", url) != 0) {
 		free(url);
@@ -419,6 +434,29 @@ download(struct pass *p, json_t *order)
 	return ACME_DONE;
 }
 
+/* An order that failed validation while no responder was up (the built-in
+ * responder lives only as long as a pass, and a pass may be killed between
+ * telling the CA to validate and the validation) is ordered again, a
+ * bounded number of times; a validation that failed while this pass
+ * answered is final.  The invalid order is no longer live at the CA. */
+static int
+reorder_allowed(struct pass *p)
+{
+	return acme_challenger_needs_presence(p->ch) && !p->validated_here &&
+	       json_integer_value(json_object_get(p->st, "reorders")) <
+		       ACME_REORDERS_MAX;
+}
+
+static enum acme_result
+reorder(struct pass *p)
+{
+	json_int_t n = json_integer_value(json_object_get(p->st, "reorders"));
+
+	st_reset(p);
+	json_object_set_new(p->st, "reorders", json_integer(n + 1));
+	return save(p, "order", NULL);
+}
+
 static enum acme_result
 advance(struct pass *p)
 {
@@ -502,14 +540,23 @@ advance(struct pass *p)
 			if ((r = save(p, "authorize", "Validating the domains with "
 				      "the issuer's ACME server.")) == ACME_ERROR)
 				goto done;
+			p->ctx.authz_invalid = 0;
 			rc = acme_authz_answer(&p->ctx, p->ch,
 					       json_object_get(order, "authorizations"),
 					       &all_valid);
+			if (rc == ACME_RC_REFUSED && p->ctx.authz_invalid &&
+			    reorder_allowed(p)) {
+				if ((r = reorder(p)) == ACME_ERROR)
+					goto done;
+				continue;
+			}
 			if (rc == ACME_RC_OK && !all_valid &&
-			    acme_challenger_needs_presence(p->ch))
+			    acme_challenger_needs_presence(p->ch)) {
+				p->validated_here = 1;
 				rc = acme_authz_wait(&p->ctx, p->ch,
 						     json_object_get(order, "authorizations"),
 						     poll, &all_valid);
+			}
 			if (rc != ACME_RC_OK) {
 				r = on_fault(p, rc);
 				goto done;
@@ -578,6 +625,11 @@ advance(struct pass *p)
 			r = download(p, order);
 			goto done;
 		} else if (strcmp(status, "invalid") == 0) {
+			if (reorder_allowed(p)) {
+				if ((r = reorder(p)) == ACME_ERROR)
+					goto done;
+				continue;
+			}
 			r = order_invalid(p, order_url, order);
 			goto done;
 		} else {
