@@ -618,11 +618,13 @@ cv_op_release(cv_vault *v, const cv_operation *op)
 		return err;
 	stored->claim[0] = '\0';
 	stored->claim_until = 0;
-	if ((err = cv_op_write(v, txn, stored)) != CV_OK) {
+	if ((err = cv_op_write(v, txn, stored)) != CV_OK)
+		goto done;
+	err = cv_txn_write_commit(v, txn);
+	txn = NULL;
+done:
+	if (txn != NULL)
 		mdb_txn_abort(txn);
-	} else {
-		err = cv_txn_write_commit(v, txn);
-	}
 	cv_operation_free(stored);
 	return err;
 }
