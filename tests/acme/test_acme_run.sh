@@ -85,6 +85,19 @@ check_grep "the hook set the TXT record of _acme-challenge.NAME" "$WORK/hook.log
 	'^set _acme-challenge\.dns\.example\.com [A-Za-z0-9_-]{43}$'
 check_grep "the hook cleared it" "$WORK/hook.log" '^clear _acme-challenge\.dns\.example\.com '
 
+# A hook that refuses: its exit status and its words end up in the
+# operation's error, on one line.
+printf '#!/bin/sh\necho "zone example.com is locked" >&2\nexit 3\n' >"$WORK/bad-hook"
+chmod 755 "$WORK/bad-hook"
+acme_issuer BadDns --dns-hook "$WORK/bad-hook"
+acme_policy dnsfail dnsfail.example.com
+cv certificate create --name dnsfail --policy "@$WORK/policy-dnsfail.json" >/dev/null 2>&1
+status=$(passes_until_done dnsfail 3)
+check_eq "an operation whose hook refuses ends failed" "$status" failed
+check_grep "... its error naming the hook's exit status and words" \
+	<(op_field dnsfail .error.message) \
+	'bad-hook set _acme-challenge\.dnsfail\.example\.com: exit status 3: zone example\.com is locked'
+
 # --- Pebble's validation sleep ------------------------------------------------
 # Pebble sleeps a random 0..N-1 seconds before each validation.  The
 # operation stays inProgress for every pass in between; a certificate whose
