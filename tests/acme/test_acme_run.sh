@@ -142,6 +142,16 @@ check_eq "... without ordering again" "$(new_orders)" "$orders"
 n=$(cv --json certificate list-versions --name cancelme 2>/dev/null | jq length 2>/dev/null)
 check_eq "no certificate version was made" "${n:-0}" 0
 
+# A cancel before any pass takes effect at once, and no pass orders it.
+acme_policy cancel0 cancel0.example.com
+cv certificate create --name cancel0 --policy "@$WORK/policy-cancel0.json" >/dev/null 2>&1
+run "$CERTVAULT" certificate pending cancel --name cancel0
+check_grep "a cancel before any pass says it took effect" "$OUT" '^The cancellation took effect'
+orders=$(new_orders)
+pass_once cancel0
+check_eq "... and no pass orders it" "$(new_orders)" "$orders"
+check_eq "... it stays cancelled" "$(op_field cancel0 .status)" cancelled
+
 # pending show --wait advances an operation no pass works on.
 acme_policy waitme waitme.example.com
 cv certificate create --name waitme --policy "@$WORK/policy-waitme.json" >/dev/null 2>&1
