@@ -205,6 +205,21 @@ done
 check_eq "certvault run completes the operation by itself, woken by its next attempt" \
 	"$(op_field svc .status)" completed
 check_grep "... and says so" "$WORK/service.out" '^svc: completed, version [0-9a-f]{32}$'
+# Two --wait at once on one operation: whichever claims it works on it,
+# the other finds it busy and only watches; one order between them.
+acme_policy both both.example.com
+cv certificate create --name both --policy "@$WORK/policy-both.json" >/dev/null 2>&1
+orders=$(new_orders)
+"$CERTVAULT" --json certificate pending show --name both --wait --timeout 25 \
+	>"$WORK/both1.out" 2>"$WORK/both1.err" &
+both=$!
+run "$CERTVAULT" --json certificate pending show --name both --wait --timeout 25
+wait "$both"
+rc=$?
+check_eq "two pending show --wait at once both exit 0" "$RC $rc" "0 0"
+check_eq "... both print it completed" \
+	"$(jq -r .status "$OUT") $(jq -r .status "$WORK/both1.out")" "completed completed"
+check_eq "... with one order between them" "$(($(new_orders) - orders))" 1
 kill -TERM "$svc"
 for i in $(seq 1 100); do
 	kill -0 "$svc" 2>/dev/null || break
