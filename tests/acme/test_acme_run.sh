@@ -130,6 +130,7 @@ acme_policy cancelme cancelme.example.com
 cv certificate create --name cancelme --policy "@$WORK/policy-cancelme.json" >/dev/null 2>&1
 pass_once cancelme
 check_eq "after one pass the order is in progress" "$(op_field cancelme .status)" inProgress
+check_grep "... and the pass said it ordered" "$WORK/passes-cancelme" '^cancelme: ordered; .*waiting'
 run "$CERTVAULT" --json certificate pending cancel --name cancelme
 check_eq "pending cancel during an order exits 0" "$RC" 0
 check_eq "... and the cancel is requested, not yet in effect" \

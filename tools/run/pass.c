@@ -103,6 +103,13 @@ report_waiting(const cv_operation *op, const char *msg, struct run_report *r)
 	}
 }
 
+/* Steps of an ACME operation before its order exists at the CA. */
+static int
+step_before_order(const char *step)
+{
+	return strcmp(step, "account") == 0 || strcmp(step, "ordering") == 0;
+}
+
 /* A claimed ACME operation: one acme_advance with the issuer's
  * challenger.  The claim is given back unless the operation ended. */
 static void
@@ -113,6 +120,7 @@ advance_acme(cv_vault *v, cv_operation *op, struct run_report *r)
 	cv_operation *now = NULL;
 	enum acme_result res;
 	char msg[900] = "";
+	int ordered_before;
 	cv_err err;
 
 	err = cv_issuer_get(v, op->issuer_name, 0, &is);
@@ -126,6 +134,7 @@ advance_acme(cv_vault *v, cv_operation *op, struct run_report *r)
 		snprintf(r->line, sizeof(r->line), "error: %s", msg);
 		goto release;
 	}
+	ordered_before = op->step != NULL && !step_before_order(op->step);
 	res = acme_advance(v, op, is, ch, msg, sizeof(msg));
 	/* The responder stops here: whatever it answered is decided. */
 	acme_challenger_close(ch);
@@ -145,6 +154,12 @@ advance_acme(cv_vault *v, cv_operation *op, struct run_report *r)
 		snprintf(r->line, sizeof(r->line), "error: %s",
 			 msg[0] != '\0' ? msg : "the ACME client stopped");
 		goto release;
+	}
+	if (!ordered_before && op->step != NULL && !step_before_order(op->step) &&
+	    strlen(msg) + sizeof("ordered; ") < sizeof(msg)) {
+		/* The order was placed in this pass: say so first. */
+		memmove(msg + strlen("ordered; "), msg, strlen(msg) + 1);
+		memcpy(msg, "ordered; ", strlen("ordered; "));
 	}
 	report_waiting(op, msg, r);
 release:
