@@ -187,8 +187,12 @@ wait_fault(struct pass *p)
 		delay *= 2;
 	if (delay > ACME_BACKOFF_MAX)
 		delay = ACME_BACKOFF_MAX;
-	op->next_attempt = p->ctx.prob.retry_after > now ? p->ctx.prob.retry_after
-							  : now + delay;
+	/* The CA's Retry-After, even "now" (0 s), else the backoff. */
+	if (p->ctx.prob.retry_after != 0)
+		op->next_attempt = p->ctx.prob.retry_after > now ?
+					   p->ctx.prob.retry_after : now;
+	else
+		op->next_attempt = now + delay;
 	r = save(p, NULL, NULL);
 	if (r == ACME_ERROR)
 		return r;
