@@ -149,10 +149,18 @@ end_failed(struct pass *p)
 	return ACME_DONE;
 }
 
+/* order: the order being cancelled, or NULL when none was placed. */
 static enum acme_result
-end_cancelled(struct pass *p)
+end_cancelled(struct pass *p, json_t *order)
 {
-	cv_err err = cv_op_cancelled(p->ctx.v, p->op);
+	cv_err err;
+
+	/* Answers an earlier pass left up (webroot files, DNS records) go;
+	 * the order itself is left to expire at the CA. */
+	if (order != NULL && !acme_challenger_needs_presence(p->ch))
+		acme_authz_withdraw(&p->ctx, p->ch,
+				    json_object_get(order, "authorizations"));
+	err = cv_op_cancelled(p->ctx.v, p->op);
 
 	acme_authz_clear(&p->ctx, p->ch);
 	if (err != CV_OK) {
@@ -500,7 +508,7 @@ advance(struct pass *p)
 		order_url = st_str(p, "order");
 		if (order_url == NULL) {
 			if (p->op->cancellation_requested) {
-				r = end_cancelled(p);
+				r = end_cancelled(p, order);
 				goto done;
 			}
 			r = place_order(p, &order, &account_gone);
@@ -537,7 +545,7 @@ advance(struct pass *p)
 			status = "";
 		if (strcmp(status, "pending") == 0) {
 			if (p->op->cancellation_requested) {
-				r = end_cancelled(p);
+				r = end_cancelled(p, order);
 				goto done;
 			}
 			state_from_order(p, order);
@@ -588,7 +596,7 @@ advance(struct pass *p)
 				      "issuer's ACME server.")) == ACME_ERROR)
 				goto done;
 			if (p->op->cancellation_requested) {
-				r = end_cancelled(p);
+				r = end_cancelled(p, order);
 				goto done;
 			}
 			/* The domains are validated: a webroot file or DNS
