@@ -475,7 +475,7 @@ advance(struct pass *p)
 	json_t *order = NULL;
 	enum acme_result r = ACME_ERROR;
 	enum acme_rc rc;
-	int round, restarted = 0, all_valid, account_gone;
+	int round, restarted = 0, all_valid, account_gone, polls = 0;
 	long poll = env_seconds("CERTVAULT_ACME_POLL", 60);
 	time_t processing_until = 0;
 
@@ -632,7 +632,8 @@ advance(struct pass *p)
 				r = ACME_WAIT;
 				goto done;
 			}
-			acme_pause_ms(round < 4 ? 100L << round : 1000L);
+			acme_pause_ms(polls < 5 ? 50L << polls : 1000L);
+			polls++;
 		} else if (strcmp(status, "valid") == 0) {
 			r = download(p, order);
 			goto done;
