@@ -85,6 +85,19 @@ check_grep "the hook set the TXT record of _acme-challenge.NAME" "$WORK/hook.log
 	'^set _acme-challenge\.dns\.example\.com [A-Za-z0-9_-]{43}$'
 check_grep "the hook cleared it" "$WORK/hook.log" '^clear _acme-challenge\.dns\.example\.com '
 
+# A hook that refuses: its exit status and its words end up in the
+# operation's error, on one line.
+printf '#!/bin/sh\necho "zone example.com is locked" >&2\nexit 3\n' >"$WORK/bad-hook"
+chmod 755 "$WORK/bad-hook"
+acme_issuer BadDns --dns-hook "$WORK/bad-hook"
+acme_policy dnsfail dnsfail.example.com
+cv certificate create --name dnsfail --policy "@$WORK/policy-dnsfail.json" >/dev/null 2>&1
+status=$(passes_until_done dnsfail 3)
+check_eq "an operation whose hook refuses ends failed" "$status" failed
+check_grep "... its error naming the hook's exit status and words" \
+	<(op_field dnsfail .error.message) \
+	'bad-hook set _acme-challenge\.dnsfail\.example\.com: exit status 3: zone example\.com is locked'
+
 # --- Pebble's validation sleep ------------------------------------------------
 # Pebble sleeps a random 0..N-1 seconds before each validation.  The
 # operation stays inProgress for every pass in between; a certificate whose
@@ -129,6 +142,16 @@ check_eq "... without ordering again" "$(new_orders)" "$orders"
 n=$(cv --json certificate list-versions --name cancelme 2>/dev/null | jq length 2>/dev/null)
 check_eq "no certificate version was made" "${n:-0}" 0
 
+# A cancel before any pass takes effect at once, and no pass orders it.
+acme_policy cancel0 cancel0.example.com
+cv certificate create --name cancel0 --policy "@$WORK/policy-cancel0.json" >/dev/null 2>&1
+run "$CERTVAULT" certificate pending cancel --name cancel0
+check_grep "a cancel before any pass says it took effect" "$OUT" '^The cancellation took effect'
+orders=$(new_orders)
+pass_once cancel0
+check_eq "... and no pass orders it" "$(new_orders)" "$orders"
+check_eq "... it stays cancelled" "$(op_field cancel0 .status)" cancelled
+
 # pending show --wait advances an operation no pass works on.
 acme_policy waitme waitme.example.com
 cv certificate create --name waitme --policy "@$WORK/policy-waitme.json" >/dev/null 2>&1
@@ -167,23 +190,27 @@ check_eq "--wait on a name with no operation: not found" "$RC" 3
 run "$CERTVAULT" run --interval 0
 check_eq "run --interval 0 is a usage error" "$RC" 2
 
-# certvault run as a service: a pass every second, SIGTERM ends it.
+# certvault run as a service, with an interval far longer than the test:
+# it wakes for the operation's next attempt (the CA's validation is looked
+# at again), and SIGTERM ends its wait at once.
 acme_policy svc svc.example.com
 cv certificate create --name svc --policy "@$WORK/policy-svc.json" >/dev/null 2>&1
-"$CERTVAULT" run --interval 1 >"$WORK/service.out" 2>"$WORK/service.err" &
+"$CERTVAULT" run --interval 3600 >"$WORK/service.out" 2>"$WORK/service.err" &
 svc=$!
 track "$svc"
 for i in $(seq 1 120); do
 	[ "$(op_field svc .status)" = inProgress ] || break
 	sleep 0.5
 done
-check_eq "certvault run completes the operation by itself" "$(op_field svc .status)" completed
+check_eq "certvault run completes the operation by itself, woken by its next attempt" \
+	"$(op_field svc .status)" completed
 check_grep "... and says so" "$WORK/service.out" '^svc: completed, version [0-9a-f]{32}$'
 kill -TERM "$svc"
 for i in $(seq 1 100); do
 	kill -0 "$svc" 2>/dev/null || break
 	sleep 0.1
 done
+kill -KILL "$svc" 2>/dev/null
 wait "$svc"
 rc=$?
 check_eq "SIGTERM ends certvault run with status 0" "$rc" 0
