@@ -96,11 +96,44 @@ cv_email_valid(const char *e)
 }
 
 static const unsigned issuer_repeats[] = {
-	CV_T_ADMIN_FIRST, CV_T_ADMIN_LAST, CV_T_ADMIN_EMAIL, CV_T_ADMIN_PHONE,
-	CV_T_ALLOWED_NAME, 0
+	CV_T_ADMIN_FIRST, CV_T_ADMIN_LAST, CV_T_ADMIN_EMAIL, CV_T_ADMIN_PHONE, 0
 };
 
-#define ALLOWED_NAMES_MAX 100
+#define ALLOWED_NAMES_MAX 64
+
+/* The allowed names of a Vault issuer, stored as one comma-separated
+ * field. */
+static cv_err
+allowed_names_read(const cv_field *f, cv_issuer *is)
+{
+	char *all = NULL, *s, *save = NULL;
+	size_t n = 1, i;
+	cv_err err;
+
+	if (!f->present)
+		return CV_OK;
+	if ((err = cv_field_str(f, &all)) != CV_OK)
+		return err;
+	for (i = 0; all[i] != '\0'; i++)
+		n += all[i] == ',';
+	if (n > ALLOWED_NAMES_MAX) {
+		free(all);
+		return cv_err_set(CV_ERR_CORRUPT, "issuer '%s' lists %zu allowed names", is->name, n);
+	}
+	if ((is->allowed_names = calloc(n, sizeof(char *))) == NULL) {
+		free(all);
+		return CV_ERR_NOMEM;
+	}
+	for (s = strtok_r(all, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
+		if ((is->allowed_names[is->n_allowed_names] = strdup(s)) == NULL) {
+			free(all);
+			return CV_ERR_NOMEM;
+		}
+		is->n_allowed_names++;
+	}
+	free(all);
+	return CV_OK;
+}
 
 /* What an issuer record keeps sealed or binds to its seal, copied out as it
  * is stored, so that a rewrite keeps it without opening it. */
@@ -184,7 +217,7 @@ issuer_read(cv_vault *v, MDB_txn *txn, const char *name, int with_password,
 	MDB_val val;
 	uint64_t enabled, created, updated;
 	unsigned char *pw = NULL;
-	size_t pwlen = 0, off = 0, vlen, n = 0, n_allowed = 0, idx[4] = { 0 };
+	size_t pwlen = 0, off = 0, vlen, n = 0, idx[4] = { 0 };
 	const unsigned char *p;
 	unsigned tag;
 	cv_err err;
@@ -211,6 +244,7 @@ issuer_read(cv_vault *v, MDB_txn *txn, const char *name, int with_password,
 	    (err = cv_field_str(&f[CV_T_WEBROOT], &is->webroot)) != CV_OK ||
 	    (err = cv_field_str(&f[CV_T_DNS_HOOK], &is->dns_hook)) != CV_OK ||
 	    (err = cv_field_str(&f[CV_T_ACCOUNT_URL], &is->account_url)) != CV_OK ||
+	    (err = allowed_names_read(&f[CV_T_ALLOWED_NAMES], is)) != CV_OK ||
 	    (err = cv_field_u64(&f[CV_T_ENABLED], 1, &enabled)) != CV_OK ||
 	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &created)) != CV_OK ||
 	    (err = cv_field_u64(&f[CV_T_UPDATED], 0, &updated)) != CV_OK)
@@ -221,22 +255,9 @@ issuer_read(cv_vault *v, MDB_txn *txn, const char *name, int with_password,
 	is->has_password = f[CV_T_SEALED].present;
 	is->has_account_key = f[CV_T_ACCOUNT_KEY].present && f[CV_T_SPKI].present;
 
-	while (cv_rec_next(val.mv_data, val.mv_size, &off, &tag, &p, &vlen)) {
+	while (cv_rec_next(val.mv_data, val.mv_size, &off, &tag, &p, &vlen))
 		if (tag == CV_T_ADMIN_EMAIL)
 			n++;
-		if (tag == CV_T_ALLOWED_NAME)
-			n_allowed++;
-	}
-	if (n_allowed > ALLOWED_NAMES_MAX) {
-		err = cv_err_set(CV_ERR_CORRUPT, "issuer '%s' lists %zu allowed names", name,
-				 n_allowed);
-		goto done;
-	}
-	if (n_allowed > 0 &&
-	    (is->allowed_names = calloc(n_allowed, sizeof(char *))) == NULL) {
-		err = CV_ERR_NOMEM;
-		goto done;
-	}
 	if (n > 16) {
 		err = cv_err_set(CV_ERR_CORRUPT, "issuer '%s' lists %zu administrators", name, n);
 		goto done;
@@ -252,19 +273,6 @@ issuer_read(cv_vault *v, MDB_txn *txn, const char *name, int with_password,
 		cv_admin *a;
 		int which = -1;
 
-		if (tag == CV_T_ALLOWED_NAME) {
-			char *an;
-
-			if (memchr(p, '\0', vlen) != NULL || (an = malloc(vlen + 1)) == NULL) {
-				err = cv_err_set(CV_ERR_CORRUPT, "issuer '%s' has a damaged allowed name",
-						 name);
-				goto done;
-			}
-			memcpy(an, p, vlen);
-			an[vlen] = '\0';
-			is->allowed_names[is->n_allowed_names++] = an;
-			continue;
-		}
 		switch (tag) {
 		case CV_T_ADMIN_FIRST: which = 0; break;
 		case CV_T_ADMIN_LAST: which = 1; break;
@@ -331,8 +339,22 @@ issuer_write(cv_vault *v, MDB_txn *txn, const cv_issuer *is,
 	cv_rec_put_str(&w, CV_T_WEBROOT, is->webroot);
 	cv_rec_put_str(&w, CV_T_DNS_HOOK, is->dns_hook);
 	cv_rec_put_str(&w, CV_T_ACCOUNT_URL, is->account_url);
-	for (i = 0; i < is->n_allowed_names; i++)
-		cv_rec_put_str(&w, CV_T_ALLOWED_NAME, is->allowed_names[i]);
+	if (is->n_allowed_names > 0) {
+		size_t len = 0, at = 0;
+		char *names;
+
+		for (i = 0; i < is->n_allowed_names; i++)
+			len += strlen(is->allowed_names[i]) + 1;
+		if ((names = malloc(len)) == NULL) {
+			w.failed = 1;
+		} else {
+			for (i = 0; i < is->n_allowed_names; i++)
+				at += (size_t)sprintf(names + at, "%s%s", i > 0 ? "," : "",
+						      is->allowed_names[i]);
+			cv_rec_put(&w, CV_T_ALLOWED_NAMES, names, at);
+			free(names);
+		}
+	}
 	if (sealed != NULL && sealed->password.data != NULL)
 		cv_rec_put(&w, CV_T_SEALED, sealed->password.data, sealed->password.len);
 	if (sealed != NULL && sealed->account_key.data != NULL &&

@@ -114,12 +114,12 @@ enum cv_rec_tag {
 	CV_T_ADMIN_PHONE = 98, /* repeats */
 	CV_T_EMAIL = 99,
 	CV_T_PHONE = 100,
-	CV_T_CA_FILE = 101,
-	CV_T_HTTP_LISTEN = 102,
-	CV_T_WEBROOT = 103,
-	CV_T_DNS_HOOK = 104,
-	CV_T_ACCOUNT_URL = 105,
-	CV_T_ALLOWED_NAME = 106, /* repeats */
+	CV_T_ALLOWED_NAMES = 101, /* comma-separated */
+	CV_T_CA_FILE = 102,
+	CV_T_HTTP_LISTEN = 103,
+	CV_T_WEBROOT = 104,
+	CV_T_DNS_HOOK = 105,
+	CV_T_ACCOUNT_URL = 106,
 	CV_T_ACCOUNT_KEY = 107,  /* sealed PKCS#8 of the ACME account key; its
 				    public half is CV_T_SPKI; an issuer's email
 				    is CV_T_EMAIL */

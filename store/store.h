@@ -547,6 +547,9 @@ typedef struct cv_issuer {
 	char *organization_id;
 	char *directory_url;     /* ACME directory (presets fill it in) */
 	char *ca_certificate;    /* provider Vault: the CA certificate's name */
+	char **allowed_names;    /* provider Vault: DNS names or "*.suffix"
+				    patterns a leaf may carry; none = any */
+	size_t n_allowed_names;
 	cv_admin *admins;
 	size_t n_admins;
 	int enabled;             /* 0 or 1; with CV_PUT_UPDATE, -1 keeps it */
@@ -563,10 +566,6 @@ typedef struct cv_issuer {
 				    VALUE */
 	char *account_url;       /* the ACME account once registered; NULL
 				    before (read only: cv_issuer_account_set) */
-	char **allowed_names;    /* provider Vault: DNS names or "*.suffix" a
-				    leaf may carry; none given: any */
-	size_t n_allowed_names;  /* with CV_PUT_UPDATE, allowed_names NULL
-				    keeps them */
 	int has_account_key;     /* set on read: an ACME account key exists */
 } cv_issuer;
 

@@ -358,8 +358,7 @@ cli_json_issuer(const char *vault, const cv_issuer *is, enum cli_form form)
 	put(o, "organizationDetails", org, &bad);
 	put(o, "directoryUrl", jstr(is->directory_url), &bad);
 	put(o, "caCertificate", jstr(is->ca_certificate), &bad);
-	if (is->n_allowed_names > 0 || (is->provider != NULL &&
-					 strcmp(is->provider, "Vault") == 0)) {
+	if (is->n_allowed_names > 0) {
 		json_t *names = json_array();
 
 		for (i = 0; i < is->n_allowed_names; i++)

@@ -49,8 +49,7 @@ cv_provider_for_policy(cv_vault *v, MDB_txn *txn, const cv_policy *p,
 		       const cv_provider **out)
 {
 	static const unsigned repeats[] = {
-		CV_T_ADMIN_FIRST, CV_T_ADMIN_LAST, CV_T_ADMIN_EMAIL, CV_T_ADMIN_PHONE,
-		CV_T_ALLOWED_NAME, 0
+		CV_T_ADMIN_FIRST, CV_T_ADMIN_LAST, CV_T_ADMIN_EMAIL, CV_T_ADMIN_PHONE, 0
 	};
 	char lname[CV_NAME_MAX + 1], provider[32];
 	cv_field f[CV_T__MAX];

@@ -91,6 +91,20 @@ check_eq "one newOrder for the operation" "$orders_before" 1
 check_eq "the webroot holds no answer any more" \
 	"$(find "$WORK/www/.well-known/acme-challenge" -type f 2>/dev/null | wc -l)" 0
 
+# A cancel after the challenge was answered through the webroot: the next
+# pass cancels the operation and takes the answer down.
+sed 's/shop\.example/gone.example/g' "$WORK/policy.json" >"$WORK/policy-gone.json"
+run "$CERTVAULT" certificate create --name gone --policy "@$WORK/policy-gone.json"
+timeout -k 5 60 "$CERTVAULT" run --once >"$WORK/pass-gone" 2>&1
+check_eq "the webroot holds the answers while the order runs" \
+	"$(find "$WORK/www/.well-known/acme-challenge" -type f 2>/dev/null | wc -l)" 2
+run "$CERTVAULT" certificate pending cancel --name gone
+timeout -k 5 60 "$CERTVAULT" run --once >"$WORK/pass-gone" 2>&1
+check_eq "the next pass cancels the operation" \
+	"$(cv --json certificate pending show --name gone | jq -r .status)" cancelled
+check_eq "... and removes the webroot answers" \
+	"$(find "$WORK/www/.well-known/acme-challenge" -type f 2>/dev/null | wc -l)" 0
+
 # The built-in responder: the answer lives only while the pass runs, so the
 # pass waits for the validation and completes the order in one go.
 stop_pid "$WWW_PID"

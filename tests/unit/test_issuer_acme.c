@@ -123,8 +123,7 @@ static unsigned char *
 record_field(fixture *fx, const char *lname, unsigned tag, size_t *len)
 {
 	static const unsigned repeats[] = {
-		CV_T_ADMIN_FIRST, CV_T_ADMIN_LAST, CV_T_ADMIN_EMAIL, CV_T_ADMIN_PHONE,
-		CV_T_ALLOWED_NAME, 0
+		CV_T_ADMIN_FIRST, CV_T_ADMIN_LAST, CV_T_ADMIN_EMAIL, CV_T_ADMIN_PHONE, 0
 	};
 	MDB_txn *txn = NULL;
 	MDB_val val;

@@ -273,6 +273,53 @@ killed_pass_claim_lapses(void **state)
 	cv_operation_free(op);
 }
 
+/* Passes in four processes claim one operation at the same moment: one
+ * gets it, the others are told it is busy. */
+static void
+racing_passes_one_claim(void **state)
+{
+	fixture *fx = *state;
+	int go[2], i, st, won = 0, busy = 0;
+	pid_t pids[4];
+
+	create_pending(fx, "web");
+	assert_int_equal(pipe(go), 0);
+	for (i = 0; i < 4; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			cv_vault *cv = NULL;
+			cv_operation *mine = NULL;
+			char b;
+			cv_err err;
+
+			cv_vault_abandon(fx->v);
+			close(go[1]);
+			if (cv_vault_open(fx->vault, &cv) != CV_OK ||
+			    cv_vault_login(cv, CV_USER_NORMAL, "1234", 4) != CV_OK)
+				_exit(3);
+			if (read(go[0], &b, 1) != 0)
+				_exit(4);
+			err = cv_op_claim(cv, "web", 300, &mine);
+			cv_operation_free(mine);
+			cv_vault_close(cv);
+			_exit(err == CV_OK ? 0 : err == CV_ERR_BUSY ? 1 : 2);
+		}
+	}
+	close(go[0]);
+	close(go[1]); /* every child reads end-of-file at once: go */
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st));
+		if (WEXITSTATUS(st) == 0)
+			won++;
+		else if (WEXITSTATUS(st) == 1)
+			busy++;
+	}
+	assert_int_equal(won, 1);
+	assert_int_equal(busy, 3);
+}
+
 static void
 save_after_another_claimed_is_lost(void **state)
 {
@@ -666,6 +713,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(claim_twice_is_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(killed_pass_claim_lapses, setup, teardown),
+		cmocka_unit_test_setup_teardown(racing_passes_one_claim, setup, teardown),
 		cmocka_unit_test_setup_teardown(save_after_another_claimed_is_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(complete_is_one_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(complete_checks_as_merge_does, setup, teardown),

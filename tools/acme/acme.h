@@ -7,6 +7,9 @@
  * operation (cv_op_save) before it acts on it, so a pass killed anywhere
  * resumes where it stopped and never orders twice.
  *
+ * Not thread-safe: a process keeps the directory and a spare nonce between
+ * calls, for the operations of one pass after another.
+ *
  * Environment: CERTVAULT_ACME_TIMEOUT (seconds, each HTTP request's total
  * timeout; default 30, connect 10 or less), CERTVAULT_ACME_POLL (seconds
  * spent polling a validation the built-in responder must stay up for;

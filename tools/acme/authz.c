@@ -284,7 +284,7 @@ acme_authz_wait(struct acme_ctx *ctx, acme_challenger *ch, json_t *authz_urls,
 		}
 		if (!*all_valid) {
 			time_t now = time(NULL);
-			long pause_ms = round < 3 ? 200L << round : 1000L;
+			long pause_ms = round < 5 ? 50L << round : 1000L;
 
 			if (next > now)
 				pause_ms = (long)(next - now) * 1000;

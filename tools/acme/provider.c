@@ -149,10 +149,18 @@ end_failed(struct pass *p)
 	return ACME_DONE;
 }
 
+/* order: the order being cancelled, or NULL when none was placed. */
 static enum acme_result
-end_cancelled(struct pass *p)
+end_cancelled(struct pass *p, json_t *order)
 {
-	cv_err err = cv_op_cancelled(p->ctx.v, p->op);
+	cv_err err;
+
+	/* Answers an earlier pass left up (webroot files, DNS records) go;
+	 * the order itself is left to expire at the CA. */
+	if (order != NULL && !acme_challenger_needs_presence(p->ch))
+		acme_authz_withdraw(&p->ctx, p->ch,
+				    json_object_get(order, "authorizations"));
+	err = cv_op_cancelled(p->ctx.v, p->op);
 
 	acme_authz_clear(&p->ctx, p->ch);
 	if (err != CV_OK) {
@@ -187,8 +195,12 @@ wait_fault(struct pass *p)
 		delay *= 2;
 	if (delay > ACME_BACKOFF_MAX)
 		delay = ACME_BACKOFF_MAX;
-	op->next_attempt = p->ctx.prob.retry_after > now ? p->ctx.prob.retry_after
-							  : now + delay;
+	/* The CA's Retry-After, even "now" (0 s), else the backoff. */
+	if (p->ctx.prob.retry_after != 0)
+		op->next_attempt = p->ctx.prob.retry_after > now ?
+					   p->ctx.prob.retry_after : now;
+	else
+		op->next_attempt = now + delay;
 	r = save(p, NULL, NULL);
 	if (r == ACME_ERROR)
 		return r;
@@ -463,7 +475,7 @@ advance(struct pass *p)
 	json_t *order = NULL;
 	enum acme_result r = ACME_ERROR;
 	enum acme_rc rc;
-	int round, restarted = 0, all_valid, account_gone;
+	int round, restarted = 0, all_valid, account_gone, polls = 0;
 	long poll = env_seconds("CERTVAULT_ACME_POLL", 60);
 	time_t processing_until = 0;
 
@@ -496,7 +508,7 @@ advance(struct pass *p)
 		order_url = st_str(p, "order");
 		if (order_url == NULL) {
 			if (p->op->cancellation_requested) {
-				r = end_cancelled(p);
+				r = end_cancelled(p, order);
 				goto done;
 			}
 			r = place_order(p, &order, &account_gone);
@@ -533,7 +545,7 @@ advance(struct pass *p)
 			status = "";
 		if (strcmp(status, "pending") == 0) {
 			if (p->op->cancellation_requested) {
-				r = end_cancelled(p);
+				r = end_cancelled(p, order);
 				goto done;
 			}
 			state_from_order(p, order);
@@ -584,7 +596,7 @@ advance(struct pass *p)
 				      "issuer's ACME server.")) == ACME_ERROR)
 				goto done;
 			if (p->op->cancellation_requested) {
-				r = end_cancelled(p);
+				r = end_cancelled(p, order);
 				goto done;
 			}
 			/* The domains are validated: a webroot file or DNS
@@ -620,7 +632,8 @@ advance(struct pass *p)
 				r = ACME_WAIT;
 				goto done;
 			}
-			acme_pause_ms(round < 4 ? 100L << round : 1000L);
+			acme_pause_ms(polls < 5 ? 50L << polls : 1000L);
+			polls++;
 		} else if (strcmp(status, "valid") == 0) {
 			r = download(p, order);
 			goto done;
