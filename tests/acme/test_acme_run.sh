@@ -232,4 +232,28 @@ rc=$?
 check_eq "SIGTERM ends certvault run with status 0" "$rc" 0
 [ "$rc" = 0 ] || diag "$(cat "$WORK/service.err")"
 web_stop
+
+# SIGTERM while a pass waits for the CA's validation with the responder up:
+# the step at hand is finished (the order completes), then the service ends.
+acme_issuer Term --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+acme_policy term term.example.com
+cv certificate create --name term --policy "@$WORK/policy-term.json" >/dev/null 2>&1
+"$CERTVAULT" run --interval 3600 >"$WORK/term.out" 2>"$WORK/term.err" &
+svc=$!
+track "$svc"
+for i in $(seq 1 200); do
+	[ "$(op_field term '.step // empty')" = authorize ] && break
+	sleep 0.05
+done
+kill -TERM "$svc"
+for i in $(seq 1 300); do
+	kill -0 "$svc" 2>/dev/null || break
+	sleep 0.1
+done
+kill -KILL "$svc" 2>/dev/null
+wait "$svc"
+rc=$?
+check_eq "SIGTERM during a validation: the service ends with status 0" "$rc" 0
+check_eq "... after finishing the step at hand: the order completed" "$(op_field term .status)" completed
+check_grep "... and said so" "$WORK/term.out" '^term: completed, version [0-9a-f]{32}$'
 done_testing
