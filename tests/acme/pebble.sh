@@ -47,9 +47,10 @@ _pebble_tls() {
 		-CAcreateserial -days 2 -extfile "$d/ext.cnf" -out "$d/cert.pem" >/dev/null 2>&1
 }
 
-# _free_ports N: N distinct free TCP ports on one line.
+# _free_ports N: N distinct free TCP ports on one line, from a random start
+# (scripts that run side by side must not walk the same ports).
 _free_ports() {
-	local want=$1 p=$((20000 + ($$ * 7) % 20000)) i got=()
+	local want=$1 p=$((20000 + (RANDOM * 32768 + RANDOM) % 20000)) i got=()
 	for i in $(seq 1 400); do
 		p=$((20000 + (p - 20000 + 13) % 20000))
 		port_in_use "$p" || got+=("$p")

@@ -144,7 +144,7 @@ check_eq "one new registration at the restarted CA" \
 # client's timeout; Pebble builds its URLs from the Host the client sent, so
 # every URL leads through the proxy.  The next pass must find the order the
 # CA placed (the account's order list) rather than order a second time.
-proxy_port=$(free_port)
+proxy_port=$(_free_ports 1)
 cat >"$WORK/slow.py" <<'PY'
 import http.client, http.server, socketserver, ssl, sys, time
 port, upstream, cert, key, cafile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]

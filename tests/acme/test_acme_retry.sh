@@ -7,6 +7,7 @@
 # on 127.0.0.1 that answers every request so.
 ACME_DIR=$(cd "$(dirname "$0")" && pwd)
 . "${CONFORMANCE_DIR:-$ACME_DIR/../../conformance}/lib.sh"
+. "$ACME_DIR/pebble.sh" # _free_ports
 need jq /usr/bin/python3
 
 export CERTVAULT_PIN=1234 CERTVAULT_SO_PIN=5678
@@ -37,7 +38,7 @@ order() {
 status_of() { cv --json certificate pending show --name "$1" | jq -r .status; }
 
 # --- 503 with Retry-After, in both forms -----------------------------------------
-busy_port=$(free_port)
+busy_port=$(_free_ports 1)
 cat >"$WORK/busy.py" <<'PY'
 import sys, http.server
 status = int(sys.argv[3]) if len(sys.argv) > 3 else 503
