@@ -120,19 +120,19 @@ advance_acme(cv_vault *v, cv_operation *op, struct run_report *r)
 	cv_operation *now = NULL;
 	enum acme_result res;
 	char msg[900] = "";
-	int ordered_before;
+	int ordered_before, ended = 0;
 	cv_err err;
 
 	err = cv_issuer_get(v, op->issuer_name, 0, &is);
 	if (err != CV_OK) {
 		report_error(r, "issuer", err);
-		goto release;
+		goto done;
 	}
 	if (acme_challenger_open(is, &ch, msg, sizeof(msg)) != 0) {
 		r->outcome = RUN_ERROR;
 		r->acted = 1;
 		snprintf(r->line, sizeof(r->line), "error: %s", msg);
-		goto release;
+		goto done;
 	}
 	ordered_before = op->step != NULL && !step_before_order(op->step);
 	res = acme_advance(v, op, is, ch, msg, sizeof(msg));
@@ -140,6 +140,7 @@ advance_acme(cv_vault *v, cv_operation *op, struct run_report *r)
 	acme_challenger_close(ch);
 	ch = NULL;
 	if (res == ACME_DONE) {
+		ended = 1;
 		err = cv_pending_get(v, op->name, &now);
 		if (err != CV_OK) {
 			report_error(r, "operation", err);
@@ -153,7 +154,7 @@ advance_acme(cv_vault *v, cv_operation *op, struct run_report *r)
 		r->acted = 1;
 		snprintf(r->line, sizeof(r->line), "error: %s",
 			 msg[0] != '\0' ? msg : "the ACME client stopped");
-		goto release;
+		goto done;
 	}
 	if (!ordered_before && op->step != NULL && !step_before_order(op->step) &&
 	    strlen(msg) + sizeof("ordered; ") < sizeof(msg)) {
@@ -162,10 +163,11 @@ advance_acme(cv_vault *v, cv_operation *op, struct run_report *r)
 		memcpy(msg, "ordered; ", strlen("ordered; "));
 	}
 	report_waiting(op, msg, r);
-release:
-	/* A claim already lost or ended is left as it is. */
-	cv_op_release(v, op);
 done:
+	/* Given back unless the operation ended; a claim already lost is
+	 * left as it is. */
+	if (!ended)
+		cv_op_release(v, op);
 	acme_challenger_close(ch);
 	cv_operation_free(now);
 	cv_issuer_free(is);
