@@ -137,8 +137,15 @@ cli_run(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	}
 	rc = CLI_EXIT_OK;
 done:
-	if (blocked)
+	if (blocked) {
+		struct timespec now = { 0, 0 };
+
+		/* A stop signal taken between the steps is answered: it is
+		 * not delivered again once the mask is given back. */
+		while (sigtimedwait(&stop_signals, NULL, &now) > 0)
+			;
 		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
 	cv_vault_close(v);
 	return rc;
 }

@@ -84,6 +84,7 @@ kill_randomly() {
 
 n=0
 all_killed=
+ids=
 for at in account ordering order authorize finalize download random random; do
 	n=$((n + 1))
 	name="k$n"
@@ -112,7 +113,24 @@ for at in account ordering order authorize finalize download random random; do
 		"$(cv --json certificate list-versions --name "$name" | jq length)" 1
 	cv certificate download --name "$name" --file "$WORK/$name.pem" >/dev/null 2>&1
 	check_eq "... and the key of its CSR" "$(key_id "$WORK/$name.pem")" "$want_id"
+	ids="$ids $want_id"
 done
+
+# The token: each certificate, its public key and its one private key under
+# the CKA_ID of the CSR's key.
+if command -v pkcs11-tool >/dev/null && [ -f "${CERTVAULT_MODULE:-}" ]; then
+	pkcs11-tool --module "$CERTVAULT_MODULE" --token-label AcmeToken --login --pin "$PIN" \
+		--list-objects >"$WORK/objects" 2>&1
+	bad=
+	for id in $ids; do
+		[ "$(grep -cE "^ *ID: +$id\$" "$WORK/objects")" = 3 ] || bad="$bad $id"
+	done
+	check_eq "in the token every CSR key's CKA_ID holds a certificate and one key pair" "$bad" ""
+	check_eq "... and one private key each" "$(grep -c '^Private Key Object' "$WORK/objects")" \
+		"$(echo $ids | wc -w)"
+else
+	skip "the token's CKA_IDs" "pkcs11-tool or the module missing"
+fi
 distinct=$(printf '%s\n' $all_killed | grep -v '^-$' | sort -u | wc -l)
 check "passes were killed at 3 or more different steps (killed at:$all_killed)" test "$distinct" -ge 3
 web_stop

@@ -130,6 +130,7 @@ acme_policy cancelme cancelme.example.com
 cv certificate create --name cancelme --policy "@$WORK/policy-cancelme.json" >/dev/null 2>&1
 pass_once cancelme
 check_eq "after one pass the order is in progress" "$(op_field cancelme .status)" inProgress
+check_grep "... and the pass said it ordered" "$WORK/passes-cancelme" '^cancelme: ordered; .*waiting'
 run "$CERTVAULT" --json certificate pending cancel --name cancelme
 check_eq "pending cancel during an order exits 0" "$RC" 0
 check_eq "... and the cancel is requested, not yet in effect" \
@@ -205,6 +206,21 @@ done
 check_eq "certvault run completes the operation by itself, woken by its next attempt" \
 	"$(op_field svc .status)" completed
 check_grep "... and says so" "$WORK/service.out" '^svc: completed, version [0-9a-f]{32}$'
+# Two --wait at once on one operation: whichever claims it works on it,
+# the other finds it busy and only watches; one order between them.
+acme_policy both both.example.com
+cv certificate create --name both --policy "@$WORK/policy-both.json" >/dev/null 2>&1
+orders=$(new_orders)
+"$CERTVAULT" --json certificate pending show --name both --wait --timeout 25 \
+	>"$WORK/both1.out" 2>"$WORK/both1.err" &
+both=$!
+run "$CERTVAULT" --json certificate pending show --name both --wait --timeout 25
+wait "$both"
+rc=$?
+check_eq "two pending show --wait at once both exit 0" "$RC $rc" "0 0"
+check_eq "... both print it completed" \
+	"$(jq -r .status "$OUT") $(jq -r .status "$WORK/both1.out")" "completed completed"
+check_eq "... with one order between them" "$(($(new_orders) - orders))" 1
 kill -TERM "$svc"
 for i in $(seq 1 100); do
 	kill -0 "$svc" 2>/dev/null || break
@@ -216,4 +232,28 @@ rc=$?
 check_eq "SIGTERM ends certvault run with status 0" "$rc" 0
 [ "$rc" = 0 ] || diag "$(cat "$WORK/service.err")"
 web_stop
+
+# SIGTERM while a pass waits for the CA's validation with the responder up:
+# the step at hand is finished (the order completes), then the service ends.
+acme_issuer Term --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+acme_policy term term.example.com
+cv certificate create --name term --policy "@$WORK/policy-term.json" >/dev/null 2>&1
+"$CERTVAULT" run --interval 3600 >"$WORK/term.out" 2>"$WORK/term.err" &
+svc=$!
+track "$svc"
+for i in $(seq 1 200); do
+	[ "$(op_field term '.step // empty')" = authorize ] && break
+	sleep 0.05
+done
+kill -TERM "$svc"
+for i in $(seq 1 300); do
+	kill -0 "$svc" 2>/dev/null || break
+	sleep 0.1
+done
+kill -KILL "$svc" 2>/dev/null
+wait "$svc"
+rc=$?
+check_eq "SIGTERM during a validation: the service ends with status 0" "$rc" 0
+check_eq "... after finishing the step at hand: the order completed" "$(op_field term .status)" completed
+check_grep "... and said so" "$WORK/term.out" '^term: completed, version [0-9a-f]{32}$'
 done_testing

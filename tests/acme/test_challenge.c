@@ -520,6 +520,15 @@ dns_hook_missing_or_dying(void **state)
 	assert_non_null(strstr(err, "cannot run the dns hook"));
 	assert_non_null(strstr(err, "No such file"));
 	acme_challenger_close(c);
+	/* There, but not executable. */
+	snprintf(hook, sizeof(hook), "%s/not-executable", tmp);
+	write_file(hook, "#!/bin/sh\nexit 0\n", 0644);
+	c = open_way(NULL, NULL, hook);
+	assert_int_equal(acme_challenger_set(c, "www.example", TOKEN,
+					     keyauth(TOKEN), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot run the dns hook"));
+	assert_non_null(strstr(err, "not-executable"));
+	acme_challenger_close(c);
 	snprintf(hook, sizeof(hook), "%s/dies", tmp);
 	write_file(hook, "#!/bin/sh\nkill -9 $$\n", 0755);
 	c = open_way(NULL, NULL, hook);

@@ -116,6 +116,13 @@ acme_dns_hook_run(const char *hook, const char *action, const char *domain,
 		snprintf(err, n, "cannot hash the key authorization");
 		goto done;
 	}
+	/* Said plainly before a spawn whose failure some systems only
+	 * report as the child's exit status 127. */
+	if (strchr(hook, '/') != NULL && access(hook, X_OK) != 0) {
+		snprintf(err, n, "cannot run the dns hook %s: %s", hook,
+			 strerror(errno));
+		goto done;
+	}
 	snprintf(name, sizeof(name), "_acme-challenge.%s", domain);
 	argv[0] = (char *)hook;
 	argv[1] = (char *)action;

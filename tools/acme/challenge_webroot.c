@@ -23,27 +23,29 @@
 static int
 open_folder(int dfd, const char *shown, const char *name, char *err, size_t n)
 {
-	int fd, made = 0;
+	int fd = -1, made = 0, rc = -1;
 
 	if (mkdirat(dfd, name, 0755) == 0)
 		made = 1;
 	else if (errno != EEXIST)
-		goto fail;
+		goto done;
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		goto fail;
+		goto done;
 	/* The umask does not decide who may read the answers. */
-	if (made && fchmod(fd, 0755) != 0) {
+	if (made && fchmod(fd, 0755) != 0)
+		goto done;
+	rc = fd;
+	fd = -1;
+done:
+	if (rc < 0)
+		snprintf(err, n, "cannot use the folder %s/%s: %s", shown, name,
+			 errno == ELOOP || errno == ENOTDIR ?
+				 "not a folder (a symbolic link is not followed)" :
+				 strerror(errno));
+	if (fd >= 0)
 		close(fd);
-		goto fail;
-	}
-	return fd;
-fail:
-	snprintf(err, n, "cannot use the folder %s/%s: %s", shown, name,
-		 errno == ELOOP || errno == ENOTDIR ?
-			 "not a folder (a symbolic link is not followed)" :
-			 strerror(errno));
-	return -1;
+	return rc;
 }
 
 static int
@@ -95,7 +97,7 @@ acme_webroot_set(const char *dir, const char *token,
 	unsigned char rnd[6];
 	char tmp[300];
 	struct stat st;
-	int ch = -1, fd = -1, made = 0, rc = -1;
+	int ch = -1, fd = -1, made = 0, rc = -1, failed = 0;
 
 	ch = open_challenge_folder(dir, err, n);
 	if (ch < 0)
@@ -108,15 +110,20 @@ acme_webroot_set(const char *dir, const char *token,
 		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
 	fd = openat(ch, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
-	if (fd < 0)
-		goto fail;
+	if (fd < 0) {
+		failed = 1;
+		goto done;
+	}
 	made = 1;
 	if (fchmod(fd, 0644) != 0 ||
-	    write_all(fd, key_authorization, strlen(key_authorization)) != 0)
-		goto fail;
+	    write_all(fd, key_authorization, strlen(key_authorization)) != 0) {
+		failed = 1;
+		goto done;
+	}
 	if (close(fd) != 0) {
 		fd = -1;
-		goto fail;
+		failed = 1;
+		goto done;
 	}
 	fd = -1;
 	if (fstatat(ch, token, &st, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -126,23 +133,27 @@ acme_webroot_set(const char *dir, const char *token,
 			goto done;
 		}
 		/* rename() replaces the name itself, never a link's target. */
-		if (renameat(ch, tmp, ch, token) != 0)
-			goto fail;
+		if (renameat(ch, tmp, ch, token) != 0) {
+			failed = 1;
+			goto done;
+		}
 		made = 0;
 	} else if (errno != ENOENT) {
-		goto fail;
+		failed = 1;
+		goto done;
 	} else {
 		/* linkat() refuses a name made since, where a rename would
 		 * replace whatever it is. */
-		if (linkat(ch, tmp, ch, token, 0) != 0)
-			goto fail;
+		if (linkat(ch, tmp, ch, token, 0) != 0) {
+			failed = 1;
+			goto done;
+		}
 	}
 	rc = 0;
-	goto done;
-fail:
-	snprintf(err, n, "cannot write %s/.well-known/acme-challenge/%s: %s", dir,
-		 token, strerror(errno));
 done:
+	if (failed)
+		snprintf(err, n, "cannot write %s/.well-known/acme-challenge/%s: %s",
+			 dir, token, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	if (made)

@@ -103,6 +103,13 @@ report_waiting(const cv_operation *op, const char *msg, struct run_report *r)
 	}
 }
 
+/* Steps of an ACME operation before its order exists at the CA. */
+static int
+step_before_order(const char *step)
+{
+	return strcmp(step, "account") == 0 || strcmp(step, "ordering") == 0;
+}
+
 /* A claimed ACME operation: one acme_advance with the issuer's
  * challenger.  The claim is given back unless the operation ended. */
 static void
@@ -113,24 +120,27 @@ advance_acme(cv_vault *v, cv_operation *op, struct run_report *r)
 	cv_operation *now = NULL;
 	enum acme_result res;
 	char msg[900] = "";
+	int ordered_before, ended = 0;
 	cv_err err;
 
 	err = cv_issuer_get(v, op->issuer_name, 0, &is);
 	if (err != CV_OK) {
 		report_error(r, "issuer", err);
-		goto release;
+		goto done;
 	}
 	if (acme_challenger_open(is, &ch, msg, sizeof(msg)) != 0) {
 		r->outcome = RUN_ERROR;
 		r->acted = 1;
 		snprintf(r->line, sizeof(r->line), "error: %s", msg);
-		goto release;
+		goto done;
 	}
+	ordered_before = op->step != NULL && !step_before_order(op->step);
 	res = acme_advance(v, op, is, ch, msg, sizeof(msg));
 	/* The responder stops here: whatever it answered is decided. */
 	acme_challenger_close(ch);
 	ch = NULL;
 	if (res == ACME_DONE) {
+		ended = 1;
 		err = cv_pending_get(v, op->name, &now);
 		if (err != CV_OK) {
 			report_error(r, "operation", err);
@@ -144,13 +154,20 @@ advance_acme(cv_vault *v, cv_operation *op, struct run_report *r)
 		r->acted = 1;
 		snprintf(r->line, sizeof(r->line), "error: %s",
 			 msg[0] != '\0' ? msg : "the ACME client stopped");
-		goto release;
+		goto done;
+	}
+	if (!ordered_before && op->step != NULL && !step_before_order(op->step) &&
+	    strlen(msg) + sizeof("ordered; ") < sizeof(msg)) {
+		/* The order was placed in this pass: say so first. */
+		memmove(msg + strlen("ordered; "), msg, strlen(msg) + 1);
+		memcpy(msg, "ordered; ", strlen("ordered; "));
 	}
 	report_waiting(op, msg, r);
-release:
-	/* A claim already lost or ended is left as it is. */
-	cv_op_release(v, op);
 done:
+	/* Given back unless the operation ended; a claim already lost is
+	 * left as it is. */
+	if (!ended)
+		cv_op_release(v, op);
 	acme_challenger_close(ch);
 	cv_operation_free(now);
 	cv_issuer_free(is);
