@@ -480,6 +480,12 @@ advance(struct pass *p)
 	long poll = env_seconds("CERTVAULT_ACME_POLL", 60);
 	time_t processing_until = 0;
 
+	if (p->is->directory_url == NULL) {
+		acme_fault(&p->ctx, ACME_RC_REFUSED, NULL, "issuer %s has no ACME "
+			   "directory URL", p->is->name);
+		snprintf(p->ctx.prob.type, sizeof(p->ctx.prob.type), "badIssuer");
+		return end_failed(p);
+	}
 	rc = acme_directory_get(&p->ctx, p->is->directory_url);
 	if (rc != ACME_RC_OK)
 		return on_fault(p, rc);
