@@ -91,6 +91,23 @@ check_eq "one newOrder for the operation" "$orders_before" 1
 check_eq "the webroot holds no answer any more" \
 	"$(find "$WORK/www/.well-known/acme-challenge" -type f 2>/dev/null | wc -l)" 0
 
+# A new version of the same certificate: the issuer's account is reused
+# (one registration), a second order, and the new version is current.
+regs_before=$(grep -c 'POST /sign-me-up' "$WORK/pebble/pebble.log")
+run "$CERTVAULT" certificate create --name shop --policy "@$WORK/policy.json"
+for i in $(seq 1 20); do
+	timeout -k 5 60 "$CERTVAULT" run --once >>"$WORK/passes2" 2>&1
+	[ "$(cv --json certificate pending show --name shop | jq -r .status)" = inProgress ] || break
+	sleep 1
+done
+check_eq "a new version is ordered and merged" \
+	"$(cv --json certificate list-versions --name shop | jq length)" 2
+check_eq "... under the account already registered" \
+	"$(grep -c 'POST /sign-me-up' "$WORK/pebble/pebble.log")" "$regs_before"
+cv certificate download --name shop --file "$WORK/leaf2.pem" >/dev/null 2>&1
+check "... and is the current version, its key a new one" \
+	test "$(key_id "$WORK/leaf2.pem")" != "$id"
+
 # A cancel after the challenge was answered through the webroot: the next
 # pass cancels the operation and takes the answer down.
 sed 's/shop\.example/gone.example/g' "$WORK/policy.json" >"$WORK/policy-gone.json"
