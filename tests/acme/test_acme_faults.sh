@@ -146,9 +146,12 @@ check_eq "one new registration at the restarted CA" \
 # CA placed (the account's order list) rather than order a second time.
 proxy_port=$(_free_ports 1)
 cat >"$WORK/slow.py" <<'PY'
-import http.client, http.server, socketserver, ssl, sys, time
+import base64, http.client, http.server, json, socketserver, ssl, sys, time
 port, upstream, cert, key, cafile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 held = []
+def payload(body):
+    p = json.loads(body)["payload"]
+    return base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def forward(self):
@@ -159,7 +162,7 @@ class H(http.server.BaseHTTPRequestHandler):
         c.request(self.command, self.path, body=body if self.command == "POST" else None, headers=hdrs)
         r = c.getresponse()
         data = r.read()
-        if self.command == "POST" and self.path == "/order-plz" and not held:
+        if self.command == "POST" and self.path == "/order-plz" and not held and b"lost." in payload(body):
             held.append(1)
             time.sleep(6)
         self.send_response(r.status)
@@ -187,6 +190,18 @@ ppid=$!
 track $ppid
 wait_port "$proxy_port" $ppid || { echo "Bail out! the proxy did not start: $(cat "$WORK/slow.log")"; exit 1; }
 issuer Slow "$PEBBLE_EAB_KID" "$PEBBLE_EAB_HMAC" "https://127.0.0.1:$proxy_port/dir"
+# Four earlier orders of the account come first in its order list, which
+# Pebble pages three at a time: the lost order is on a later page.
+for i in 1 2 3 4; do
+	order "early$i" Slow "early$i.example.com"
+done
+for i in $(seq 1 10); do
+	timeout -k 5 60 "$CERTVAULT" run --once >>"$WORK/passes-early" 2>&1
+	[ "$(grep -c ': completed, version' "$WORK/passes-early")" -ge 4 ] && break
+	sleep 1
+done
+check_eq "four orders through the proxy complete" \
+	"$(grep -c '^early[1-4]: completed, version' "$WORK/passes-early")" 4
 order lost Slow lost.example.com
 echo "--- lost answer ---" >>"$WORK/pebble/pebble.log"
 CERTVAULT_ACME_TIMEOUT=3 timeout -k 5 60 "$CERTVAULT" run --once >"$WORK/pass-lost1" 2>&1
@@ -198,6 +213,8 @@ check_eq "newOrder's answer lost: the operation still completes" "$(status_of lo
 [ "$(status_of lost)" = completed ] || diag "$(cat "$WORK/pass-lost1" "$WORK/passes-lost")"
 check_eq "newOrder's answer lost: one order at the CA, not two" \
 	"$(sed -n '/^--- lost answer ---$/,$p' "$WORK/pebble/pebble.log" | grep -c 'POST /order-plz')" 1
+check_eq "... found on the second page of the account's order list" \
+	"$(sed -n '/^--- lost answer ---$/,$p' "$WORK/pebble/pebble.log" | grep -c 'POST /list-orderz/')" 2
 stop_pid $ppid
 
 done_testing

@@ -91,6 +91,23 @@ check_eq "one newOrder for the operation" "$orders_before" 1
 check_eq "the webroot holds no answer any more" \
 	"$(find "$WORK/www/.well-known/acme-challenge" -type f 2>/dev/null | wc -l)" 0
 
+# A new version of the same certificate: the issuer's account is reused
+# (one registration), a second order, and the new version is current.
+regs_before=$(grep -c 'POST /sign-me-up' "$WORK/pebble/pebble.log")
+run "$CERTVAULT" certificate create --name shop --policy "@$WORK/policy.json"
+for i in $(seq 1 20); do
+	timeout -k 5 60 "$CERTVAULT" run --once >>"$WORK/passes2" 2>&1
+	[ "$(cv --json certificate pending show --name shop | jq -r .status)" = inProgress ] || break
+	sleep 1
+done
+check_eq "a new version is ordered and merged" \
+	"$(cv --json certificate list-versions --name shop | jq length)" 2
+check_eq "... under the account already registered" \
+	"$(grep -c 'POST /sign-me-up' "$WORK/pebble/pebble.log")" "$regs_before"
+cv certificate download --name shop --file "$WORK/leaf2.pem" >/dev/null 2>&1
+check "... and is the current version, its key a new one" \
+	test "$(key_id "$WORK/leaf2.pem")" != "$id"
+
 # A cancel after the challenge was answered through the webroot: the next
 # pass cancels the operation and takes the answer down.
 sed 's/shop\.example/gone.example/g' "$WORK/policy.json" >"$WORK/policy-gone.json"
@@ -106,8 +123,9 @@ check_eq "... and removes the webroot answers" \
 	"$(find "$WORK/www/.well-known/acme-challenge" -type f 2>/dev/null | wc -l)" 0
 
 # The built-in responder: the answer lives only while the pass runs, so the
-# pass waits for the validation and completes the order in one go.
-stop_pid "$WWW_PID"
+# pass waits for the validation and completes the order in one go.  While
+# its port is taken (here by the web server), the operation waits: another
+# pass may hold it.
 run "$CERTVAULT" issuer create --name Listen --provider ACME --directory-url "$PEBBLE_DIRECTORY" \
 	--account-id "$PEBBLE_EAB_KID2" --password-file "$WORK/hmac2" \
 	--ca-file "$PEBBLE_TLS_CA" --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
@@ -115,8 +133,15 @@ check_eq "issuer create with --http-listen" "$RC" 0
 sed 's/"Pebble"/"Listen"/; s/shop\.example/api.example/g' "$WORK/policy.json" >"$WORK/policy-api.json"
 run "$CERTVAULT" certificate create --name api --policy "@$WORK/policy-api.json"
 timeout -k 5 80 "$CERTVAULT" run --once >"$WORK/pass-api" 2>&1
-check_grep "one pass with the built-in responder completes the order" "$WORK/pass-api" \
-	'^api: completed, version [0-9a-f]{32}$'
+check_grep "the responder's port taken: the pass says so and waits" "$WORK/pass-api" \
+	'^api: .*cannot answer the http-01 challenge for [a-z.]+: .*; waiting until '
+check_eq "... the operation stays inProgress" \
+	"$(cv --json certificate pending show --name api | jq -r .status)" inProgress
+stop_pid "$WWW_PID"
+sleep 2.2 # the first retry comes 2 s later
+timeout -k 5 80 "$CERTVAULT" run --once >"$WORK/pass-api" 2>&1
+check_grep "the port free: one pass with the built-in responder completes the order" \
+	"$WORK/pass-api" '^api: completed, version [0-9a-f]{32}$'
 cv certificate download --name api --file "$WORK/api.pem" >/dev/null 2>&1
 cv certificate download --name api --chain --file "$WORK/api-chain.pem" >/dev/null 2>&1
 check "its leaf verifies up to Pebble's root" \

@@ -18,19 +18,28 @@ acme_account_register(struct acme_ctx *ctx, const cv_issuer *is)
 
 	memset(&resp, 0, sizeof(resp));
 	payload = json_pack("{s:b}", "termsOfServiceAgreed", 1);
-	if (payload == NULL)
-		goto oom;
+	if (payload == NULL) {
+		rc = acme_fault(ctx, ACME_RC_LOCAL, ctx->dir.new_account,
+					"out of memory");
+		goto done;
+	}
 	if (is->email != NULL && is->email[0] != '\0') {
 		size_t n = strlen(is->email) + sizeof("mailto:");
 		char *mailto = malloc(n);
 
-		if (mailto == NULL)
-			goto oom;
+		if (mailto == NULL) {
+			rc = acme_fault(ctx, ACME_RC_LOCAL, ctx->dir.new_account,
+					"out of memory");
+			goto done;
+		}
 		snprintf(mailto, n, "mailto:%s", is->email);
 		contact = json_pack("[s]", mailto);
 		free(mailto);
-		if (contact == NULL || json_object_set_new(payload, "contact", contact) != 0)
-			goto oom;
+		if (contact == NULL || json_object_set_new(payload, "contact", contact) != 0) {
+			rc = acme_fault(ctx, ACME_RC_LOCAL, ctx->dir.new_account,
+					"out of memory");
+			goto done;
+		}
 	}
 	if (is->account_id != NULL || ctx->dir.eab_required) {
 		rc = acme_jws_eab(ctx, is->account_id, &eab);
@@ -38,13 +47,18 @@ acme_account_register(struct acme_ctx *ctx, const cv_issuer *is)
 			goto done;
 		if (json_object_set_new(payload, "externalAccountBinding", eab) != 0) {
 			eab = NULL;
-			goto oom;
+			rc = acme_fault(ctx, ACME_RC_LOCAL, ctx->dir.new_account,
+					"out of memory");
+			goto done;
 		}
 		eab = NULL;
 	}
 	text = json_dumps(payload, JSON_COMPACT);
-	if (text == NULL)
-		goto oom;
+	if (text == NULL) {
+		rc = acme_fault(ctx, ACME_RC_LOCAL, ctx->dir.new_account,
+					"out of memory");
+		goto done;
+	}
 	rc = acme_post(ctx, ctx->dir.new_account, text, 1, NULL, &resp);
 	if (rc != ACME_RC_OK)
 		goto done;
@@ -54,8 +68,11 @@ acme_account_register(struct acme_ctx *ctx, const cv_issuer *is)
 		goto done;
 	}
 	url = strdup(resp.location);
-	if (url == NULL)
-		goto oom;
+	if (url == NULL) {
+		rc = acme_fault(ctx, ACME_RC_LOCAL, ctx->dir.new_account,
+					"out of memory");
+		goto done;
+	}
 	err = cv_issuer_account_set(ctx->v, ctx->issuer, url);
 	if (err != CV_OK) {
 		const char *d = cv_err_detail();
@@ -69,9 +86,6 @@ acme_account_register(struct acme_ctx *ctx, const cv_issuer *is)
 	ctx->account_url = url;
 	url = NULL;
 	rc = ACME_RC_OK;
-	goto done;
-oom:
-	rc = acme_fault(ctx, ACME_RC_LOCAL, ctx->dir.new_account, "out of memory");
 done:
 	json_decref(payload);
 	json_decref(eab);

@@ -182,10 +182,15 @@ authz_answer_one(struct acme_ctx *ctx, acme_challenger *ch, const char *url,
 		goto done;
 	}
 	/* Published again on every pass: the built-in responder lives only
-	 * as long as this process. */
+	 * as long as this process.  The CA is not told to validate before the
+	 * answer is up.  A responder that cannot listen now (another pass
+	 * holds its port) is tried again later, a bounded number of times; a
+	 * webroot or hook that refuses is the issuer's setup, and final. */
 	if (acme_challenger_set(ch, domain, token, ka, err, sizeof(err)) != 0) {
-		rc = acme_fault(ctx, ACME_RC_REFUSED, curl, "cannot answer the %s "
-				"challenge for %s: %s", type, domain, err);
+		rc = acme_fault(ctx, acme_challenger_needs_presence(ch) ?
+				ACME_RC_TRANSIENT : ACME_RC_REFUSED, curl,
+				"cannot answer the %s challenge for %s: %s", type,
+				domain, err);
 		snprintf(ctx->prob.type, sizeof(ctx->prob.type), "%s", "challenge");
 		goto done;
 	}

@@ -69,12 +69,18 @@ acme_jws_sign(struct acme_ctx *ctx, const char *url, const char *payload,
 	*out = NULL;
 	prot = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "nonce",
 			 ctx->nonce ? ctx->nonce : "", "url", url);
-	if (prot == NULL)
-		goto oom;
+	if (prot == NULL) {
+		rc = acme_fault(ctx, ACME_RC_LOCAL, url,
+					"out of memory building a JWS");
+		goto done;
+	}
 	if (with_jwk) {
 		jwk = json_loads(ctx->jwk, 0, NULL);
-		if (jwk == NULL || json_object_set(prot, "jwk", jwk) != 0)
-			goto oom;
+		if (jwk == NULL || json_object_set(prot, "jwk", jwk) != 0) {
+			rc = acme_fault(ctx, ACME_RC_LOCAL, url,
+					"out of memory building a JWS");
+			goto done;
+		}
 	} else {
 		if (ctx->account_url == NULL) {
 			rc = acme_fault(ctx, ACME_RC_LOCAL, url,
@@ -82,8 +88,11 @@ acme_jws_sign(struct acme_ctx *ctx, const char *url, const char *payload,
 			goto done;
 		}
 		if (json_object_set_new(prot, "kid",
-					json_string(ctx->account_url)) != 0)
-			goto oom;
+					json_string(ctx->account_url)) != 0) {
+			rc = acme_fault(ctx, ACME_RC_LOCAL, url,
+					"out of memory building a JWS");
+			goto done;
+		}
 	}
 	rc = signing_input(ctx, prot, payload ? payload : "", &prot_b64,
 			   &payload_b64, &input);
@@ -96,16 +105,19 @@ acme_jws_sign(struct acme_ctx *ctx, const char *url, const char *payload,
 		goto done;
 	}
 	sig_b64 = acme_b64url(sig, sizeof(sig));
-	if (sig_b64 == NULL)
-		goto oom;
+	if (sig_b64 == NULL) {
+		rc = acme_fault(ctx, ACME_RC_LOCAL, url,
+					"out of memory building a JWS");
+		goto done;
+	}
 	jws = json_pack("{s:s, s:s, s:s}", "protected", prot_b64, "payload",
 			payload_b64, "signature", sig_b64);
-	if (jws == NULL || (*out = json_dumps(jws, JSON_COMPACT)) == NULL)
-		goto oom;
+	if (jws == NULL || (*out = json_dumps(jws, JSON_COMPACT)) == NULL) {
+		rc = acme_fault(ctx, ACME_RC_LOCAL, url,
+					"out of memory building a JWS");
+		goto done;
+	}
 	rc = ACME_RC_OK;
-	goto done;
-oom:
-	rc = acme_fault(ctx, ACME_RC_LOCAL, url, "out of memory building a JWS");
 done:
 	json_decref(prot);
 	json_decref(jwk);
@@ -135,8 +147,11 @@ acme_jws_eab(struct acme_ctx *ctx, const char *key_id, json_t **out)
 	}
 	prot = json_pack("{s:s, s:s, s:s}", "alg", "HS256", "kid", key_id, "url",
 			 ctx->dir.new_account);
-	if (prot == NULL)
-		goto oom;
+	if (prot == NULL) {
+		rc = acme_fault(ctx, ACME_RC_LOCAL, NULL,
+					"out of memory building a JWS");
+		goto done;
+	}
 	rc = signing_input(ctx, prot, ctx->jwk, &prot_b64, &payload_b64, &input);
 	if (rc != ACME_RC_OK)
 		goto done;
@@ -156,18 +171,21 @@ acme_jws_eab(struct acme_ctx *ctx, const char *key_id, json_t **out)
 		goto done;
 	}
 	mac_b64 = acme_b64url(mac, sizeof(mac));
-	if (mac_b64 == NULL)
-		goto oom;
+	if (mac_b64 == NULL) {
+		rc = acme_fault(ctx, ACME_RC_LOCAL, NULL,
+					"out of memory building a JWS");
+		goto done;
+	}
 	jws = json_pack("{s:s, s:s, s:s}", "protected", prot_b64, "payload",
 			payload_b64, "signature", mac_b64);
-	if (jws == NULL)
-		goto oom;
+	if (jws == NULL) {
+		rc = acme_fault(ctx, ACME_RC_LOCAL, NULL,
+					"out of memory building a JWS");
+		goto done;
+	}
 	*out = jws;
 	jws = NULL;
 	rc = ACME_RC_OK;
-	goto done;
-oom:
-	rc = acme_fault(ctx, ACME_RC_LOCAL, NULL, "out of memory building a JWS");
 done:
 	OPENSSL_cleanse(mac, sizeof(mac));
 	json_decref(prot);

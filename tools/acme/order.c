@@ -70,6 +70,13 @@ names_add(char **names, size_t *n, const unsigned char *s, int len)
 	return 0;
 }
 
+static enum acme_rc
+names_fault(struct acme_ctx *ctx)
+{
+	return acme_fault(ctx, ACME_RC_LOCAL, NULL, "cannot read the CSR's names "
+			  "(out of memory, or more than %d)", ACME_NAMES_MAX);
+}
+
 enum acme_rc
 acme_csr_names(struct acme_ctx *ctx, const unsigned char *der, size_t len,
 	       char ***names_out, size_t *n_out)
@@ -92,8 +99,10 @@ acme_csr_names(struct acme_ctx *ctx, const unsigned char *der, size_t len,
 		goto done;
 	}
 	names = calloc(ACME_NAMES_MAX, sizeof(*names));
-	if (names == NULL)
-		goto oom;
+	if (names == NULL) {
+		rc = names_fault(ctx);
+		goto done;
+	}
 	for (i = -1; (i = X509_NAME_get_index_by_NID(X509_REQ_get_subject_name(req),
 						     NID_commonName, i)) >= 0;) {
 		ASN1_STRING *cn = X509_NAME_ENTRY_get_data(
@@ -101,8 +110,10 @@ acme_csr_names(struct acme_ctx *ctx, const unsigned char *der, size_t len,
 
 		if (looks_like_dns(ASN1_STRING_get0_data(cn), ASN1_STRING_length(cn)) &&
 		    names_add(names, &n, ASN1_STRING_get0_data(cn),
-			      ASN1_STRING_length(cn)) != 0)
-			goto oom;
+			      ASN1_STRING_length(cn)) != 0) {
+			rc = names_fault(ctx);
+			goto done;
+		}
 	}
 	exts = X509_REQ_get_extensions(req);
 	san = exts ? X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL) : NULL;
@@ -111,8 +122,10 @@ acme_csr_names(struct acme_ctx *ctx, const unsigned char *der, size_t len,
 
 		if (g->type == GEN_DNS &&
 		    names_add(names, &n, ASN1_STRING_get0_data(g->d.dNSName),
-			      ASN1_STRING_length(g->d.dNSName)) != 0)
-			goto oom;
+			      ASN1_STRING_length(g->d.dNSName)) != 0) {
+			rc = names_fault(ctx);
+			goto done;
+		}
 	}
 	if (n == 0) {
 		rc = acme_fault(ctx, ACME_RC_REFUSED, NULL, "the certificate's "
@@ -124,10 +137,6 @@ acme_csr_names(struct acme_ctx *ctx, const unsigned char *der, size_t len,
 	*n_out = n;
 	names = NULL;
 	rc = ACME_RC_OK;
-	goto done;
-oom:
-	rc = acme_fault(ctx, ACME_RC_LOCAL, NULL, "cannot read the CSR's names "
-			"(out of memory, or more than %d)", ACME_NAMES_MAX);
 done:
 	acme_names_free(names, n);
 	GENERAL_NAMES_free(san);
@@ -151,16 +160,25 @@ acme_order_new(struct acme_ctx *ctx, char *const *names, size_t n,
 	memset(&resp, 0, sizeof(resp));
 	ids = json_array();
 	payload = json_pack("{s:o}", "identifiers", ids);
-	if (ids == NULL || payload == NULL)
-		goto oom;
+	if (ids == NULL || payload == NULL) {
+		rc = acme_fault(ctx, ACME_RC_LOCAL, ctx->dir.new_order,
+				"out of memory");
+		goto done;
+	}
 	for (i = 0; i < n; i++) {
 		if (json_array_append_new(ids, json_pack("{s:s, s:s}", "type", "dns",
-							 "value", names[i])) != 0)
-			goto oom;
+							 "value", names[i])) != 0) {
+			rc = acme_fault(ctx, ACME_RC_LOCAL, ctx->dir.new_order,
+					"out of memory");
+			goto done;
+		}
 	}
 	text = json_dumps(payload, JSON_COMPACT);
-	if (text == NULL)
-		goto oom;
+	if (text == NULL) {
+		rc = acme_fault(ctx, ACME_RC_LOCAL, ctx->dir.new_order,
+				"out of memory");
+		goto done;
+	}
 	rc = acme_post(ctx, ctx->dir.new_order, text, 0, NULL, &resp);
 	if (rc != ACME_RC_OK)
 		goto done;
@@ -172,14 +190,14 @@ acme_order_new(struct acme_ctx *ctx, char *const *names, size_t n,
 		goto done;
 	}
 	*order_url = strdup(resp.location);
-	if (*order_url == NULL)
-		goto oom;
+	if (*order_url == NULL) {
+		rc = acme_fault(ctx, ACME_RC_LOCAL, ctx->dir.new_order,
+				"out of memory");
+		goto done;
+	}
 	*order = j;
 	j = NULL;
 	rc = ACME_RC_OK;
-	goto done;
-oom:
-	rc = acme_fault(ctx, ACME_RC_LOCAL, ctx->dir.new_order, "out of memory");
 done:
 	json_decref(payload);
 	json_decref(j);

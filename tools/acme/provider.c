@@ -259,42 +259,43 @@ static enum acme_result
 pass_init(struct pass *p, cv_vault *v, cv_operation *op, const cv_issuer *is)
 {
 	unsigned char digest[SHA256_DIGEST_LENGTH];
-	cv_err err;
-	const char *d;
+	enum acme_result r = ACME_ERROR;
+	cv_err err = CV_OK;
 
 	p->ctx.v = v;
 	p->op = op;
 	err = cv_issuer_get(v, is->name, 0, &p->is);
 	if (err != CV_OK)
-		goto store_fault;
+		goto done;
 	p->ctx.issuer = p->is->name;
 	p->ctx.ca_file = p->is->ca_file;
 	err = cv_issuer_account_jwk(v, p->is->name, &p->ctx.jwk);
 	if (err != CV_OK)
-		goto store_fault;
+		goto done;
+	err = CV_ERR_NOMEM;
 	SHA256((const unsigned char *)p->ctx.jwk, strlen(p->ctx.jwk), digest);
 	p->ctx.thumbprint = acme_b64url(digest, sizeof(digest));
 	if (p->ctx.thumbprint == NULL)
-		goto oom;
+		goto done;
 	if (p->is->account_url != NULL &&
 	    (p->ctx.account_url = strdup(p->is->account_url)) == NULL)
-		goto oom;
+		goto done;
 	p->st = op->provider_state ? json_loads(op->provider_state, 0, NULL) : NULL;
 	if (!json_is_object(p->st)) {
 		json_decref(p->st);
 		p->st = json_object();
 		if (p->st == NULL)
-			goto oom;
+			goto done;
 	}
-	return ACME_WAIT;
-store_fault:
-	d = cv_err_detail();
-	snprintf(p->msg, p->msglen, "issuer %s: %s", is->name,
-		 d[0] ? d : cv_strerror(err));
-	return ACME_ERROR;
-oom:
-	snprintf(p->msg, p->msglen, "out of memory");
-	return ACME_ERROR;
+	r = ACME_WAIT;
+done:
+	if (r == ACME_ERROR) {
+		const char *d = err == CV_ERR_NOMEM ? "" : cv_err_detail();
+
+		snprintf(p->msg, p->msglen, "issuer %s: %s", is->name,
+			 d[0] ? d : cv_strerror(err));
+	}
+	return r;
 }
 
 static void
@@ -479,6 +480,12 @@ advance(struct pass *p)
 	long poll = env_seconds("CERTVAULT_ACME_POLL", 60);
 	time_t processing_until = 0;
 
+	if (p->is->directory_url == NULL) {
+		acme_fault(&p->ctx, ACME_RC_REFUSED, NULL, "issuer %s has no ACME "
+			   "directory URL", p->is->name);
+		snprintf(p->ctx.prob.type, sizeof(p->ctx.prob.type), "badIssuer");
+		return end_failed(p);
+	}
 	rc = acme_directory_get(&p->ctx, p->is->directory_url);
 	if (rc != ACME_RC_OK)
 		return on_fault(p, rc);
