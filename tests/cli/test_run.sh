@@ -53,6 +53,34 @@ run_cv --json certificate create --name self --policy "$P" --wait --timeout 5
 check_eq "create --wait of a self-signed certificate exits 0" "$RC" 0
 check_eq "... printing the operation completed" "$(jout .status)" completed
 
+# An ACME operation whose issuer was deleted: the pass says so in one line
+# and exits 1, and the operation waits, in progress, for the issuer to come
+# back.  With it back and its CA not answering (nothing listens on port 1),
+# the operation waits for its next attempt.
+printf 'aGVsbG8' >"$WORK/hmac"
+chmod 600 "$WORK/hmac"
+acme_issuer() {
+	run_cv issuer create --name Gone --provider ACME --directory-url https://127.0.0.1:1/dir \
+		--account-id kid --password-file "$WORK/hmac" --http-listen 127.0.0.1:1
+}
+acme_issuer
+check_eq "an ACME issuer whose CA is not there" "$RC" 0
+run_cv certificate create --name acme --policy "$(policy CN=acme.example.com Gone)"
+check_eq "... a certificate ordered through it" "$RC" 0
+cv issuer delete --name Gone >/dev/null
+run_cv run --once
+check_eq "a pass over an operation whose issuer is gone exits 1" "$RC" 1
+check_eq "... saying so in one line" "$(cat "$OUT")" "acme: error: issuer: issuer 'Gone' was not found"
+check_eq "... the operation still in progress" \
+	"$(cv --json certificate pending show --name acme | jq -r .status)" inProgress
+acme_issuer
+run_cv run --once
+check_eq "with the issuer back and its CA down, a pass exits 0" "$RC" 0
+check_grep_out() { grep -qE -- "$1" "$OUT"; }
+check "... the operation waits for its next attempt" check_grep_out '^acme: .*waiting until [0-9T:-]+Z$'
+check_eq "... still in progress" \
+	"$(cv --json certificate pending show --name acme | jq -r .status)" inProgress
+
 # A service pass with nothing to do, stopped by SIGTERM.
 "$CERTVAULT" --vault "$VAULT" run --interval 1 >"$WORK/svc.out" 2>"$WORK/svc.err" &
 pid=$!
