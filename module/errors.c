@@ -101,6 +101,12 @@ cv_ckr(cv_err err)
 		return CKR_KEY_FUNCTION_NOT_PERMITTED;
 	case CV_ERR_NOT_EXPORTABLE:
 		return CKR_KEY_UNEXTRACTABLE;
+	case CV_ERR_BUSY:
+	case CV_ERR_CLAIM_LOST:
+	case CV_ERR_NO_PASSWORD:
+		/* The operation pass and ACME issuers are the tool's; the
+		 * module never calls what returns these. */
+		return CKR_FUNCTION_FAILED;
 	case CV_ERR__COUNT:
 		break;
 	}

@@ -7,10 +7,8 @@
 #include <openssl/x509.h>
 
 #include "internal.h"
+#include "issue/internal.h"
 #include "x509.h"
-
-#define PENDING_DETAILS \
-	"Pending certificate created. Please Perform Merge to complete the request."
 
 static int
 issuer_is(const cv_policy *p, const char *what)
@@ -38,31 +36,27 @@ check_no_operation(cv_vault *v, MDB_txn *txn, const char *name)
 	return err;
 }
 
-/* The issuer a policy names must be Self, Unknown, or a stored issuer. */
+/* The issuer a policy names must be Self, Unknown, or a stored issuer
+ * that is enabled and whose provider can issue; *prov (may be NULL) is the
+ * provider that will finish the operation. */
 static cv_err
-check_issuer(cv_vault *v, MDB_txn *txn, const cv_policy *p)
+check_issuer(cv_vault *v, MDB_txn *txn, const cv_policy *p,
+	     const cv_provider **prov)
 {
-	char lname[CV_NAME_MAX + 1];
-	MDB_val val;
+	const cv_provider *found = NULL;
 	cv_err err;
 
-	if (issuer_is(p, "Self") || issuer_is(p, "Unknown"))
-		return CV_OK;
-	if (!cv_name_valid(p->issuer_name))
-		return cv_err_set(CV_ERR_POLICY, "issuer.name '%s' is not a valid issuer name",
-				  p->issuer_name ? p->issuer_name : "");
-	cv_name_key(p->issuer_name, lname);
-	err = cv_db_get(v, txn, CV_DB_ISSUERS, lname, strlen(lname), &val);
-	if (err == CV_ERR_NOT_FOUND)
-		return cv_err_set(CV_ERR_NOT_FOUND,
-				  "issuer '%s' was not found (create it with 'certvault issuer create')",
-				  p->issuer_name);
-	if (err != CV_OK)
+	if (prov != NULL)
+		*prov = NULL;
+	if ((err = cv_provider_for_policy(v, txn, p, &found)) != CV_OK)
 		return err;
-	return cv_err_set(CV_ERR_UNSUPPORTED,
-			  "issuer '%s': issuing through an issuer's provider is not "
-			  "available in this version; use issuer Self or Unknown",
-			  p->issuer_name);
+	if (strcmp(found->name, "Vault") == 0)
+		return cv_err_set(CV_ERR_UNSUPPORTED,
+				  "issuer '%s': issuing through the vault's own CA is not "
+				  "available in this version", p->issuer_name);
+	if (prov != NULL)
+		*prov = found;
+	return CV_OK;
 }
 
 /* Start or load the certificate record for a create or import. */
@@ -156,6 +150,7 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	unsigned char *csr_der = NULL;
 	int csr_len = 0;
 	char version[CV_VERSION_LEN + 1], request_id[CV_VERSION_LEN + 1];
+	const cv_provider *prov = NULL;
 	int is_self, imported = 0;
 	cv_err err;
 
@@ -176,7 +171,7 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
 		return err;
 	if ((err = check_no_operation(v, txn, name)) == CV_OK)
-		err = check_issuer(v, txn, policy);
+		err = check_issuer(v, txn, policy, &prov);
 	mdb_txn_abort(txn);
 	txn = NULL;
 	if (err != CV_OK)
@@ -206,6 +201,7 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	/* Again inside the write transaction: another writer may have started
 	 * an operation while the key was being made. */
 	if ((err = check_no_operation(v, txn, name)) != CV_OK ||
+	    (err = check_issuer(v, txn, policy, &prov)) != CV_OK ||
 	    (err = cert_rec_start(v, txn, name, policy, &cert)) != CV_OK ||
 	    (err = cv_key_rec_store(v, txn, cert.name, version, key, policy,
 				    imported)) != CV_OK)
@@ -216,6 +212,7 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	op.issuer_name = policy->issuer_name;
 	op.cert_type = policy->cert_type;
 	op.request_id = request_id;
+	op.provider = (char *)prov->name;
 	if (tags != NULL)
 		op.tags = *tags;
 	op.created = op.updated = cv_now();
@@ -228,7 +225,7 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 		if ((err = cv_cert_rec_write(v, txn, &cert)) != CV_OK)
 			goto done;
 		op.status = CV_OP_IN_PROGRESS;
-		op.status_details = PENDING_DETAILS;
+		op.status_details = (char *)prov->pending_details;
 		op.csr.data = csr_der;
 		op.csr.len = (size_t)csr_len;
 	}
@@ -298,7 +295,7 @@ cv_cert_policy_update(cv_vault *v, const char *name, const char *patch,
 		goto done;
 	}
 	if ((err = cv_policy_update(base, patch, len, &next)) != CV_OK ||
-	    (err = check_issuer(v, txn, next)) != CV_OK ||
+	    (err = check_issuer(v, txn, next, NULL)) != CV_OK ||
 	    (err = cv_policy_to_json(next, CV_POLICY_JSON_REST, &json)) != CV_OK)
 		goto done;
 	free(cert.policy_json);

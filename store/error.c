@@ -42,6 +42,9 @@ static const char *const texts[CV_ERR__COUNT] = {
 	[CV_ERR_NOT_EXPORTABLE] = "the policy does not allow the private key to be exported",
 	[CV_ERR_UNSUPPORTED] = "unsupported key type or format",
 	[CV_ERR_READ_ONLY] = "the vault is read-only for this user",
+	[CV_ERR_BUSY] = "another pass is working on the operation; try again when its claim lapses",
+	[CV_ERR_CLAIM_LOST] = "the operation's claim lapsed and another pass took it",
+	[CV_ERR_NO_PASSWORD] = "the issuer has no password (External Account Binding key) stored",
 	[CV_ERR_PIN_NOT_INITIALIZED] = "the user PIN has not been set; the SO sets it first",
 };
 

@@ -53,6 +53,9 @@ typedef enum cv_err {
 	CV_ERR_UNSUPPORTED,        /* a key type or format certificate cannot use */
 	CV_ERR_PIN_NOT_INITIALIZED, /* the user PIN has not been set yet */
 	CV_ERR_READ_ONLY,          /* this user may only read the vault */
+	CV_ERR_BUSY,               /* another pass holds the operation's claim */
+	CV_ERR_CLAIM_LOST,         /* the operation's claim lapsed and was taken */
+	CV_ERR_NO_PASSWORD,        /* the issuer has no sealed password (EAB key) */
 	CV_ERR__COUNT
 } cv_err;
 

@@ -246,8 +246,9 @@ cv_err cv_op_read(cv_vault *v, MDB_txn *txn, const char *name,
 		  cv_operation **out);
 cv_err cv_op_write(cv_vault *v, MDB_txn *txn, const cv_operation *op);
 
-/* Remove the sealed password from every issuer in txn (re-initializing
- * makes a new master key, under which the old passwords do not open).
+/* Remove the sealed password, the ACME account key and the account URL
+ * from every issuer in txn (re-initializing makes a new master key, under
+ * which the old ones do not open; a new account key registers anew).
  * Errors: CV_ERR_CORRUPT, CV_ERR_NOMEM, CV_ERR_IO, CV_ERR_FULL. */
 cv_err cv_issuer_drop_passwords(cv_vault *v, MDB_txn *txn);
 

@@ -94,6 +94,13 @@ enum cv_rec_tag {
 	CV_T_REQUEST_ID = 77,
 	CV_T_CANCEL = 78,
 	CV_T_PROVIDER_STATE = 79,
+	CV_T_STEP = 80,
+	CV_T_NEXT_ATTEMPT = 81,
+	CV_T_ATTEMPTS = 82,
+	CV_T_CLAIM = 83,
+	CV_T_CLAIM_UNTIL = 84,
+	CV_T_CLAIM_LEASE = 85,
+	/* an operation's provider is CV_T_PROVIDER */
 
 	/* issuer and contact */
 	CV_T_PROVIDER = 90,
@@ -107,6 +114,15 @@ enum cv_rec_tag {
 	CV_T_ADMIN_PHONE = 98, /* repeats */
 	CV_T_EMAIL = 99,
 	CV_T_PHONE = 100,
+	CV_T_ALLOWED_NAMES = 101, /* comma-separated */
+	CV_T_CA_FILE = 102,
+	CV_T_HTTP_LISTEN = 103,
+	CV_T_WEBROOT = 104,
+	CV_T_DNS_HOOK = 105,
+	CV_T_ACCOUNT_URL = 106,
+	CV_T_ACCOUNT_KEY = 107,  /* sealed PKCS#8 of the ACME account key; its
+				    public half is CV_T_SPKI; an issuer's email
+				    is CV_T_EMAIL */
 
 	CV_T__MAX = 128
 };

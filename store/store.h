@@ -169,10 +169,12 @@ cv_err cv_vault_set_pin(cv_vault *v, enum cv_user who, const char *old_pin,
  * as a login), then in one transaction make a new master key wrapped under
  * the SO PIN, destroy every certificate with its versions, keys, secrets
  * and operations, drop the user PIN record (the user PIN is unset) and
- * every issuer's sealed password, and give the vault the new name.  Nothing
- * sealed under the old key, nor a saved copy of the old user PIN record,
- * opens what is sealed afterwards.  Issuers stay without their passwords
- * (set them again); contacts stay.  Logs out.  Errors: as cv_vault_login
+ * every issuer's sealed password, ACME account key and account URL, and
+ * give the vault the new name.  Nothing sealed under the old key, nor a
+ * saved copy of the old user PIN record, opens what is sealed afterwards.
+ * Issuers stay without their passwords and account keys (set the password
+ * again with an update, which also makes a new account key for an ACME
+ * issuer; the account registers anew); contacts stay.  Logs out.  Errors: as cv_vault_login
  * for the SO, CV_ERR_BAD_NAME, CV_ERR_CRYPTO, CV_ERR_IO, CV_ERR_FULL. */
 cv_err cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len,
 		       const char *name);
@@ -253,16 +255,43 @@ typedef struct cv_operation {
 	int cancellation_requested;
 	cv_tags tags;                     /* given at create; the merged version's */
 	int64_t created, updated;
+
+	/* The resumable state machine (store/issue/).  Records written before
+	 * these fields existed read with provider derived from the issuer
+	 * (Self, else Unknown) and the rest empty. */
+	char *provider;        /* who works on it: "Self", "Unknown", "Vault",
+				  "ACME" (DigiCert and GlobalSign issuers are
+				  ACME); set at create */
+	char *step;            /* the provider's step reached; NULL before the
+				  first pass */
+	char *provider_state;  /* the provider's own JSON text (ACME: account,
+				  order, authorization, finalize and certificate
+				  URLs); NULL at first */
+	int64_t next_attempt;  /* no pass works on it before this time
+				  (Retry-After); 0: now */
+	unsigned attempts;     /* transient faults met in a row (the provider
+				  bounds them) */
+	char claim[33];        /* the claim token of the pass holding it (32
+				  hex), "" when none */
+	int64_t claim_until;   /* the claim lapses after this time, so a pass
+				  that was killed frees it */
+	int64_t claim_lease;   /* the claim's lease in seconds; each save
+				  renews it for as long */
 } cv_operation;
 
 void cv_operation_free(cv_operation *op);
 
 /* Create a certificate, or a new version of one, from a policy (which also
- * becomes the certificate's policy).  The key is generated in the vault.
+ * becomes the certificate's policy).  The key is generated in the vault (or
+ * kept, per reuse_key).  The operation's provider says who finishes it:
  *   - issuer Self: the certificate is signed at once; the operation returned
  *     is completed and the new version is current.
  *   - issuer Unknown: the operation is inProgress with a CSR and Key Vault's
  *     status details; the current version (if any) stays in service.
+ *   - an issuer record of provider ACME (or DigiCert, GlobalSign): as
+ *     Unknown, with provider "ACME" and step NULL; a pass outside the store
+ *     (certvault run) orders it and completes it with cv_op_complete.  A
+ *     disabled issuer is refused (CV_ERR_DISABLED).
  * tags may be NULL.  op_out may be NULL.  Needs a login (the key is sealed).
  * Errors: CV_ERR_BAD_NAME, CV_ERR_POLICY, CV_ERR_BAD_SUBJECT,
  * CV_ERR_POLICY also when reuse_key would keep a key whose exportability
@@ -270,6 +299,7 @@ void cv_operation_free(cv_operation *op);
  * CV_ERR_CONFLICT (an operation is inProgress), CV_ERR_NOT_LOGGED_IN,
  * CV_ERR_NOT_FOUND (an issuer record the policy names does not exist),
  * CV_ERR_UNSUPPORTED (an issuer provider that cannot issue yet),
+ * CV_ERR_DISABLED (the issuer record is disabled),
  * CV_ERR_CRYPTO, CV_ERR_IO, CV_ERR_FULL. */
 cv_err cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 		      const cv_tags *tags, cv_operation **op_out);
@@ -322,9 +352,16 @@ cv_err cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
 /* Errors: CV_ERR_BAD_NAME, CV_ERR_NO_OPERATION, CV_ERR_CORRUPT. */
 cv_err cv_pending_get(cv_vault *v, const char *name, cv_operation **out);
 
-/* Ask to cancel an inProgress operation.  With issuer Unknown nothing else
- * works on it, so the cancellation takes effect at once (status cancelled).
- * out may be NULL.  Errors: CV_ERR_NO_OPERATION, CV_ERR_NOT_IN_PROGRESS. */
+/* Ask to cancel an inProgress operation.  When nothing but a merge can
+ * finish it (provider Unknown), or a provider that works remotely has not
+ * started on it yet (no step reached, no claim held), the cancellation takes
+ * effect at once (status cancelled).  Otherwise it sets
+ * cancellation_requested and the provider's next pass decides: cancelled
+ * before the order is finalized, completed if the CA already issued ("the
+ * cancel may or may not be effective").  *out shows which: status
+ * cancelled, or inProgress with cancellation_requested.  out may be NULL.
+ * Needs a login.  Errors: CV_ERR_NO_OPERATION, CV_ERR_NOT_IN_PROGRESS,
+ * CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
 cv_err cv_pending_cancel(cv_vault *v, const char *name, cv_operation **out);
 
 /* Delete the operation.  When it never completed, the key made for it goes
@@ -343,6 +380,65 @@ cv_err cv_pending_delete(cv_vault *v, const char *name);
 cv_err cv_pending_merge(cv_vault *v, const char *name,
 			const unsigned char *data, size_t len,
 			const cv_tags *tags, cv_cert_version **out);
+
+/* --- The operation as a state machine (store/issue/) --------------------
+ *
+ * A provider that works outside the store (ACME) advances an operation in
+ * passes.  A pass claims the operation (a random token with a lease), works
+ * on it, saves what it reached, and ends it (fail, cancelled, complete) or
+ * gives the claim back.  Every save and end checks the claim inside its own
+ * write transaction, so two passes never both work on one operation, and a
+ * pass killed at any step leaves a claim that lapses after its lease; the
+ * next pass resumes from the saved step and provider_state. */
+
+/* Names of every certificate whose operation is inProgress, sorted, as
+ * written.  Free each name and the array with free().  *n may be 0 (and
+ * *names NULL).  No login needed.
+ * Errors: CV_ERR_CORRUPT, CV_ERR_NOMEM, CV_ERR_IO. */
+cv_err cv_op_list_active(cv_vault *v, char ***names, size_t *n);
+
+/* Claim an inProgress operation for one pass, for lease seconds (> 0), with
+ * a fresh claim token.  *out is the operation as claimed (op->claim set);
+ * free it with cv_operation_free.  Needs a login.
+ * Errors: CV_ERR_BAD_NAME, CV_ERR_NO_OPERATION, CV_ERR_NOT_IN_PROGRESS,
+ * CV_ERR_BUSY (another pass holds a claim that has not lapsed),
+ * CV_ERR_INVALID (lease), CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
+cv_err cv_op_claim(cv_vault *v, const char *name, int64_t lease,
+		   cv_operation **out);
+
+/* Save a claimed operation's step, provider_state, status_details,
+ * next_attempt and attempts in one write, renewing the lease (op->
+ * claim_until is updated).  op->cancellation_requested is refreshed from
+ * the store: a cancel may arrive during the pass.  Needs a login.
+ * Errors: CV_ERR_CLAIM_LOST (the stored claim is no longer op->claim),
+ * CV_ERR_NOT_IN_PROGRESS (the operation ended meanwhile),
+ * CV_ERR_NO_OPERATION, CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
+cv_err cv_op_save(cv_vault *v, cv_operation *op);
+
+/* End a claimed operation as failed, with an error code and message (for
+ * ACME the CA's problem type and detail; message may be NULL), or as
+ * cancelled (the cancellation took effect).  The pending key becomes
+ * retired, as after a cancel; the claim is cleared.  Needs a login.
+ * Errors: CV_ERR_CLAIM_LOST, CV_ERR_NOT_IN_PROGRESS, CV_ERR_NO_OPERATION,
+ * CV_ERR_INVALID (code NULL or empty), CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
+cv_err cv_op_fail(cv_vault *v, const cv_operation *op, const char *code,
+		  const char *message);
+cv_err cv_op_cancelled(cv_vault *v, const cv_operation *op);
+
+/* Complete a claimed operation with the CA's answer (PEM chain, DER or
+ * PKCS#7, as cv_pending_merge takes): the new version, its key's
+ * certificate, secret and the operation's status completed are written in
+ * one write transaction, after the claim is checked inside it; the merge is
+ * cv_pending_merge's own code.  out may be NULL.  Needs a login.
+ * Errors: as cv_pending_merge, CV_ERR_CLAIM_LOST. */
+cv_err cv_op_complete(cv_vault *v, const cv_operation *op,
+		      const unsigned char *data, size_t len,
+		      cv_cert_version **out);
+
+/* Give a claim back with nothing else changed, so the next pass need not
+ * wait for the lease.  A claim no longer held is left alone.  Needs a login.
+ * Errors: CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
+cv_err cv_op_release(cv_vault *v, const cv_operation *op);
 
 /* --- Keys as the PKCS#11 face sees them --------------------------------- */
 
@@ -445,17 +541,37 @@ typedef struct cv_admin {
 typedef struct cv_issuer {
 	char name[CV_NAME_MAX + 1];
 	char *provider;          /* "DigiCert", "GlobalSign", "ACME", "Vault" */
-	char *account_id;
-	char *password;          /* API key or password; sealed at rest */
+	char *account_id;        /* ACME: the External Account Binding key id */
+	char *password;          /* API key or password; for ACME the binding's
+				    base64url HMAC key; sealed at rest */
 	char *organization_id;
 	char *directory_url;     /* ACME directory (presets fill it in) */
 	char *ca_certificate;    /* provider Vault: the CA certificate's name */
+	char **allowed_names;    /* provider Vault: DNS names or "*.suffix"
+				    patterns a leaf may carry; none = any */
+	size_t n_allowed_names;
 	cv_admin *admins;
 	size_t n_admins;
 	int enabled;             /* 0 or 1; with CV_PUT_UPDATE, -1 keeps it */
 	int has_password;        /* set on read even when password is withheld */
 	int64_t created, updated;
+
+	char *email;             /* ACME account contact (mailto:), optional */
+	char *ca_file;           /* PEM file of the ACME server's TLS roots */
+	char *http_listen;       /* "ADDR:PORT": http-01 by the built-in
+				    responder */
+	char *webroot;           /* DIR: http-01 by files under
+				    DIR/.well-known/acme-challenge/ */
+	char *dns_hook;          /* CMD: dns-01 by running CMD set|clear NAME
+				    VALUE */
+	char *account_url;       /* the ACME account once registered; NULL
+				    before (read only: cv_issuer_account_set) */
+	int has_account_key;     /* set on read: an ACME account key exists */
 } cv_issuer;
+
+/* 1 when a provider name (case-insensitive) speaks ACME: "ACME" and its
+ * presets "DigiCert" and "GlobalSign". */
+int cv_provider_is_acme(const char *provider);
 
 void cv_issuer_free(cv_issuer *is);
 
@@ -466,8 +582,19 @@ enum cv_put_mode {
 };
 
 /* Store an issuer.  A password needs a login (it is sealed).
- * Errors: CV_ERR_BAD_NAME, CV_ERR_INVALID (unknown provider, bad email...),
- * CV_ERR_EXISTS, CV_ERR_NOT_FOUND, CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
+ * An ACME issuer (ACME, DigiCert, GlobalSign) needs a directory URL (the
+ * presets fill theirs in; one given overrides it): https://, or http:// to
+ * 127.0.0.1 or [::1] only; and exactly one challenge way (http_listen as
+ * ADDR:PORT, webroot, or dns_hook).  Creating one makes its account key (EC
+ * P-256) in the vault, sealed and bound to the issuer's name, never
+ * returned nor exportable: that needs a login.  An update replaces what is
+ * given (Key Vault's set-issuer; a challenge way given replaces the other
+ * ways); one that changes the directory URL, the account id or the password
+ * (compared with the sealed one) forgets the account URL, so the next pass
+ * registers anew (the key stays).
+ * Errors: CV_ERR_BAD_NAME, CV_ERR_INVALID (unknown provider, bad email, bad
+ * URL, listen address, no or two challenge ways...), CV_ERR_EXISTS,
+ * CV_ERR_NOT_FOUND, CV_ERR_NOT_LOGGED_IN, CV_ERR_CRYPTO, CV_ERR_IO. */
 cv_err cv_issuer_put(cv_vault *v, const cv_issuer *is, enum cv_put_mode mode,
 		     cv_issuer **out);
 
@@ -482,6 +609,41 @@ cv_err cv_issuer_list(cv_vault *v, cv_issuer ***out, size_t *n);
 
 /* Errors: CV_ERR_NOT_FOUND, CV_ERR_IO. */
 cv_err cv_issuer_delete(cv_vault *v, const char *name);
+
+/* The ACME account key's public half as a JWK, members in lexicographic
+ * order ({"crv":"P-256","kty":"EC","x":"...","y":"..."}, x and y 32 bytes
+ * each, base64url), so it is also the RFC 7638 thumbprint input.  No login
+ * needed.  *out is the caller's to free().
+ * Errors: CV_ERR_BAD_NAME, CV_ERR_NOT_FOUND, CV_ERR_NO_KEY (not an ACME
+ * issuer, or one without a key), CV_ERR_CORRUPT. */
+cv_err cv_issuer_account_jwk(cv_vault *v, const char *issuer, char **out);
+
+/* ES256 signature of data with the issuer's account key, as JWS wants it:
+ * r||s, 32 bytes each.  The key is unsealed, checked against the record's
+ * public key, used and freed inside the call.  Needs a login.
+ * Errors: CV_ERR_NOT_LOGGED_IN, CV_ERR_BAD_NAME, CV_ERR_NOT_FOUND,
+ * CV_ERR_NO_KEY, CV_ERR_CORRUPT (a sealed key that does not open for this
+ * issuer, or is not its public key), CV_ERR_CRYPTO. */
+cv_err cv_issuer_account_sign(cv_vault *v, const char *issuer,
+			      const unsigned char *data, size_t len,
+			      unsigned char sig[64]);
+
+/* HMAC-SHA256 of data under the issuer's External Account Binding key (its
+ * sealed password, base64url-decoded; the decoded key is wiped before
+ * return), for the binding's JWS.  The key never leaves the store.  Needs a
+ * login.  Errors: CV_ERR_NOT_LOGGED_IN, CV_ERR_BAD_NAME, CV_ERR_NOT_FOUND,
+ * CV_ERR_NO_PASSWORD (no key stored), CV_ERR_INVALID (the key is not
+ * base64url), CV_ERR_CORRUPT, CV_ERR_CRYPTO. */
+cv_err cv_issuer_eab_mac(cv_vault *v, const char *issuer,
+			 const unsigned char *data, size_t len,
+			 unsigned char mac[32]);
+
+/* Remember (account_url) or, with NULL, forget the ACME account URL.
+ * Needs a login.  Errors: CV_ERR_NOT_LOGGED_IN, CV_ERR_BAD_NAME,
+ * CV_ERR_NOT_FOUND, CV_ERR_NO_KEY (not an ACME issuer), CV_ERR_INVALID
+ * (not an http(s) URL), CV_ERR_IO. */
+cv_err cv_issuer_account_set(cv_vault *v, const char *issuer,
+			     const char *account_url);
 
 /* --- Contacts ----------------------------------------------------------- */
 

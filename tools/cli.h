@@ -75,6 +75,26 @@ extern const struct cli_group cli_group_contact;
 int cli_certificate_uri(struct cli_ctx *ctx, const struct cli_command *cmd,
 			int argc, char **argv);
 
+/* `certvault run` (cmd_run.c): a command of its own, not of a group. */
+int cli_run(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+	    char **argv);
+
+/* --wait of `certificate create` and `certificate pending show` (wait.c):
+ * advance the operation of name (already logged in) until it ends or
+ * timeout seconds pass, a progress line on stderr when it is a terminal;
+ * then print it as `pending show` does.  Returns 0 completed, 1 failed or
+ * cancelled (with the error line), or 1 still in progress (a line says
+ * so). */
+int cli_operation_wait(struct cli_ctx *ctx, cv_vault *v, const char *name,
+		       long timeout);
+
+/* --timeout S of a --wait: seconds, 1 to CLI_WAIT_MAX.  Returns an exit
+ * status (a usage line on a bad value). */
+#define CLI_WAIT_DEFAULT 300
+#define CLI_WAIT_MAX 86400
+int cli_wait_timeout_arg(const struct cli_command *cmd, const char *arg,
+			 long *out);
+
 /* --- Option parsing (main.c) -------------------------------------------- */
 
 #define CLI_OPT_END (-1)

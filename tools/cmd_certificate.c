@@ -21,6 +21,8 @@ enum {
 	OPT_PASSWORD,
 	OPT_PASSWORD_FILE,
 	OPT_STYLE,
+	OPT_WAIT,
+	OPT_TIMEOUT,
 };
 
 static int
@@ -156,12 +158,15 @@ cert_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "tags", required_argument, NULL, OPT_TAGS },
+		{ "wait", no_argument, NULL, OPT_WAIT },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_opts o;
-	const char *name = NULL, *policy_arg = NULL;
+	const char *name = NULL, *policy_arg = NULL, *timeout_arg = NULL;
 	cv_tags tags = { 0 };
-	int tags_given = 0;
+	long timeout = CLI_WAIT_DEFAULT;
+	int tags_given = 0, wait = 0;
 	cv_policy *policy = NULL;
 	cv_operation *op = NULL;
 	cv_vault *v = NULL;
@@ -183,6 +188,12 @@ cert_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			if (rc != CLI_EXIT_OK)
 				goto done;
 			break;
+		case OPT_WAIT:
+			wait = 1;
+			break;
+		case OPT_TIMEOUT:
+			timeout_arg = o.arg;
+			break;
 		default:
 			rc = o.rc;
 			goto done;
@@ -192,6 +203,13 @@ cert_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		rc = cli_usage(cmd, "--name and --policy are required");
 		goto done;
 	}
+	if (timeout_arg != NULL && !wait) {
+		rc = cli_usage(cmd, "--timeout goes with --wait");
+		goto done;
+	}
+	if (timeout_arg != NULL &&
+	    (rc = cli_wait_timeout_arg(cmd, timeout_arg, &timeout)) != CLI_EXIT_OK)
+		goto done;
 	if (!cv_name_valid(name)) {
 		rc = cli_fail_store(CV_ERR_BAD_NAME);
 		goto done;
@@ -212,6 +230,10 @@ cert_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	err = cv_cert_create(v, name, policy, tags_given ? &tags : NULL, &op);
 	if (err != CV_OK) {
 		rc = cli_fail_store(err);
+		goto done;
+	}
+	if (wait) {
+		rc = cli_operation_wait(ctx, v, name, timeout);
 		goto done;
 	}
 	rc = cli_print(ctx, cli_json_operation(ctx->vault_name, op,
@@ -774,8 +796,10 @@ static const struct cli_command certificate_commands[] = {
 	  "Print the policy `az keyvault certificate get-default-policy` prints.",
 	  cert_get_default_policy },
 	{ "create", "certificate create",
-	  "--name N --policy @FILE|JSON [--tags K=V ...]",
-	  "Create a certificate (or a new version) from a policy; needs the PIN.",
+	  "--name N --policy @FILE|JSON [--tags K=V ...] [--wait [--timeout S]]",
+	  "Create a certificate (or a new version) from a policy; needs the PIN. "
+	  "--wait advances the operation until it ends (at most --timeout "
+	  "seconds, default 300).",
 	  cert_create },
 	{ "import", "certificate import",
 	  "--name N --file F [--password P | --password-file F] "

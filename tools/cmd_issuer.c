@@ -1,8 +1,11 @@
 /* certvault issuer ...: certificate issuers (DigiCert, GlobalSign, ACME,
- * Vault).  The password (API key) goes in sealed and never comes out
- * through the tool. */
+ * Vault).  The password (API key, or an ACME binding's HMAC key) goes in
+ * sealed and never comes out through the tool; nor does an ACME issuer's
+ * account key, which the vault makes. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -21,6 +24,12 @@ enum {
 	OPT_ADMIN_PHONE,
 	OPT_DISABLED,
 	OPT_ENABLED,
+	OPT_EMAIL,
+	OPT_CA_FILE,
+	OPT_HTTP_LISTEN,
+	OPT_WEBROOT,
+	OPT_DNS_HOOK,
+	OPT_ALLOWED_NAMES,
 };
 
 static const struct option issuer_opts[] = {
@@ -38,8 +47,61 @@ static const struct option issuer_opts[] = {
 	{ "admin-phone", required_argument, NULL, OPT_ADMIN_PHONE },
 	{ "disabled", no_argument, NULL, OPT_DISABLED },
 	{ "enabled", required_argument, NULL, OPT_ENABLED },
+	{ "email", required_argument, NULL, OPT_EMAIL },
+	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
+	{ "http-listen", required_argument, NULL, OPT_HTTP_LISTEN },
+	{ "webroot", required_argument, NULL, OPT_WEBROOT },
+	{ "dns-hook", required_argument, NULL, OPT_DNS_HOOK },
+	{ "allowed-names", required_argument, NULL, OPT_ALLOWED_NAMES },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --allowed-names a,b,c as a list of names (empty parts refused).  *list
+ * and its strings are the caller's; free with free_names. */
+static int
+split_names(const struct cli_command *cmd, const char *arg, char ***list,
+	    size_t *n)
+{
+	char *copy = strdup(arg), *save = NULL, *part, **grown;
+	size_t count = 0;
+	int rc = CLI_EXIT_OK;
+
+	*list = NULL;
+	*n = 0;
+	if (copy == NULL)
+		return cli_fail("out of memory");
+	if (arg[0] == '\0' || arg[0] == ',' || arg[strlen(arg) - 1] == ',' ||
+	    strstr(arg, ",,") != NULL) {
+		rc = cli_usage(cmd, "--allowed-names is a list of names separated by commas, "
+			       "not '%s'", arg);
+		goto done;
+	}
+	for (part = strtok_r(copy, ",", &save); part != NULL; part = strtok_r(NULL, ",", &save)) {
+		if ((grown = realloc(*list, (count + 1) * sizeof(char *))) == NULL ||
+		    (grown[count] = strdup(part)) == NULL) {
+			if (grown != NULL)
+				*list = grown;
+			rc = cli_fail("out of memory");
+			goto done;
+		}
+		*list = grown;
+		count++;
+	}
+done:
+	*n = count;
+	free(copy);
+	return rc;
+}
+
+static void
+free_names(char **list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
 
 /* The store reads but never frees or changes what a cv_issuer argument
  * points to, so the command line's strings can be lent to it. */
@@ -56,7 +118,9 @@ issuer_put(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	struct cli_opts o;
 	const char *password_opt = NULL, *password_file = NULL;
 	const char *first = NULL, *last = NULL, *email = NULL, *phone = NULL;
-	char *password = NULL;
+	char *password = NULL, *ca_file = NULL, **allowed = NULL;
+	size_t n_allowed = 0;
+	int ways = 0;
 	int enabled = -1;
 	cv_issuer is, *old = NULL, *out = NULL;
 	cv_admin admin;
@@ -121,10 +185,55 @@ issuer_put(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 				goto done;
 			}
 			break;
+		case OPT_EMAIL:
+			is.email = lend(o.arg);
+			break;
+		case OPT_CA_FILE:
+			is.ca_file = lend(o.arg);
+			break;
+		case OPT_HTTP_LISTEN:
+			is.http_listen = lend(o.arg);
+			ways++;
+			break;
+		case OPT_WEBROOT:
+			is.webroot = lend(o.arg);
+			ways++;
+			break;
+		case OPT_DNS_HOOK:
+			is.dns_hook = lend(o.arg);
+			ways++;
+			break;
+		case OPT_ALLOWED_NAMES:
+			free_names(allowed, n_allowed);
+			rc = split_names(cmd, o.arg, &allowed, &n_allowed);
+			if (rc != CLI_EXIT_OK)
+				goto done;
+			is.allowed_names = allowed;
+			is.n_allowed_names = n_allowed;
+			break;
 		default:
 			rc = o.rc;
 			goto done;
 		}
+	}
+	if (ways > 1) {
+		rc = cli_usage(cmd, "give one of --http-listen, --webroot and --dns-hook: "
+			       "an issuer answers challenges one way");
+		goto done;
+	}
+	if (is.ca_file != NULL) {
+		/* Read when an order runs, maybe from another folder: kept as
+		 * an absolute path, and checked readable now. */
+		if (access(is.ca_file, R_OK) != 0 ||
+		    (ca_file = realpath(is.ca_file, NULL)) == NULL) {
+			rc = cli_fail("--ca-file %s cannot be read", is.ca_file);
+			goto done;
+		}
+		is.ca_file = ca_file;
+	}
+	if (is.webroot != NULL && is.webroot[0] != '/') {
+		rc = cli_usage(cmd, "--webroot must be an absolute path, not '%s'", is.webroot);
+		goto done;
 	}
 	if (is.name[0] == '\0') {
 		rc = cli_usage(cmd, "--name is required");
@@ -184,6 +293,8 @@ done:
 	cv_issuer_free(out);
 	cv_issuer_free(old);
 	cli_secret_free(password);
+	free(ca_file);
+	free_names(allowed, n_allowed);
 	cv_vault_close(v);
 	return rc;
 }
@@ -332,16 +443,19 @@ done:
 	"[--account-id A] [--password P | --password-file F] "               \
 	"[--organization-id O] [--directory-url U] [--ca-certificate NAME] "  \
 	"[--admin-first-name F] [--admin-last-name L] [--admin-email E] "    \
-	"[--admin-phone P] [--disabled | --enabled true|false]"
+	"[--admin-phone P] [--disabled | --enabled true|false] "             \
+	"[--email E] [--ca-file F] [--http-listen ADDR:PORT | --webroot DIR " \
+	"| --dns-hook CMD] [--allowed-names A,B]"
 
 static const struct cli_command issuer_commands[] = {
 	{ "create", "issuer create", "--name N --provider P " ISSUER_ARGS,
-	  "Add an issuer (DigiCert, GlobalSign, ACME, Vault); a password "
-	  "needs the PIN.", issuer_create },
+	  "Add an issuer (DigiCert, GlobalSign, ACME, Vault); needs the PIN. "
+	  "An ACME issuer needs one challenge way; its account key is made "
+	  "in the vault.", issuer_create },
 	{ "update", "issuer update", "--name N [--provider P] " ISSUER_ARGS,
 	  "Change the members of an issuer that are given.", issuer_update },
 	{ "show", "issuer show", "--name N",
-	  "Show an issuer (never its password).", issuer_show },
+	  "Show an issuer (never its password nor account key).", issuer_show },
 	{ "list", "issuer list", "", "List the issuers.", issuer_list },
 	{ "delete", "issuer delete", "--name N", "Delete an issuer.",
 	  issuer_delete },

@@ -12,6 +12,8 @@ enum {
 	OPT_ENCODING,
 	OPT_OVERWRITE,
 	OPT_TAGS,
+	OPT_WAIT,
+	OPT_TIMEOUT,
 };
 
 /* Parse the options every pending command shares; file/encoding/tags only
@@ -23,6 +25,8 @@ struct pending_args {
 	int overwrite;
 	cv_tags tags;
 	int tags_given;
+	int wait;
+	const char *timeout;
 };
 
 static int
@@ -59,6 +63,12 @@ parse_pending(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			if (rc != CLI_EXIT_OK)
 				return rc;
 			break;
+		case OPT_WAIT:
+			a->wait = 1;
+			break;
+		case OPT_TIMEOUT:
+			a->timeout = o.arg;
+			break;
 		default:
 			/* CLI_EXIT_HELP after --help: the caller stops. */
 			return o.rc;
@@ -78,18 +88,44 @@ static int
 pending_show(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	     char **argv)
 {
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "wait", no_argument, NULL, OPT_WAIT },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct pending_args a = { 0 };
 	cv_operation *op = NULL;
 	cv_vault *v = NULL;
+	long timeout = CLI_WAIT_DEFAULT;
 	cv_err err;
 	int rc;
 
-	rc = parse_pending(ctx, cmd, argc, argv, name_only, &a);
+	rc = parse_pending(ctx, cmd, argc, argv, opts, &a);
 	if (rc != CLI_EXIT_OK)
+		goto done;
+	if (a.timeout != NULL && !a.wait) {
+		rc = cli_usage(cmd, "--timeout goes with --wait");
+		goto done;
+	}
+	if (a.timeout != NULL &&
+	    (rc = cli_wait_timeout_arg(cmd, a.timeout, &timeout)) != CLI_EXIT_OK)
 		goto done;
 	rc = cli_vault_open(ctx, &v);
 	if (rc != CLI_EXIT_OK)
 		goto done;
+	if (a.wait) {
+		/* A name with no operation says so before any PIN is asked. */
+		err = cv_pending_get(v, a.name, &op);
+		if (err != CV_OK) {
+			rc = cli_fail_store(err);
+			goto done;
+		}
+		rc = cli_login(v, CV_USER_NORMAL, NULL);
+		if (rc == CLI_EXIT_OK)
+			rc = cli_operation_wait(ctx, v, a.name, timeout);
+		goto done;
+	}
 	err = cv_pending_get(v, a.name, &op);
 	if (err != CV_OK) {
 		rc = cli_fail_store(err);
@@ -182,6 +218,13 @@ pending_cancel(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	}
 	rc = cli_print(ctx, cli_json_operation(ctx->vault_name, op,
 					       cli_form_of(ctx)));
+	/* Key Vault's words: a cancel may or may not be effective.  Say
+	 * which; in JSON the status and cancellationRequested say it. */
+	if (rc == CLI_EXIT_OK && !ctx->json)
+		printf(op->status == CV_OP_CANCELLED
+		       ? "The cancellation took effect: the operation is cancelled.\n"
+		       : "Cancellation requested: the issuer's next pass decides (an "
+			 "order the CA already finalized completes anyway).\n");
 done:
 	cv_operation_free(op);
 	cv_vault_close(v);
@@ -280,8 +323,10 @@ done:
 }
 
 static const struct cli_command pending_commands[] = {
-	{ "show", "certificate pending show", "--name N",
-	  "Show the certificate's operation (status, details, issuer).",
+	{ "show", "certificate pending show", "--name N [--wait [--timeout S]]",
+	  "Show the certificate's operation (status, details, issuer); --wait "
+	  "advances it until it ends (at most --timeout seconds, default 300; "
+	  "needs the PIN).",
 	  pending_show },
 	{ "csr", "certificate pending csr",
 	  "--name N --file F [--encoding PEM|DER] [--overwrite]",

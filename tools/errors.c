@@ -38,6 +38,10 @@ exit_status(cv_err err)
 	case CV_ERR_NOT_FOUND:
 	case CV_ERR_NO_OPERATION:
 		return CLI_EXIT_NOT_FOUND;
+	case CV_ERR_BUSY:       /* another pass works on the operation */
+	case CV_ERR_CLAIM_LOST: /* the pass's claim was taken */
+	case CV_ERR_NO_PASSWORD:
+		return CLI_EXIT_FAIL;
 	default:
 		return CLI_EXIT_FAIL;
 	}

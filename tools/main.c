@@ -50,6 +50,14 @@ static const struct {
 	{ 'e', "encoding" },
 };
 
+/* Commands of their own, not of a group. */
+static const struct cli_command top_commands[] = {
+	{ "run", "run", "[--once] [--interval S]",
+	  "Advance every pending operation (ACME orders): one pass with --once, "
+	  "else a pass every --interval seconds (default 60) until SIGTERM or "
+	  "SIGINT; needs the PIN.", cli_run },
+};
+
 static const struct cli_group *const top_groups[] = {
 	&cli_group_vault,
 	&cli_group_certificate,
@@ -105,6 +113,8 @@ print_help(FILE *f)
 	      "commands:\n", f);
 	for (i = 0; i < sizeof(top_groups) / sizeof(top_groups[0]); i++)
 		print_group(f, top_groups[i]);
+	for (i = 0; i < sizeof(top_commands) / sizeof(top_commands[0]); i++)
+		print_command_line(f, &top_commands[i]);
 }
 
 static void
@@ -500,6 +510,15 @@ main(int argc, char **argv)
 		print_help(stderr);
 		rc = CLI_EXIT_USAGE;
 		goto done;
+	}
+	for (i = 0; i < sizeof(top_commands) / sizeof(top_commands[0]); i++) {
+		if (strcmp(argv[optind], top_commands[i].name) == 0) {
+			rc = top_commands[i].run(&ctx, &top_commands[i],
+						 argc - optind, argv + optind);
+			if (rc == CLI_EXIT_HELP)
+				rc = CLI_EXIT_OK;
+			goto done;
+		}
 	}
 	for (i = 0; i < sizeof(top_groups) / sizeof(top_groups[0]); i++) {
 		if (strcmp(argv[optind], top_groups[i]->name) == 0) {

@@ -288,6 +288,13 @@ cli_json_operation(const char *vault, const cv_operation *op,
 	put(o, "requestId", jstr(op->request_id), &bad);
 	put(o, "cancellationRequested", json_boolean(op->cancellation_requested),
 	    &bad);
+	/* certvault's members: who finishes the operation and how far a
+	 * pass got with it. */
+	put(o, "provider", jstr(op->provider), &bad);
+	put(o, "step", jstr(op->step), &bad);
+	put(o, "attempts", json_integer((json_int_t)op->attempts), &bad);
+	put(o, "nextAttempt", op->next_attempt != 0 ? jtime(op->next_attempt)
+						    : json_null(), &bad);
 	put(o, "target", op->status == CV_OP_COMPLETED ?
 				 jfmt("certvault://%s/certificates/%s", vault,
 				      op->name) : json_null(), &bad);
@@ -351,6 +358,32 @@ cli_json_issuer(const char *vault, const cv_issuer *is, enum cli_form form)
 	put(o, "organizationDetails", org, &bad);
 	put(o, "directoryUrl", jstr(is->directory_url), &bad);
 	put(o, "caCertificate", jstr(is->ca_certificate), &bad);
+	if (is->n_allowed_names > 0) {
+		json_t *names = json_array();
+
+		for (i = 0; i < is->n_allowed_names; i++)
+			append(names, jstr(is->allowed_names[i]), &bad);
+		put(o, "allowedNames", names, &bad);
+	}
+	if (cv_provider_is_acme(is->provider)) {
+		/* certvault's own members: the ACME account and how challenges
+		 * are answered.  Whether an account key and account exist,
+		 * never the key. */
+		json_t *acme = json_object(), *ch = json_object();
+
+		put(acme, "email", jstr(is->email), &bad);
+		put(acme, "caFile", jstr(is->ca_file), &bad);
+		if (is->http_listen != NULL)
+			put(ch, "httpListen", jstr(is->http_listen), &bad);
+		if (is->webroot != NULL)
+			put(ch, "webroot", jstr(is->webroot), &bad);
+		if (is->dns_hook != NULL)
+			put(ch, "dnsHook", jstr(is->dns_hook), &bad);
+		put(acme, "challenge", ch, &bad);
+		put(acme, "accountKey", json_boolean(is->has_account_key), &bad);
+		put(acme, "accountUrl", jstr(is->account_url), &bad);
+		put(o, "acme", acme, &bad);
+	}
 	put(attrs, "enabled", json_boolean(is->enabled), &bad);
 	put(attrs, "created", jtime(is->created), &bad);
 	put(attrs, "updated", jtime(is->updated), &bad);

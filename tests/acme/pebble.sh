@@ -47,9 +47,10 @@ _pebble_tls() {
 		-CAcreateserial -days 2 -extfile "$d/ext.cnf" -out "$d/cert.pem" >/dev/null 2>&1
 }
 
-# _free_ports N: N distinct free TCP ports on one line.
+# _free_ports N: N distinct free TCP ports on one line, from a random start
+# (scripts that run side by side must not walk the same ports).
 _free_ports() {
-	local want=$1 p=$((20000 + ($$ * 7) % 20000)) i got=()
+	local want=$1 p=$((20000 + (RANDOM * 32768 + RANDOM) % 20000)) i got=()
 	for i in $(seq 1 400); do
 		p=$((20000 + (p - 20000 + 13) % 20000))
 		port_in_use "$p" || got+=("$p")
@@ -58,10 +59,32 @@ _free_ports() {
 	echo "${got[@]}"
 }
 
+# Ports are picked free but another program may take one before Pebble
+# binds it (tests run side by side): a first start that lost a port picks
+# new ones, at most three times.
 pebble_start() {
+	local try
+	for try in 1 2 3; do
+		_pebble_start_once "$@" && return 0
+		[ "$_PEBBLE_FRESH" = 1 ] && grep -q 'address already in use' \
+			"$WORK/pebble/pebble.log" "$WORK/pebble/challtestsrv.log" 2>/dev/null || break
+		[ -n "$PEBBLE_PID" ] && stop_pid "$PEBBLE_PID"
+		[ -n "$CHALLTEST_PID" ] && stop_pid "$CHALLTEST_PID"
+		PEBBLE_PID= CHALLTEST_PID= PEBBLE_PORT=
+		: >"$WORK/pebble/pebble.log"
+		: >"$WORK/pebble/challtestsrv.log"
+	done
+	echo "Bail out! $_PEBBLE_WHY"
+	exit 1
+}
+
+_pebble_start_once() {
 	local d="$WORK/pebble" i
+	_PEBBLE_FRESH=0
 	if [ -z "${PEBBLE_PORT:-}" ]; then
-		_pebble_tls || { echo "Bail out! cannot make Pebble's TLS certificate"; exit 1; }
+		_PEBBLE_FRESH=1
+		[ -f "$d/ca.pem" ] || _pebble_tls ||
+			{ echo "Bail out! cannot make Pebble's TLS certificate"; exit 1; }
 		PEBBLE_TLS_CA="$d/ca.pem"
 		read -r PEBBLE_PORT PEBBLE_MGMT_PORT PEBBLE_HTTP_PORT PEBBLE_TLS_PORT \
 			CHALLTEST_DNS_PORT CHALLTEST_MGMT_PORT < <(_free_ports 6)
@@ -95,21 +118,21 @@ JSON
 		CHALLTEST_PID=$!
 		track "$CHALLTEST_PID"
 		wait_port "$CHALLTEST_MGMT_PORT" "$CHALLTEST_PID" ||
-			{ echo "Bail out! pebble-challtestsrv did not start: $(tail -3 "$d/challtestsrv.log")"; exit 1; }
+			{ _PEBBLE_WHY="pebble-challtestsrv did not start: $(tail -3 "$d/challtestsrv.log")"; return 1; }
 	fi
 	env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 "$@" \
 		pebble -config "$d/config.json" -dnsserver "127.0.0.1:$CHALLTEST_DNS_PORT" \
 		>>"$d/pebble.log" 2>&1 &
 	PEBBLE_PID=$!
 	track "$PEBBLE_PID"
-	wait_port "$PEBBLE_PORT" "$PEBBLE_PID" ||
-		{ echo "Bail out! pebble did not start: $(tail -3 "$d/pebble.log")"; exit 1; }
+	wait_port "$PEBBLE_PORT" "$PEBBLE_PID" && wait_port "$PEBBLE_MGMT_PORT" "$PEBBLE_PID" ||
+		{ _PEBBLE_WHY="pebble did not start: $(tail -3 "$d/pebble.log")"; return 1; }
 	for i in $(seq 1 50); do
 		curl -s --cacert "$PEBBLE_TLS_CA" -o /dev/null "$PEBBLE_DIRECTORY" && return 0
 		sleep 0.1
 	done
-	echo "Bail out! Pebble's directory does not answer"
-	exit 1
+	_PEBBLE_WHY="Pebble's directory does not answer"
+	return 1
 }
 
 pebble_stop() {

@@ -65,7 +65,7 @@ done
 make_vault flags
 expect_ok "create pend (issuer Unknown)" certificate create --name pend \
 	--policy "$(policy CN=pend Unknown)"
-expect_ok "create an issuer" issuer create --name iss --provider DigiCert --account-id a
+expect_ok "create an issuer" issuer create --name iss --provider DigiCert --account-id a --webroot /srv/www
 expect_ok "add a contact" contact add --email ops@example.com
 before=$(vault_dump)
 for args in "certificate pending delete --name pend" \

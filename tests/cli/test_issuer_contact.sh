@@ -10,7 +10,7 @@ PW='Api-Key-7f3a9c1e5b'
 
 # --- issuers ----------------------------------------------------------------------
 expect_ok "issuer create with everything" issuer create --name digi --provider DigiCert \
-	--account-id acct-001 --password "$PW" --organization-id org-42 \
+	--account-id acct-001 --password "$PW" --organization-id org-42 --http-listen 127.0.0.1:5002 \
 	--admin-first-name Ann --admin-last-name Lee --admin-email ann@example.com --admin-phone 555-0100
 check "create does not print the password" bash -c "! grep -qF '$PW' '$OUT' '$ERR'"
 run_cv issuer show --name digi --json
@@ -52,18 +52,20 @@ check "the new password is not in data.mdb" bash -c "! grep -qaF 'Rotated-Key-00
 # Every change needs the PIN, a password or not.
 BEFORE=$(vault_dump)
 run_any env -u CERTVAULT_PIN setsid -w "$CERTVAULT" --vault "$VAULT" \
-	issuer create --name acme1 --provider ACME --directory-url https://127.0.0.1:14000/dir
+	issuer create --name acme1 --provider ACME --directory-url https://127.0.0.1:14000/dir \
+	--webroot /srv/www
 check "an issuer without a password needs the PIN too" \
 	test "$RC" -eq 1 -a -n "$(grep -F 'no PIN given' "$ERR")"
 run_any env -u CERTVAULT_PIN setsid -w "$CERTVAULT" --vault "$VAULT" \
-	issuer create --name acme2 --provider ACME --password secret-x
+	issuer create --name acme2 --provider ACME --password secret-x --dns-hook /bin/true
 check "an issuer with a password needs the PIN" \
 	test "$RC" -eq 1 -a -n "$(grep -F 'no PIN given' "$ERR")"
 check_eq "issuers refused for want of a PIN leave the vault as it was" "$(vault_dump)" "$BEFORE"
 CERTVAULT_PIN=wrong-pin run_cv issuer create --name acme3 --provider ACME --password secret-x
 check "and refuses a wrong PIN" test "$RC" -eq 1
 expect_ok "an issuer without a password, with the PIN" \
-	issuer create --name acme1 --provider ACME --directory-url https://127.0.0.1:14000/dir
+	issuer create --name acme1 --provider ACME --directory-url https://127.0.0.1:14000/dir \
+	--webroot /srv/www
 run_cv issuer list --json
 check_eq "list: both issuers" "$(jout 'map(.name) | sort | join(",")')" "acme1,digi"
 check "list never holds a password" bash -c "! grep -qF -e '$PW' -e Rotated-Key '$OUT'"

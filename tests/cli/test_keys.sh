@@ -48,7 +48,7 @@ check "the new key is exportable" grep -q 'PRIVATE KEY' "$WORK/new.secret.pem"
 expect_ok "a pending certificate" certificate create --name waiting \
 	--policy "$(policy CN=waiting.example.com Unknown)"
 expect_ok "a contact" contact add --email ops@example.com
-expect_ok "an issuer" issuer create --name ca1 --provider DigiCert --account-id acct
+expect_ok "an issuer" issuer create --name ca1 --provider DigiCert --account-id acct --webroot /srv/www
 
 # no_pin TEXT ARGS...: run with no PIN in the environment and no terminal.
 no_pin() {
@@ -71,7 +71,7 @@ no_pin "set-attributes" certificate set-attributes --name locked --enabled false
 no_pin "set-attributes --tags" certificate set-attributes --name locked --tags a=b
 no_pin "pending cancel" certificate pending cancel --name waiting
 no_pin "pending delete" certificate pending delete --name waiting
-no_pin "issuer create" issuer create --name ca2 --provider DigiCert
+no_pin "issuer create" issuer create --name ca2 --provider DigiCert --webroot /srv/www
 no_pin "issuer update" issuer update --name ca1 --account-id other
 no_pin "issuer delete" issuer delete --name ca1
 no_pin "contact add" contact add --email dev@example.com

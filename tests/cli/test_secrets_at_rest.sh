@@ -22,7 +22,7 @@ expect_ok "import a PEM certificate with its key" certificate import --name impo
 expect_ok "create a pending certificate (key made, CSR out)" certificate create --name pending \
 	--policy "$(policy CN=pending.example.com Unknown)"
 expect_ok "an issuer with password $API_KEY" issuer create --name ca1 --provider DigiCert \
-	--account-id acct --password "$API_KEY"
+	--account-id acct --password "$API_KEY" --webroot /srv/www
 
 DB="$VAULT/data.mdb"
 strings -n 8 "$DB" >"$WORK/strings.txt"

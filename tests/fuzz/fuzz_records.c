@@ -4,7 +4,8 @@
  * the value of one record in each table the store reads (the first byte
  * picks which key within a table), and then read back through the public
  * functions; the same bytes go to the decoder of unsealed private keys
- * (PKCS#8).  Whatever the bytes, the store must answer with an error or a
+ * (PKCS#8).  The operation's claim and an ACME issuer's account key and
+ * binding are read from those records too.  Whatever the bytes, the store must answer with an error or a
  * value, never crash or read out of bounds.
  */
 #include <stdio.h>
@@ -80,7 +81,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cv_contact *contacts = NULL;
 	cv_policy *p = NULL;
 	cv_vault_info info;
-	unsigned char *secret = NULL;
+	unsigned char *secret = NULL, mac[64];
+	char **names = NULL, *jwk = NULL;
 	EVP_PKEY *key = NULL;
 	size_t n, slen, i;
 
@@ -120,6 +122,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			cv_issuer_free(issuers[i]);
 		free(issuers);
 	}
+	if (cv_op_list_active(vault, &names, &n) == CV_OK) {
+		for (i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
+	if (cv_op_claim(vault, "c", 60, &op) == CV_OK) {
+		(void)cv_op_release(vault, op);
+		cv_operation_free(op);
+	}
+	if (cv_issuer_account_jwk(vault, "i", &jwk) == CV_OK)
+		free(jwk);
+	(void)cv_issuer_account_sign(vault, "i", data, size, mac);
+	(void)cv_issuer_eab_mac(vault, "i", data, size, mac);
 	if (cv_contact_list(vault, &contacts, &n) == CV_OK) {
 		for (i = 0; i < n; i++)
 			cv_contact_clear(&contacts[i]);

@@ -370,6 +370,7 @@ changes_need_a_login(void **state)
 	snprintf(is.name, sizeof(is.name), "ca1");
 	is.provider = "DigiCert";
 	is.account_id = "acct";
+	is.dns_hook = "/usr/local/bin/dns-hook";
 	is.enabled = 1;
 	assert_int_equal(cv_issuer_put(fx->v, &is, CV_PUT_CREATE, NULL), CV_OK);
 

@@ -628,6 +628,7 @@ issuers_keep_passwords_sealed(void **state)
 	in.account_id = "acct-77";
 	in.password = "s3cr3t-api-key-Zq9";
 	in.organization_id = "org-1";
+	in.webroot = "/srv/www";
 	in.admins = &admin;
 	in.n_admins = 1;
 	in.enabled = 1;

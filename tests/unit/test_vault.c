@@ -377,7 +377,8 @@ reinit_makes_new_master_key(void **state)
 	cv_policy *p = NULL;
 	cv_issuer is = { .name = "acme", .provider = "ACME",
 			 .account_id = "acct", .password = "eab-secret",
-			 .directory_url = "https://127.0.0.1/dir", .enabled = 1 };
+			 .directory_url = "https://127.0.0.1/dir", .enabled = 1,
+			 .http_listen = "127.0.0.1:5002" };
 	cv_issuer *got = NULL;
 	unsigned char *old_pin = NULL, *sec = NULL;
 	size_t old_len = 0, sec_len = 0;
