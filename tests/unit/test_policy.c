@@ -1,4 +1,4 @@
-/* certvault: unit tests for store/policy.c and store/x500.c.
+/* certvault: unit tests for store/policy/ and store/x500.c.
  *
  * Policies are written with single quotes for readability; jq() turns them
  * into JSON.  Each limit of the policy format has a test on both sides of
