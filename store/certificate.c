@@ -262,12 +262,8 @@ cv_cert_policy_get(cv_vault *v, const char *name, cv_policy **out)
 		return err;
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
 		return err;
-	if ((err = cv_cert_rec_read(v, txn, name, &cert)) == CV_OK) {
-		err = cv_policy_parse(cert.policy_json, strlen(cert.policy_json), out);
-		if (err != CV_OK)
-			err = cv_err_set(CV_ERR_CORRUPT, "the stored policy of '%s' does not parse: %s",
-					 name, cv_err_detail());
-	}
+	if ((err = cv_cert_rec_read(v, txn, name, &cert)) == CV_OK)
+		err = cv_cert_rec_policy(&cert, out);
 	cv_cert_rec_clear(&cert);
 	mdb_txn_abort(txn);
 	return err;
@@ -292,11 +288,8 @@ cv_cert_policy_update(cv_vault *v, const char *name, const char *patch,
 		return err;
 	if ((err = cv_cert_rec_read(v, txn, name, &cert)) != CV_OK)
 		goto done;
-	if ((err = cv_policy_parse(cert.policy_json, strlen(cert.policy_json), &base)) != CV_OK) {
-		err = cv_err_set(CV_ERR_CORRUPT, "the stored policy of '%s' does not parse: %s",
-				 name, cv_err_detail());
+	if ((err = cv_cert_rec_policy(&cert, &base)) != CV_OK)
 		goto done;
-	}
 	if ((err = cv_policy_update(base, patch, len, &next)) != CV_OK ||
 	    (err = check_issuer(v, txn, next)) != CV_OK ||
 	    (err = cv_policy_to_json(next, CV_POLICY_JSON_REST, &json)) != CV_OK)

@@ -161,6 +161,10 @@ cv_err cv_cert_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
 			cv_cert_rec *out);
 cv_err cv_cert_rec_write(cv_vault *v, MDB_txn *txn, const cv_cert_rec *r);
 void cv_cert_rec_clear(cv_cert_rec *r);
+/* The certificate's stored policy, parsed.  *out is the caller's.  Errors:
+ * CV_ERR_CORRUPT naming the certificate (a stored policy that does not
+ * parse), CV_ERR_NOMEM. */
+cv_err cv_cert_rec_policy(const cv_cert_rec *r, cv_policy **out);
 
 /* The key record (CV_REC_KEY) in memory; the private key stays sealed. */
 typedef struct cv_key_rec {
