@@ -141,6 +141,27 @@ fail:
 	return NULL;
 }
 
+/* A CA policy's basic_constraints into x509 properties o, with the style's
+ * member name for the path length; nothing for other policies.  Nonzero
+ * when out of memory. */
+static int
+add_basic_constraints(json_t *o, const char *key, const char *path_length,
+		      const cv_policy *p)
+{
+	json_t *bc;
+
+	if (!p->ca)
+		return 0;
+	bc = json_object();
+	if (bc == NULL || add(bc, "ca", json_true()) ||
+	    (p->path_length >= 0 &&
+	     add(bc, path_length, json_integer(p->path_length)))) {
+		json_decref(bc);
+		return 1;
+	}
+	return add(o, key, bc);
+}
+
 json_t *
 rest_json(const cv_policy *p)
 {
@@ -191,7 +212,8 @@ rest_json(const cv_policy *p)
 		sans = NULL;
 	}
 	if (add(o, "key_usage", key_usage_array(p->key_usage)) ||
-	    add(o, "validity_months", json_integer(p->validity_months)))
+	    add(o, "validity_months", json_integer(p->validity_months)) ||
+	    add_basic_constraints(o, "basic_constraints", "path_length", p))
 		goto fail;
 	if (add(root, "x509_props", o) != 0)
 		goto fail_owned;
@@ -290,6 +312,7 @@ az_json(const cv_policy *p)
 	o = json_object();
 	sans = json_object();
 	if (o == NULL || sans == NULL ||
+	    add_basic_constraints(o, "basicConstraints", "pathLength", p) ||
 	    add_nonempty_list(o, "ekus", &p->ekus) ||
 	    add(o, "keyUsage", key_usage_array(p->key_usage)) ||
 	    (p->subject != NULL && add(o, "subject", json_string(p->subject))))

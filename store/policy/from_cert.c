@@ -130,6 +130,39 @@ read_key_usage(X509 *cert, cv_policy *p)
 	return CV_OK;
 }
 
+/* A CA when the certificate says CA:TRUE and may sign certificates (key
+ * usage read first); a path length over the policy's limit reads as the
+ * limit, which is only stricter. */
+static cv_err
+read_basic_constraints(X509 *cert, cv_policy *p)
+{
+	BASIC_CONSTRAINTS *bc;
+	int crit = -1;
+	long len;
+
+	p->ca = 0;
+	p->path_length = -1;
+	bc = X509_get_ext_d2i(cert, NID_basic_constraints, &crit, NULL);
+	if (bc == NULL) {
+		if (openssl_out_of_memory())
+			return cv_err_set(CV_ERR_NOMEM, "out of memory");
+		if (crit >= 0 || crit == -2)
+			return cv_err_set(CV_ERR_UNSUPPORTED,
+					  "the certificate's basicConstraints extension cannot be read");
+		return CV_OK;
+	}
+	if (bc->ca && (p->key_usage & CV_KU_KEY_CERT_SIGN) != 0) {
+		p->ca = 1;
+		if (bc->pathlen != NULL) {
+			len = ASN1_INTEGER_get(bc->pathlen);
+			p->path_length = len < 0 || len > PATH_LENGTH_MAX ?
+						 PATH_LENGTH_MAX : (int)len;
+		}
+	}
+	BASIC_CONSTRAINTS_free(bc);
+	return CV_OK;
+}
+
 static cv_err
 read_ekus(X509 *cert, cv_policy *p)
 {
@@ -273,6 +306,7 @@ cv_policy_from_certificate(X509 *cert, enum cv_content_type ct,
 	}
 	if ((err = read_sans(cert, p)) != CV_OK ||
 	    (err = read_key_usage(cert, p)) != CV_OK ||
+	    (err = read_basic_constraints(cert, p)) != CV_OK ||
 	    (err = read_ekus(cert, p)) != CV_OK ||
 	    (err = read_validity(cert, &p->validity_months)) != CV_OK ||
 	    (err = dup_string("Unknown", &p->issuer_name)) != CV_OK ||
@@ -357,6 +391,10 @@ cv_policy_complete(const cv_policy *given, X509 *cert, enum cv_content_type ct,
 		strlist_swap(&p->ekus, &d->ekus);
 	if (f & CV_FROM_CERT_VALIDITY)
 		p->validity_months = d->validity_months;
+	if (f & CV_FROM_CERT_BASIC_CONSTRAINTS) {
+		p->ca = d->ca;
+		p->path_length = d->path_length;
+	}
 	if (f & CV_FROM_CERT_ISSUER) {
 		string_swap(&p->issuer_name, &d->issuer_name);
 		string_swap(&p->cert_type, &d->cert_type);
@@ -385,6 +423,7 @@ cv_err
 cv_policy_check_certificate(const cv_policy *p, X509 *cert)
 {
 	static const char *const prefix = "the certificate does not fit the policy";
+	cv_policy have_bc = { 0 };
 	enum cv_key_type kty = 0;
 	X509_NAME *want = NULL;
 	char curve[8] = "", *have = NULL, why[256];
@@ -432,6 +471,24 @@ cv_policy_check_certificate(const cv_policy *p, X509 *cert)
 				 "%s: key_props.crv is %.8s, the certificate's key is on %s",
 				 prefix, p->curve, curve);
 		goto done;
+	}
+	if (p->ca) {
+		if ((err = read_key_usage(cert, &have_bc)) != CV_OK ||
+		    (err = read_basic_constraints(cert, &have_bc)) != CV_OK)
+			goto done;
+		if (!have_bc.ca) {
+			err = cv_err_set(CV_ERR_POLICY,
+					 "%s: x509_props.basic_constraints says CA, the certificate is not a CA (CA:TRUE with keyCertSign)",
+					 prefix);
+			goto done;
+		}
+		if (have_bc.path_length >= 0 &&
+		    (p->path_length < 0 || p->path_length > have_bc.path_length)) {
+			err = cv_err_set(CV_ERR_POLICY,
+					 "%s: x509_props.basic_constraints.path_length is %s, the certificate's is %d",
+					 prefix, p->path_length < 0 ? "unlimited" : "larger", have_bc.path_length);
+			goto done;
+		}
 	}
 	if (p->subject != NULL) {
 		err = cv_x500_parse(p->subject, &want);

@@ -27,6 +27,7 @@
 /* 30.44 days, the month Key Vault rounds an imported validity with */
 #define MONTH_SECONDS 2630016LL
 #define UPN_OID "1.3.6.1.4.1.311.20.2.3"
+#define PATH_LENGTH_MAX 16
 
 /* names.c */
 struct ku_name {

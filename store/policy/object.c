@@ -155,8 +155,10 @@ policy_new(void)
 {
 	cv_policy *p = calloc(1, sizeof(*p));
 
-	if (p != NULL)
+	if (p != NULL) {
 		p->cert_transparency = -1;
+		p->path_length = -1;
+	}
 	return p;
 }
 
@@ -205,6 +207,8 @@ cv_policy_copy(const cv_policy *p, cv_policy **out)
 	c->content_type = p->content_type;
 	c->key_usage = p->key_usage;
 	c->validity_months = p->validity_months;
+	c->ca = p->ca;
+	c->path_length = p->path_length;
 	c->cert_transparency = p->cert_transparency;
 	c->enabled = p->enabled;
 	c->from_cert = p->from_cert;

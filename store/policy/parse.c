@@ -230,6 +230,34 @@ read_secret_props(json_t *root, cv_policy *p)
 	return CV_OK;
 }
 
+/* x509_props.basic_constraints: {"ca": true, "path_length": 1}; path_length
+ * optional; ca false or absent is no CA. */
+static cv_err
+read_basic_constraints(json_t *xp, cv_policy *p)
+{
+	json_t *bc;
+	int given;
+	cv_err err;
+
+	if ((err = get_object(xp, "x509_props", "basic_constraints", &bc)) != CV_OK)
+		return err;
+	if (bc == NULL) {
+		p->from_cert |= CV_FROM_CERT_BASIC_CONSTRAINTS;
+		return CV_OK;
+	}
+	if ((err = get_bool(bc, "x509_props.basic_constraints", "ca", &p->ca,
+			    &given)) != CV_OK ||
+	    (err = get_int(bc, "x509_props.basic_constraints", "path_length",
+			   &p->path_length, &given)) != CV_OK)
+		return err;
+	/* -1 is how the policy says "no limit", never how a document says it */
+	if (given && p->path_length < 0)
+		return cv_err_set(CV_ERR_POLICY,
+				  "x509_props.basic_constraints.path_length: must be 0 to %d, not %d",
+				  PATH_LENGTH_MAX, p->path_length);
+	return CV_OK;
+}
+
 static cv_err
 read_x509_props(json_t *root, cv_policy *p)
 {
@@ -248,7 +276,8 @@ read_x509_props(json_t *root, cv_policy *p)
 	    (err = get_strings(xp, "x509_props", "ekus", &p->ekus,
 			       NULL)) != CV_OK ||
 	    (err = get_int(xp, "x509_props", "validity_months",
-			   &p->validity_months, &given)) != CV_OK)
+			   &p->validity_months, &given)) != CV_OK ||
+	    (err = read_basic_constraints(xp, p)) != CV_OK)
 		return err;
 	for (i = 0; i < N_SAN_KINDS; i++) {
 		cv_strlist *l = (cv_strlist *)((char *)p + san_kinds[i].offset);

@@ -48,10 +48,15 @@ static const struct schema rest_sans[] = {
 	VALUE("upns", "upns"), VALUE("ipAddresses", "ipAddresses"),
 	VALUE("uris", "uris"), END,
 };
+static const struct schema rest_basic_constraints[] = {
+	VALUE("ca", "ca"), VALUE("path_length", "path_length"), END,
+};
 static const struct schema rest_x509_props[] = {
 	VALUE("subject", "subject"), VALUE("ekus", "ekus"),
 	OBJECT("sans", "sans", rest_sans), VALUE("key_usage", "key_usage"),
-	VALUE("validity_months", "validity_months"), END,
+	VALUE("validity_months", "validity_months"),
+	OBJECT("basic_constraints", "basic_constraints",
+	       rest_basic_constraints), END,
 };
 static const struct schema rest_trigger[] = {
 	VALUE("lifetime_percentage", "lifetime_percentage"),
@@ -97,11 +102,16 @@ static const struct schema az_sans[] = {
 	VALUE("upns", "upns"), VALUE("ipAddresses", "ipAddresses"),
 	VALUE("uris", "uris"), END,
 };
+static const struct schema az_basic_constraints[] = {
+	VALUE("ca", "ca"), VALUE("pathLength", "path_length"), END,
+};
 static const struct schema az_x509_props[] = {
 	VALUE("subject", "subject"), VALUE("ekus", "ekus"),
 	OBJECT("subjectAlternativeNames", "sans", az_sans),
 	VALUE("keyUsage", "key_usage"),
-	VALUE("validityInMonths", "validity_months"), END,
+	VALUE("validityInMonths", "validity_months"),
+	OBJECT("basicConstraints", "basic_constraints", az_basic_constraints),
+	END,
 };
 static const struct schema az_trigger[] = {
 	VALUE("lifetimePercentage", "lifetime_percentage"),
@@ -150,7 +160,9 @@ static const struct schema snake_x509_props[] = {
 	VALUE("subject", "subject"), VALUE("ekus", "ekus"),
 	OBJECT("subject_alternative_names", "sans", snake_sans),
 	VALUE("key_usage", "key_usage"),
-	VALUE("validity_in_months", "validity_months"), END,
+	VALUE("validity_in_months", "validity_months"),
+	OBJECT("basic_constraints", "basic_constraints",
+	       rest_basic_constraints), END,
 };
 static const struct schema snake_issuer[] = {
 	VALUE("name", "name"), VALUE("certificate_type", "cty"),

@@ -72,6 +72,19 @@ drop_replaced_key_shape(const cv_policy *base, json_t *merged, json_t *patch)
 		json_object_del(bk, "key_size");
 }
 
+/* basic_constraints is replaced as a whole: {"ca": false} drops the old
+ * path length with the CA. */
+static void
+drop_replaced_basic_constraints(json_t *merged, json_t *patch)
+{
+	json_t *bx = json_object_get(merged, "x509_props");
+	json_t *px = json_object_get(patch, "x509_props");
+
+	if (json_is_object(bx) && json_is_object(px) &&
+	    json_object_get(px, "basic_constraints") != NULL)
+		json_object_del(bx, "basic_constraints");
+}
+
 cv_err
 cv_policy_update(const cv_policy *base, const char *patch, size_t len,
 		 cv_policy **out)
@@ -95,6 +108,7 @@ cv_policy_update(const cv_policy *base, const char *patch, size_t len,
 		goto done;
 	}
 	drop_replaced_key_shape(base, merged, rest_patch);
+	drop_replaced_basic_constraints(merged, rest_patch);
 	if ((err = merge_object(merged, rest_patch)) != CV_OK ||
 	    (err = policy_from_rest(merged, 0, out)) != CV_OK)
 		goto done;

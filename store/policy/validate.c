@@ -210,6 +210,29 @@ validate_key(const cv_policy *p)
 	return CV_OK;
 }
 
+/* An import that leaves key usage or basic constraints to the certificate
+ * is checked once they are taken from it. */
+static cv_err
+validate_basic_constraints(const cv_policy *p)
+{
+	if (!is_bool(p->ca))
+		return cv_err_set(CV_ERR_POLICY,
+				  "x509_props.basic_constraints.ca: must be true or false");
+	if (p->path_length != -1 &&
+	    (p->path_length < 0 || p->path_length > PATH_LENGTH_MAX))
+		return cv_err_set(CV_ERR_POLICY,
+				  "x509_props.basic_constraints.path_length: must be 0 to %d, not %d",
+				  PATH_LENGTH_MAX, p->path_length);
+	if (!p->ca && p->path_length != -1)
+		return cv_err_set(CV_ERR_POLICY,
+				  "x509_props.basic_constraints.path_length: only a CA (\"ca\": true) has a path length");
+	if (p->ca && (p->key_usage & CV_KU_KEY_CERT_SIGN) == 0 &&
+	    (p->from_cert & CV_FROM_CERT_KEY_USAGE) == 0)
+		return cv_err_set(CV_ERR_POLICY,
+				  "x509_props.basic_constraints: a CA policy needs keyCertSign in x509_props.key_usage");
+	return CV_OK;
+}
+
 static cv_err
 validate_x509(const cv_policy *p)
 {
@@ -270,7 +293,7 @@ validate_x509(const cv_policy *p)
 		return cv_err_set(CV_ERR_POLICY,
 				  "x509_props.validity_months: must be 1 to %d, not %d",
 				  VALIDITY_MAX_MONTHS, p->validity_months);
-	return CV_OK;
+	return validate_basic_constraints(p);
 }
 
 static cv_err

@@ -846,6 +846,57 @@ test_self_signed_ca(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* basic_constraints in the policy: CA:TRUE with its path length, in the
+ * self-signed root and in the CSR a parent CA signs. */
+static void
+test_basic_constraints_path_length(void **state)
+{
+	cv_policy p = policy_ec("P-256");
+	EVP_PKEY *key = gen(&p);
+	X509 *x = NULL;
+	X509_REQ *req = NULL;
+	STACK_OF(X509_EXTENSION) *exts;
+	X509_EXTENSION *e;
+	BASIC_CONSTRAINTS *bc;
+	int crit = -1;
+
+	(void)state;
+	p.key_usage = CV_KU_KEY_CERT_SIGN | CV_KU_CRL_SIGN;
+	p.ca = 1;
+	p.path_length = 1;
+	assert_int_equal(cv_x509_self_sign(&p, key, time(NULL), &x), CV_OK);
+	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
+	assert_non_null(bc);
+	assert_int_equal(crit, 1);
+	assert_true(bc->ca != 0);
+	assert_non_null(bc->pathlen);
+	assert_int_equal(ASN1_INTEGER_get(bc->pathlen), 1);
+	BASIC_CONSTRAINTS_free(bc);
+	assert_int_equal(X509_get_pathlen(x), 1);
+	X509_free(x);
+
+	/* no path length: no limit written */
+	p.path_length = -1;
+	assert_int_equal(cv_x509_self_sign(&p, key, time(NULL), &x), CV_OK);
+	check_self_signed(x, key, 1);
+	X509_free(x);
+
+	p.path_length = 0;
+	assert_int_equal(cv_x509_build_csr(&p, key, &req), CV_OK);
+	exts = X509_REQ_get_extensions(req);
+	e = find_ext(exts, NID_basic_constraints);
+	assert_non_null(e);
+	assert_int_equal(X509_EXTENSION_get_critical(e), 1);
+	bc = X509V3_EXT_d2i(e);
+	assert_non_null(bc);
+	assert_true(bc->ca != 0);
+	assert_int_equal(ASN1_INTEGER_get(bc->pathlen), 0);
+	BASIC_CONSTRAINTS_free(bc);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_REQ_free(req);
+	EVP_PKEY_free(key);
+}
+
 static void
 test_self_signed_each_key_type(void **state)
 {
@@ -2089,6 +2140,7 @@ main(void)
 		cmocka_unit_test(test_secret_pem),
 		cmocka_unit_test(test_secret_pkcs12),
 		cmocka_unit_test(test_secret_decode_garbage),
+		cmocka_unit_test(test_basic_constraints_path_length),
 	};
 
 	return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
