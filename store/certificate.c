@@ -38,31 +38,39 @@ check_no_operation(cv_vault *v, MDB_txn *txn, const char *name)
 	return err;
 }
 
-/* The issuer a policy names must be Self, Unknown, or a stored issuer. */
+/* The issuer a policy names must be Self, Unknown, or a stored issuer
+ * whose provider issues here: Vault.  *is is that issuer's record (NULL for
+ * Self and Unknown). */
 static cv_err
-check_issuer(cv_vault *v, MDB_txn *txn, const cv_policy *p)
+check_issuer(cv_vault *v, MDB_txn *txn, const cv_policy *p, cv_issuer **is)
 {
-	char lname[CV_NAME_MAX + 1];
-	MDB_val val;
 	cv_err err;
 
+	*is = NULL;
 	if (issuer_is(p, "Self") || issuer_is(p, "Unknown"))
 		return CV_OK;
 	if (!cv_name_valid(p->issuer_name))
 		return cv_err_set(CV_ERR_POLICY, "issuer.name '%s' is not a valid issuer name",
 				  p->issuer_name ? p->issuer_name : "");
-	cv_name_key(p->issuer_name, lname);
-	err = cv_db_get(v, txn, CV_DB_ISSUERS, lname, strlen(lname), &val);
+	err = cv_issuer_read(v, txn, p->issuer_name, is);
 	if (err == CV_ERR_NOT_FOUND)
 		return cv_err_set(CV_ERR_NOT_FOUND,
 				  "issuer '%s' was not found (create it with 'certvault issuer create')",
 				  p->issuer_name);
 	if (err != CV_OK)
 		return err;
-	return cv_err_set(CV_ERR_UNSUPPORTED,
-			  "issuer '%s': issuing through an issuer's provider is not "
-			  "available in this version; use issuer Self or Unknown",
-			  p->issuer_name);
+	if (!(*is)->enabled)
+		err = cv_err_set(CV_ERR_DISABLED, "issuer '%s' is disabled", (*is)->name);
+	else if ((*is)->provider == NULL || strcmp((*is)->provider, "Vault") != 0)
+		err = cv_err_set(CV_ERR_UNSUPPORTED,
+				 "issuer '%s': issuing through an issuer's provider is not "
+				 "available in this version; use issuer Self or Unknown",
+				 p->issuer_name);
+	if (err != CV_OK) {
+		cv_issuer_free(*is);
+		*is = NULL;
+	}
+	return err;
 }
 
 /* Start or load the certificate record for a create or import. */
@@ -142,6 +150,21 @@ done:
 	return err;
 }
 
+/* The completed operation's words for a Vault issue, saying so when the
+ * CA's expiry cut the validity the policy asked for. */
+static char *
+vault_details(const cv_issuer *is, X509 *leaf, STACK_OF(X509) *chain, char *buf,
+	      size_t n)
+{
+	X509 *ca = sk_X509_value(chain, 0);
+	int cut = ca != NULL && ASN1_TIME_compare(X509_get0_notAfter(leaf),
+						   X509_get0_notAfter(ca)) == 0;
+
+	snprintf(buf, n, "Signed by the vault CA '%s' of issuer '%s'.%s", is->ca_certificate,
+		 is->name, cut ? " The validity was cut to the CA's own expiry." : "");
+	return buf;
+}
+
 cv_err
 cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	       const cv_tags *tags, cv_operation **op_out)
@@ -157,6 +180,9 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	int csr_len = 0;
 	char version[CV_VERSION_LEN + 1], request_id[CV_VERSION_LEN + 1];
 	int is_self, imported = 0;
+	cv_issuer *issuer = NULL;
+	STACK_OF(X509) *chain = NULL;
+	char details[256];
 	cv_err err;
 
 	cv_err_clear();
@@ -176,7 +202,7 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
 		return err;
 	if ((err = check_no_operation(v, txn, name)) == CV_OK)
-		err = check_issuer(v, txn, policy);
+		err = check_issuer(v, txn, policy, &issuer);
 	mdb_txn_abort(txn);
 	txn = NULL;
 	if (err != CV_OK)
@@ -224,6 +250,16 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 					    NULL, key, tags)) != CV_OK)
 			goto done;
 		op.status = CV_OP_COMPLETED;
+	} else if (issuer != NULL) {
+		/* Vault: signed at once inside the vault */
+		if ((err = cv_vault_ca_issue(v, txn, issuer, policy, key, &self,
+					     &chain)) != CV_OK ||
+		    (err = cv_version_store(v, txn, &cert, policy, version, self,
+					    chain, key, tags)) != CV_OK)
+			goto done;
+		op.status = CV_OP_COMPLETED;
+		op.status_details = vault_details(issuer, self, chain, details,
+						  sizeof(details));
 	} else {
 		if ((err = cv_cert_rec_write(v, txn, &cert)) != CV_OK)
 			goto done;
@@ -245,6 +281,8 @@ done:
 	OPENSSL_free(csr_der);
 	X509_REQ_free(csr);
 	X509_free(self);
+	sk_X509_pop_free(chain, X509_free);
+	cv_issuer_free(issuer);
 	EVP_PKEY_free(key);
 	return err;
 }
@@ -276,6 +314,7 @@ cv_cert_policy_update(cv_vault *v, const char *name, const char *patch,
 	MDB_txn *txn = NULL;
 	cv_cert_rec cert = { 0 };
 	cv_policy *base = NULL, *next = NULL;
+	cv_issuer *issuer = NULL;
 	char *json = NULL;
 	cv_err err;
 
@@ -291,7 +330,7 @@ cv_cert_policy_update(cv_vault *v, const char *name, const char *patch,
 	if ((err = cv_cert_rec_policy(&cert, &base)) != CV_OK)
 		goto done;
 	if ((err = cv_policy_update(base, patch, len, &next)) != CV_OK ||
-	    (err = check_issuer(v, txn, next)) != CV_OK ||
+	    (err = check_issuer(v, txn, next, &issuer)) != CV_OK ||
 	    (err = cv_policy_to_json(next, CV_POLICY_JSON_REST, &json)) != CV_OK)
 		goto done;
 	free(cert.policy_json);
@@ -310,6 +349,7 @@ done:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	free(json);
+	cv_issuer_free(issuer);
 	cv_policy_free(base);
 	cv_policy_free(next);
 	cv_cert_rec_clear(&cert);

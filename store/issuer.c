@@ -4,6 +4,7 @@
  * password (Key Vault's name for the API key or EAB HMAC key) is sealed;
  * everything else is public to a reader of the vault.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -48,6 +49,9 @@ cv_issuer_free(cv_issuer *is)
 	free(is->organization_id);
 	free(is->directory_url);
 	free(is->ca_certificate);
+	for (i = 0; i < is->n_allowed_names; i++)
+		free(is->allowed_names[i]);
+	free(is->allowed_names);
 	for (i = 0; i < is->n_admins; i++) {
 		free(is->admins[i].first_name);
 		free(is->admins[i].last_name);
@@ -68,6 +72,68 @@ cv_email_valid(const char *e)
 	at = strchr(e, '@');
 	return at != NULL && at != e && at[1] != '\0' && strchr(at + 1, '@') == NULL &&
 	       strpbrk(e, " \t\r\n<>,;\"") == NULL;
+}
+
+#define ALLOWED_NAMES_MAX 64
+
+/* The allowed names of a Vault issuer, stored as one comma-separated
+ * field. */
+static cv_err
+allowed_names_read(const cv_field *f, cv_issuer *is)
+{
+	char *all = NULL, *s, *save = NULL;
+	size_t n = 1, i;
+	cv_err err;
+
+	if (!f->present)
+		return CV_OK;
+	if ((err = cv_field_str(f, &all)) != CV_OK)
+		return err;
+	for (i = 0; all[i] != '\0'; i++)
+		n += all[i] == ',';
+	if (n > ALLOWED_NAMES_MAX) {
+		free(all);
+		return cv_err_set(CV_ERR_CORRUPT, "issuer '%s' lists %zu allowed names", is->name, n);
+	}
+	if ((is->allowed_names = calloc(n, sizeof(char *))) == NULL) {
+		free(all);
+		return CV_ERR_NOMEM;
+	}
+	for (s = strtok_r(all, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
+		if ((is->allowed_names[is->n_allowed_names] = strdup(s)) == NULL) {
+			free(all);
+			return CV_ERR_NOMEM;
+		}
+		is->n_allowed_names++;
+	}
+	free(all);
+	return CV_OK;
+}
+
+/* A DNS name, or "*." and a DNS name for every name under it. */
+static int
+allowed_name_valid(const char *s)
+{
+	size_t i, label = 0;
+
+	if (strncmp(s, "*.", 2) == 0)
+		s += 2;
+	if (*s == '\0' || strlen(s) > 253)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			   (s[i] >= '0' && s[i] <= '9') || s[i] == '-') {
+			if (++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return label > 0;
 }
 
 static const unsigned issuer_repeats[] = {
@@ -105,6 +171,7 @@ issuer_read(cv_vault *v, MDB_txn *txn, const char *name, int with_password,
 	    (err = cv_field_str(&f[CV_T_ORG_ID], &is->organization_id)) != CV_OK ||
 	    (err = cv_field_str(&f[CV_T_DIRECTORY_URL], &is->directory_url)) != CV_OK ||
 	    (err = cv_field_str(&f[CV_T_CA_CERT], &is->ca_certificate)) != CV_OK ||
+	    (err = allowed_names_read(&f[CV_T_ALLOWED_NAMES], is)) != CV_OK ||
 	    (err = cv_field_u64(&f[CV_T_ENABLED], 1, &enabled)) != CV_OK ||
 	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &created)) != CV_OK ||
 	    (err = cv_field_u64(&f[CV_T_UPDATED], 0, &updated)) != CV_OK)
@@ -192,6 +259,22 @@ issuer_write(cv_vault *v, MDB_txn *txn, const cv_issuer *is,
 	cv_rec_put_str(&w, CV_T_ORG_ID, is->organization_id);
 	cv_rec_put_str(&w, CV_T_DIRECTORY_URL, is->directory_url);
 	cv_rec_put_str(&w, CV_T_CA_CERT, is->ca_certificate);
+	if (is->n_allowed_names > 0) {
+		size_t len = 0, at = 0;
+		char *names;
+
+		for (i = 0; i < is->n_allowed_names; i++)
+			len += strlen(is->allowed_names[i]) + 1;
+		if ((names = malloc(len)) == NULL) {
+			w.failed = 1;
+		} else {
+			for (i = 0; i < is->n_allowed_names; i++)
+				at += (size_t)sprintf(names + at, "%s%s", i > 0 ? "," : "",
+						      is->allowed_names[i]);
+			cv_rec_put(&w, CV_T_ALLOWED_NAMES, names, at);
+			free(names);
+		}
+	}
 	if (sealed != NULL)
 		cv_rec_put(&w, CV_T_SEALED, sealed, sealed_len);
 	for (i = 0; i < is->n_admins; i++) {
@@ -235,6 +318,13 @@ check_issuer_fields(const cv_issuer *is, const struct provider **prov)
 	if (is->ca_certificate != NULL && !cv_name_valid(is->ca_certificate))
 		return cv_err_set(CV_ERR_INVALID, "CA certificate name '%s': %s",
 				  is->ca_certificate, cv_strerror(CV_ERR_BAD_NAME));
+	if (is->n_allowed_names > ALLOWED_NAMES_MAX)
+		return cv_err_set(CV_ERR_INVALID, "at most %d allowed names", ALLOWED_NAMES_MAX);
+	for (i = 0; i < is->n_allowed_names; i++)
+		if (!allowed_name_valid(is->allowed_names[i]))
+			return cv_err_set(CV_ERR_INVALID,
+					  "allowed name '%s' is not a DNS name or *. and a DNS name",
+					  is->allowed_names[i]);
 	return CV_OK;
 }
 
@@ -307,6 +397,18 @@ cv_issuer_put(cv_vault *v, const cv_issuer *is, enum cv_put_mode mode,
 	cur->organization_id = take(cur->organization_id, is->organization_id, &ok);
 	cur->directory_url = take(cur->directory_url, is->directory_url, &ok);
 	cur->ca_certificate = take(cur->ca_certificate, is->ca_certificate, &ok);
+	if (is->allowed_names != NULL) {
+		for (i = 0; i < cur->n_allowed_names; i++)
+			free(cur->allowed_names[i]);
+		free(cur->allowed_names);
+		cur->n_allowed_names = 0;
+		if ((cur->allowed_names = calloc(is->n_allowed_names + 1, sizeof(char *))) == NULL)
+			ok = 0;
+		for (i = 0; ok && i < is->n_allowed_names; i++) {
+			cur->allowed_names[i] = cv_strdup_or_null(is->allowed_names[i], &ok);
+			cur->n_allowed_names = ok ? i + 1 : i;
+		}
+	}
 	if (is->admins != NULL) {
 		for (i = 0; i < cur->n_admins; i++) {
 			free(cur->admins[i].first_name);
@@ -354,6 +456,9 @@ cv_issuer_put(cv_vault *v, const cv_issuer *is, enum cv_put_mode mode,
 			sealed_len = f[CV_T_SEALED].len;
 		}
 	}
+	if (cur->provider != NULL && strcmp(cur->provider, "Vault") == 0 &&
+	    (err = cv_vault_ca_check_issuer(v, txn, cur)) != CV_OK)
+		goto done;
 	if ((err = issuer_write(v, txn, cur, sealed, sealed_len)) != CV_OK)
 		goto done;
 	err = cv_txn_write_commit(v, txn);
@@ -366,6 +471,12 @@ done:
 	OPENSSL_free(sealed);
 	cv_issuer_free(cur);
 	return err;
+}
+
+cv_err
+cv_issuer_read(cv_vault *v, MDB_txn *txn, const char *name, cv_issuer **out)
+{
+	return issuer_read(v, txn, name, 0, out);
 }
 
 cv_err

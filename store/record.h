@@ -107,6 +107,7 @@ enum cv_rec_tag {
 	CV_T_ADMIN_PHONE = 98, /* repeats */
 	CV_T_EMAIL = 99,
 	CV_T_PHONE = 100,
+	CV_T_ALLOWED_NAMES = 101, /* comma-separated */
 
 	CV_T__MAX = 128
 };

@@ -1026,6 +1026,13 @@ done:
 }
 
 cv_err
+cv_cert_version_read(cv_vault *v, MDB_txn *txn, const cv_cert_rec *cert,
+		     const char *version, cv_cert_version **out)
+{
+	return version_load(v, txn, cert, version, out);
+}
+
+cv_err
 cv_cert_get(cv_vault *v, const char *name, const char *version,
 	    cv_cert_version **out)
 {

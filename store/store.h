@@ -450,6 +450,9 @@ typedef struct cv_issuer {
 	char *organization_id;
 	char *directory_url;     /* ACME directory (presets fill it in) */
 	char *ca_certificate;    /* provider Vault: the CA certificate's name */
+	char **allowed_names;    /* provider Vault: DNS names or "*.suffix"
+				    patterns a leaf may carry; none = any */
+	size_t n_allowed_names;
 	cv_admin *admins;
 	size_t n_admins;
 	int enabled;             /* 0 or 1; with CV_PUT_UPDATE, -1 keeps it */

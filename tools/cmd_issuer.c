@@ -21,6 +21,7 @@ enum {
 	OPT_ADMIN_PHONE,
 	OPT_DISABLED,
 	OPT_ENABLED,
+	OPT_ALLOWED_NAMES,
 };
 
 static const struct option issuer_opts[] = {
@@ -38,6 +39,7 @@ static const struct option issuer_opts[] = {
 	{ "admin-phone", required_argument, NULL, OPT_ADMIN_PHONE },
 	{ "disabled", no_argument, NULL, OPT_DISABLED },
 	{ "enabled", required_argument, NULL, OPT_ENABLED },
+	{ "allowed-names", required_argument, NULL, OPT_ALLOWED_NAMES },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -47,6 +49,29 @@ static char *
 lend(const char *s)
 {
 	return (char *)s;
+}
+
+/* --allowed-names a,b,*.c: *copy holds the names, *out points into it.
+ * -1 when out of memory. */
+static int
+split_names(const char *arg, char **copy, char ***out, size_t *n)
+{
+	char *s, *save = NULL;
+	size_t cap = 1, i;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; arg[i] != '\0'; i++)
+		cap += arg[i] == ',';
+	if ((*copy = strdup(arg)) == NULL ||
+	    (*out = calloc(cap, sizeof(char *))) == NULL) {
+		free(*copy);
+		*copy = NULL;
+		return -1;
+	}
+	for (s = strtok_r(*copy, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save))
+		(*out)[(*n)++] = s;
+	return 0;
 }
 
 static int
@@ -60,6 +85,8 @@ issuer_put(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	int enabled = -1;
 	cv_issuer is, *old = NULL, *out = NULL;
 	cv_admin admin;
+	char **names = NULL, *names_copy = NULL;
+	size_t n_names = 0;
 	cv_vault *v = NULL;
 	cv_err err;
 	int c, rc = CLI_EXIT_FAIL;
@@ -112,6 +139,16 @@ issuer_put(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			break;
 		case OPT_DISABLED:
 			enabled = 0;
+			break;
+		case OPT_ALLOWED_NAMES:
+			free(names);
+			free(names_copy);
+			if (split_names(o.arg, &names_copy, &names, &n_names) != 0) {
+				rc = cli_fail_store(CV_ERR_NOMEM);
+				goto done;
+			}
+			is.allowed_names = names;
+			is.n_allowed_names = n_names;
 			break;
 		case OPT_ENABLED:
 			enabled = cli_parse_bool(o.arg);
@@ -183,6 +220,8 @@ issuer_put(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 done:
 	cv_issuer_free(out);
 	cv_issuer_free(old);
+	free(names);
+	free(names_copy);
 	cli_secret_free(password);
 	cv_vault_close(v);
 	return rc;
@@ -330,7 +369,7 @@ done:
 
 #define ISSUER_ARGS                                                          \
 	"[--account-id A] [--password P | --password-file F] "               \
-	"[--organization-id O] [--directory-url U] [--ca-certificate NAME] "  \
+	"[--organization-id O] [--directory-url U] [--ca-certificate NAME] [--allowed-names N1,*.N2] "  \
 	"[--admin-first-name F] [--admin-last-name L] [--admin-email E] "    \
 	"[--admin-phone P] [--disabled | --enabled true|false]"
 

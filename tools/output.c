@@ -351,6 +351,13 @@ cli_json_issuer(const char *vault, const cv_issuer *is, enum cli_form form)
 	put(o, "organizationDetails", org, &bad);
 	put(o, "directoryUrl", jstr(is->directory_url), &bad);
 	put(o, "caCertificate", jstr(is->ca_certificate), &bad);
+	if (is->n_allowed_names > 0) {
+		json_t *names = json_array();
+
+		for (i = 0; i < is->n_allowed_names; i++)
+			append(names, jstr(is->allowed_names[i]), &bad);
+		put(o, "allowedNames", names, &bad);
+	}
 	put(attrs, "enabled", json_boolean(is->enabled), &bad);
 	put(attrs, "created", jtime(is->created), &bad);
 	put(attrs, "updated", jtime(is->updated), &bad);
