@@ -211,6 +211,17 @@ if [ -n "$MODULE" ] && command -v pkcs11-tool >/dev/null 2>&1; then
 	check "the module shows the root's private key" grep -qE 'label: +root$' "$WORK/root-p11.txt"
 	check "sensitive and never extractable" \
 		grep -qF 'Access:     sensitive, always sensitive, never extractable, local' "$WORK/root-p11.txt"
+	# The EC leaf serves: the module signs with its key, and the leaf
+	# certificate's public key verifies the signature.
+	awk '/^Private Key Object/{p=0} /label: +leaf-ec$/{p=1} p && /ID:/{print $2}' "$OUT" >"$WORK/leaf-ec.id"
+	openssl dgst -sha256 -binary "$WORK/root.pem" >"$WORK/digest.bin"
+	run_any env CERTVAULT_CONF="$WORK/p11.conf" "${P11TOOL[@]}" --module "$MODULE" \
+		--login --pin "$CERTVAULT_PIN" --sign --mechanism ECDSA --id "$(cat "$WORK/leaf-ec.id")" \
+		--signature-format openssl -i "$WORK/digest.bin" -o "$WORK/leaf-ec.sig"
+	openssl x509 -in "$WORK/leaf-ec.pem" -pubkey -noout >"$WORK/leaf-ec.pub"
+	check "the EC leaf's key signs through the module, and its certificate verifies it" \
+		openssl pkeyutl -verify -pubin -inkey "$WORK/leaf-ec.pub" -sigfile "$WORK/leaf-ec.sig" \
+		-in "$WORK/digest.bin"
 else
 	skip "the CA key through the module" "needs pkcs11-tool and CERTVAULT_MODULE"
 fi
