@@ -482,11 +482,16 @@ cv_policy_check_certificate(const cv_policy *p, X509 *cert)
 					 prefix);
 			goto done;
 		}
-		if (have_bc.path_length >= 0 &&
-		    (p->path_length < 0 || p->path_length > have_bc.path_length)) {
+		if (have_bc.path_length >= 0 && p->path_length < 0) {
 			err = cv_err_set(CV_ERR_POLICY,
-					 "%s: x509_props.basic_constraints.path_length is %s, the certificate's is %d",
-					 prefix, p->path_length < 0 ? "unlimited" : "larger", have_bc.path_length);
+					 "%s: x509_props.basic_constraints.path_length is not set (no limit), the certificate's is %d",
+					 prefix, have_bc.path_length);
+			goto done;
+		}
+		if (have_bc.path_length >= 0 && p->path_length > have_bc.path_length) {
+			err = cv_err_set(CV_ERR_POLICY,
+					 "%s: x509_props.basic_constraints.path_length is %d, the certificate's is %d",
+					 prefix, p->path_length, have_bc.path_length);
 			goto done;
 		}
 	}

@@ -2494,7 +2494,13 @@ test_from_certificate_basic_constraints(void **state)
 	p = parse_ok("{'x509_props':{'subject':'CN=CA','basic_constraints':{'ca':true,'path_length':3},"
 		     CA_KU "},'key_props':{'kty':'EC','crv':'P-256'}}");
 	assert_int_equal(cv_policy_check_certificate(p, x), CV_ERR_POLICY);
-	assert_non_null(strstr(cv_err_detail(), "path_length"));
+	assert_string_equal(cv_err_detail(), "the certificate does not fit the policy: "
+			    "x509_props.basic_constraints.path_length is 3, the certificate's is 2");
+	cv_policy_free(p);
+	p = parse_ok("{'x509_props':{'subject':'CN=CA','basic_constraints':{'ca':true},"
+		     CA_KU "},'key_props':{'kty':'EC','crv':'P-256'}}");
+	assert_int_equal(cv_policy_check_certificate(p, x), CV_ERR_POLICY);
+	assert_non_null(strstr(cv_err_detail(), "path_length is not set (no limit), the certificate's is 2"));
 	X509_free(x);
 
 	/* CA:TRUE without keyCertSign cannot sign certificates: not a CA */
