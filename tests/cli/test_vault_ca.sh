@@ -138,6 +138,27 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 	-subj "/CN=Outside CA" -days 30 -addext basicConstraints=critical,CA:TRUE \
 	-addext keyUsage=critical,keyCertSign,cRLSign -out "$WORK/outside.pem" 2>/dev/null
 
+# A CA whose key is made in the vault and whose certificate an outside CA
+# signs: its CSR asks for CA:TRUE, the merged chain goes on with its leaves.
+expect_ok "a pending CA (issuer Unknown)" certificate create --name subca \
+	--policy "$(capol "CN=Vault Sub CA" Unknown "{$CA_KU,\"basic_constraints\":{\"ca\":true,\"path_length\":0}}")"
+cv certificate pending csr --name subca --file "$WORK/subca.csr" >/dev/null 2>&1
+openssl req -in "$WORK/subca.csr" -noout -text >"$WORK/subca.csr.txt" 2>&1
+check "its CSR asks for CA:TRUE, pathlen:0" grep -qF 'CA:TRUE, pathlen:0' "$WORK/subca.csr.txt"
+openssl x509 -req -in "$WORK/subca.csr" -CA "$WORK/outside.pem" -CAkey "$WORK/outside.key" \
+	-set_serial 9 -days 30 -copy_extensions copyall -out "$WORK/subca.pem" 2>/dev/null
+cat "$WORK/subca.pem" "$WORK/outside.pem" >"$WORK/subca-chain.pem"
+expect_ok "the outside CA's answer merged" certificate pending merge --name subca --file "$WORK/subca-chain.pem"
+expect_ok "issuer over the merged CA" issuer create --name SubCA --provider Vault --ca-certificate subca
+expect_ok "a leaf of the merged CA" certificate create --name subleaf \
+	--policy "$(capol "CN=subleaf" SubCA '{"sans":{"dns_names":["subleaf.example"]}}')"
+cert_pem subleaf "$WORK/subleaf.pem"
+cert_pem subleaf "$WORK/subleaf-full.pem" --chain
+awk 'n>=1{print} /END CERTIFICATE/{n++}' "$WORK/subleaf-full.pem" >"$WORK/subleaf-chain.pem"
+run_any openssl verify -x509_strict -CAfile "$WORK/outside.pem" -untrusted "$WORK/subleaf-chain.pem" \
+	"$WORK/subleaf.pem"
+check_eq "its leaf verifies up to the outside root" "$(cat "$OUT")" "$WORK/subleaf.pem: OK"
+
 # An expired CA: imported with its key while still valid (an expired
 # certificate is not imported), valid for a few seconds (made by `openssl
 # ca`, which takes exact dates), then waited out.
