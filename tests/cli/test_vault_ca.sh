@@ -126,6 +126,10 @@ expect_fail_with "a CA under a CA of path length 0" "the CA 'inter' has path len
 	certificate create --name sub --policy "$(capol "CN=Sub CA" InterCA \
 	"{$CA_KU,\"sans\":{\"dns_names\":[\"www.example.com\"]},\"basic_constraints\":{\"ca\":true}}")"
 
+expect_ok "disable the issuer InterCA" issuer update --name InterCA --enabled false
+expect_fail_with "a disabled issuer issues nothing" "issuer 'InterCA' is disabled" \
+	certificate create --name off --policy "$(leafpol off.svc.example.com off.svc.example.com)"
+expect_ok "enable it again" issuer update --name InterCA --enabled true
 expect_ok "disable the intermediate" certificate set-attributes --name inter --enabled false
 expect_fail_with "a disabled CA refuses" "CA certificate 'inter' is disabled" \
 	certificate create --name off --policy "$(leafpol off.svc.example.com off.svc.example.com)"
