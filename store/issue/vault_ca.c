@@ -46,7 +46,7 @@ check_allowed_names(const cv_issuer *is, const cv_policy *p)
 {
 	X509_NAME *subject = NULL;
 	const ASN1_STRING *cn;
-	char *text = NULL;
+	unsigned char *text = NULL;
 	size_t i;
 	int at = -1;
 	cv_err err = CV_OK;
@@ -64,11 +64,11 @@ check_allowed_names(const cv_issuer *is, const cv_policy *p)
 		return err;
 	while ((at = X509_NAME_get_index_by_NID(subject, NID_commonName, at)) >= 0) {
 		cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
-		if (ASN1_STRING_to_UTF8((unsigned char **)&text, cn) < 0) {
+		if (ASN1_STRING_to_UTF8(&text, cn) < 0) {
 			err = cv_err_crypto("subject common name");
 			goto done;
 		}
-		if (!name_allowed(is, text)) {
+		if (!name_allowed(is, (const char *)text)) {
 			err = cv_err_set(CV_ERR_POLICY,
 					 "x509_props.subject: the common name '%s' is not among the names issuer '%s' allows",
 					 text, is->name);
