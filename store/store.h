@@ -263,12 +263,21 @@ void cv_operation_free(cv_operation *op);
  *     is completed and the new version is current.
  *   - issuer Unknown: the operation is inProgress with a CSR and Key Vault's
  *     status details; the current version (if any) stays in service.
+ *   - an issuer record with provider Vault: signed at once inside the vault
+ *     by the issuer's CA certificate (see cv_vault_ca_issue in internal.h),
+ *     stored with the CA's chain; the operation is completed, its status
+ *     details saying when the CA's expiry cut the validity.
  * tags may be NULL.  op_out may be NULL.  Needs a login (the key is sealed).
  * Errors: CV_ERR_BAD_NAME, CV_ERR_POLICY, CV_ERR_BAD_SUBJECT,
  * CV_ERR_POLICY also when reuse_key would keep a key whose exportability
  * is not the policy's (a key's exportability never changes),
  * CV_ERR_CONFLICT (an operation is inProgress), CV_ERR_NOT_LOGGED_IN,
- * CV_ERR_NOT_FOUND (an issuer record the policy names does not exist),
+ * CV_ERR_NOT_FOUND (an issuer record the policy names does not exist, or
+ * its CA certificate or that CA's version), CV_ERR_DISABLED (the issuer or
+ * its CA's current version is disabled), CV_ERR_EXPIRED (the CA is expired
+ * or not yet valid), CV_ERR_INVALID (the issuer's CA is not a CA, or its key
+ * was not made for keyCertSign), CV_ERR_POLICY also for a name outside a
+ * Vault issuer's allowed names or a path length its CA does not allow,
  * CV_ERR_UNSUPPORTED (an issuer provider that cannot issue yet),
  * CV_ERR_CRYPTO, CV_ERR_IO, CV_ERR_FULL. */
 cv_err cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
@@ -468,9 +477,13 @@ enum cv_put_mode {
 			      NULL members of the argument keep stored values */
 };
 
-/* Store an issuer.  A password needs a login (it is sealed).
- * Errors: CV_ERR_BAD_NAME, CV_ERR_INVALID (unknown provider, bad email...),
- * CV_ERR_EXISTS, CV_ERR_NOT_FOUND, CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
+/* Store an issuer.  A password needs a login (it is sealed).  A Vault
+ * issuer must name a certificate of the vault whose policy is a CA.
+ * Errors: CV_ERR_BAD_NAME, CV_ERR_INVALID (unknown provider, bad email, an
+ * allowed name that is not a DNS name or "*." and one, a Vault issuer with
+ * no CA certificate or one that is not a CA...), CV_ERR_EXISTS,
+ * CV_ERR_NOT_FOUND (also the Vault issuer's CA certificate),
+ * CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
 cv_err cv_issuer_put(cv_vault *v, const cv_issuer *is, enum cv_put_mode mode,
 		     cv_issuer **out);
 
