@@ -37,25 +37,27 @@ check_no_operation(cv_vault *v, MDB_txn *txn, const char *name)
 }
 
 /* The issuer a policy names must be Self, Unknown, or a stored issuer
- * that is enabled and whose provider can issue; *prov (may be NULL) is the
- * provider that will finish the operation. */
+ * that is enabled and whose provider can issue; *prov is the provider that
+ * will finish the operation.  For a Vault issuer, *is (when is is not NULL)
+ * is the issuer's record, read in txn; else NULL. */
 static cv_err
 check_issuer(cv_vault *v, MDB_txn *txn, const cv_policy *p,
-	     const cv_provider **prov)
+	     const cv_provider **prov, cv_issuer **is)
 {
 	const cv_provider *found = NULL;
 	cv_err err;
 
-	if (prov != NULL)
-		*prov = NULL;
+	*prov = NULL;
+	if (is != NULL) {
+		cv_issuer_free(*is);
+		*is = NULL;
+	}
 	if ((err = cv_provider_for_policy(v, txn, p, &found)) != CV_OK)
 		return err;
-	if (strcmp(found->name, "Vault") == 0)
-		return cv_err_set(CV_ERR_UNSUPPORTED,
-				  "issuer '%s': issuing through the vault's own CA is not "
-				  "available in this version", p->issuer_name);
-	if (prov != NULL)
-		*prov = found;
+	if (is != NULL && strcmp(found->name, "Vault") == 0 &&
+	    (err = cv_issuer_read(v, txn, p->issuer_name, is)) != CV_OK)
+		return err;
+	*prov = found;
 	return CV_OK;
 }
 
@@ -136,6 +138,21 @@ done:
 	return err;
 }
 
+/* The completed operation's words for a Vault issue, saying so when the
+ * CA's expiry cut the validity the policy asked for. */
+static char *
+vault_details(const cv_issuer *is, X509 *leaf, STACK_OF(X509) *chain, char *buf,
+	      size_t n)
+{
+	X509 *ca = sk_X509_value(chain, 0);
+	int cut = ca != NULL && ASN1_TIME_compare(X509_get0_notAfter(leaf),
+						   X509_get0_notAfter(ca)) == 0;
+
+	snprintf(buf, n, "Signed by the vault CA '%s' of issuer '%s'.%s", is->ca_certificate,
+		 is->name, cut ? " The validity was cut to the CA's own expiry." : "");
+	return buf;
+}
+
 cv_err
 cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	       const cv_tags *tags, cv_operation **op_out)
@@ -152,6 +169,9 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	char version[CV_VERSION_LEN + 1], request_id[CV_VERSION_LEN + 1];
 	const cv_provider *prov = NULL;
 	int is_self, imported = 0;
+	cv_issuer *issuer = NULL;
+	STACK_OF(X509) *chain = NULL;
+	char details[256];
 	cv_err err;
 
 	cv_err_clear();
@@ -171,7 +191,7 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
 		return err;
 	if ((err = check_no_operation(v, txn, name)) == CV_OK)
-		err = check_issuer(v, txn, policy, &prov);
+		err = check_issuer(v, txn, policy, &prov, &issuer);
 	mdb_txn_abort(txn);
 	txn = NULL;
 	if (err != CV_OK)
@@ -185,7 +205,9 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 		if ((err = cv_x509_self_sign(policy, key, (time_t)cv_now(), &self)) != CV_OK)
 			goto done;
 	} else {
-		if ((err = cv_x509_build_csr(policy, key, &csr)) != CV_OK)
+		if ((err = cv_x509_build_csr(policy, key,
+					     prov->way == CV_PROVIDER_REMOTE ? CV_CSR_CN_IN_SAN : 0,
+					     &csr)) != CV_OK)
 			goto done;
 		if ((csr_len = i2d_X509_REQ(csr, &csr_der)) <= 0) {
 			err = cv_err_crypto("encode the CSR");
@@ -201,7 +223,7 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	/* Again inside the write transaction: another writer may have started
 	 * an operation while the key was being made. */
 	if ((err = check_no_operation(v, txn, name)) != CV_OK ||
-	    (err = check_issuer(v, txn, policy, &prov)) != CV_OK ||
+	    (err = check_issuer(v, txn, policy, &prov, &issuer)) != CV_OK ||
 	    (err = cert_rec_start(v, txn, name, policy, &cert)) != CV_OK ||
 	    (err = cv_key_rec_store(v, txn, cert.name, version, key, policy,
 				    imported)) != CV_OK)
@@ -221,6 +243,16 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 					    NULL, key, tags)) != CV_OK)
 			goto done;
 		op.status = CV_OP_COMPLETED;
+	} else if (issuer != NULL) {
+		/* Vault: signed at once inside the vault */
+		if ((err = cv_vault_ca_issue(v, txn, issuer, policy, key, &self,
+					     &chain)) != CV_OK ||
+		    (err = cv_version_store(v, txn, &cert, policy, version, self,
+					    chain, key, tags)) != CV_OK)
+			goto done;
+		op.status = CV_OP_COMPLETED;
+		op.status_details = vault_details(issuer, self, chain, details,
+						  sizeof(details));
 	} else {
 		if ((err = cv_cert_rec_write(v, txn, &cert)) != CV_OK)
 			goto done;
@@ -242,6 +274,8 @@ done:
 	OPENSSL_free(csr_der);
 	X509_REQ_free(csr);
 	X509_free(self);
+	sk_X509_pop_free(chain, X509_free);
+	cv_issuer_free(issuer);
 	EVP_PKEY_free(key);
 	return err;
 }
@@ -259,12 +293,8 @@ cv_cert_policy_get(cv_vault *v, const char *name, cv_policy **out)
 		return err;
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
 		return err;
-	if ((err = cv_cert_rec_read(v, txn, name, &cert)) == CV_OK) {
-		err = cv_policy_parse(cert.policy_json, strlen(cert.policy_json), out);
-		if (err != CV_OK)
-			err = cv_err_set(CV_ERR_CORRUPT, "the stored policy of '%s' does not parse: %s",
-					 name, cv_err_detail());
-	}
+	if ((err = cv_cert_rec_read(v, txn, name, &cert)) == CV_OK)
+		err = cv_cert_rec_policy(&cert, out);
 	cv_cert_rec_clear(&cert);
 	mdb_txn_abort(txn);
 	return err;
@@ -277,6 +307,7 @@ cv_cert_policy_update(cv_vault *v, const char *name, const char *patch,
 	MDB_txn *txn = NULL;
 	cv_cert_rec cert = { 0 };
 	cv_policy *base = NULL, *next = NULL;
+	const cv_provider *prov = NULL;
 	char *json = NULL;
 	cv_err err;
 
@@ -289,13 +320,10 @@ cv_cert_policy_update(cv_vault *v, const char *name, const char *patch,
 		return err;
 	if ((err = cv_cert_rec_read(v, txn, name, &cert)) != CV_OK)
 		goto done;
-	if ((err = cv_policy_parse(cert.policy_json, strlen(cert.policy_json), &base)) != CV_OK) {
-		err = cv_err_set(CV_ERR_CORRUPT, "the stored policy of '%s' does not parse: %s",
-				 name, cv_err_detail());
+	if ((err = cv_cert_rec_policy(&cert, &base)) != CV_OK)
 		goto done;
-	}
 	if ((err = cv_policy_update(base, patch, len, &next)) != CV_OK ||
-	    (err = check_issuer(v, txn, next, NULL)) != CV_OK ||
+	    (err = check_issuer(v, txn, next, &prov, NULL)) != CV_OK ||
 	    (err = cv_policy_to_json(next, CV_POLICY_JSON_REST, &json)) != CV_OK)
 		goto done;
 	free(cert.policy_json);

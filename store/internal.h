@@ -161,6 +161,10 @@ cv_err cv_cert_rec_read(cv_vault *v, MDB_txn *txn, const char *name,
 			cv_cert_rec *out);
 cv_err cv_cert_rec_write(cv_vault *v, MDB_txn *txn, const cv_cert_rec *r);
 void cv_cert_rec_clear(cv_cert_rec *r);
+/* The certificate's stored policy, parsed.  *out is the caller's.  Errors:
+ * CV_ERR_CORRUPT naming the certificate (a stored policy that does not
+ * parse), CV_ERR_NOMEM. */
+cv_err cv_cert_rec_policy(const cv_cert_rec *r, cv_policy **out);
 
 /* The key record (CV_REC_KEY) in memory; the private key stays sealed. */
 typedef struct cv_key_rec {
@@ -240,6 +244,41 @@ cv_err cv_version_store(cv_vault *v, MDB_txn *txn, cv_cert_rec *cert,
 			const cv_policy *policy, const char *version,
 			X509 *leaf, STACK_OF(X509) *chain, EVP_PKEY *priv,
 			const cv_tags *tags);
+
+/* A version of cert as cv_cert_get shows it, read in txn (its key record
+ * checked against its certificate).  Errors: as cv_cert_get. */
+cv_err cv_cert_version_read(cv_vault *v, MDB_txn *txn, const cv_cert_rec *cert,
+			    const char *version, cv_cert_version **out);
+
+/* An issuer record read in txn, password withheld.  Errors: as
+ * cv_issuer_get. */
+cv_err cv_issuer_read(cv_vault *v, MDB_txn *txn, const char *name, cv_issuer **out);
+
+/* The vault CA (issue/vault_ca.c). */
+
+/* A Vault issuer's CA certificate is a certificate of the vault whose
+ * policy makes it a CA.  Errors: CV_ERR_INVALID (no CA certificate named,
+ * or not a CA), CV_ERR_NOT_FOUND, CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_vault_ca_check_issuer(cv_vault *v, MDB_txn *txn, const cv_issuer *is);
+
+/* Sign a leaf for policy with the key pub inside the vault, by the CA
+ * certificate the issuer names, read in txn (cv_cert_create's write
+ * transaction).  The CA's current version must be enabled and valid now, its
+ * policy and certificate must say CA (CA:TRUE, keyCertSign) and its key must
+ * have been made for keyCertSign.  The leaf gets the policy's subject, SANs,
+ * key usage and EKUs; validity from the policy, cut to the CA's notAfter; a
+ * fresh random 159-bit serial; CA:FALSE, or for a CA policy CA:TRUE with a
+ * path length below the CA's (a CA with path length 0 signs no CA); key
+ * identifiers.  The policy's DNS names (its subject's common names when it
+ * has none) must be among the issuer's allowed_names.  *leaf and *chain
+ * (the CA's certificate and its chain, CA first) are the caller's.  Needs a
+ * login.  Errors: CV_ERR_POLICY (naming the name or the path length),
+ * CV_ERR_INVALID (the CA is not a CA), CV_ERR_DISABLED, CV_ERR_EXPIRED
+ * (also not yet valid), CV_ERR_NOT_FOUND (no CA certificate or no version),
+ * CV_ERR_NOT_LOGGED_IN, CV_ERR_CORRUPT, CV_ERR_CRYPTO, CV_ERR_NOMEM. */
+cv_err cv_vault_ca_issue(cv_vault *v, MDB_txn *txn, const cv_issuer *issuer,
+			 const cv_policy *policy, EVP_PKEY *pub, X509 **leaf,
+			 STACK_OF(X509) **chain);
 
 /* The operation record (CV_REC_OPERATION). */
 cv_err cv_op_read(cv_vault *v, MDB_txn *txn, const char *name,

@@ -7,6 +7,7 @@
  * key signs and the binding key MACs inside the store: neither is ever
  * returned.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -782,6 +783,9 @@ cv_issuer_put(cv_vault *v, const cv_issuer *is, enum cv_put_mode mode,
 	    (sealed.account_key.data == NULL || sealed.account_spki.data == NULL) &&
 	    (err = account_key_make(v, lname, &sealed)) != CV_OK)
 		goto done;
+	if (cur->provider != NULL && strcmp(cur->provider, "Vault") == 0 &&
+	    (err = cv_vault_ca_check_issuer(v, txn, cur)) != CV_OK)
+		goto done;
 	if ((err = issuer_write(v, txn, cur, &sealed)) != CV_OK)
 		goto done;
 	err = cv_txn_write_commit(v, txn);
@@ -796,6 +800,12 @@ done:
 	free(old_account);
 	cv_issuer_free(cur);
 	return err;
+}
+
+cv_err
+cv_issuer_read(cv_vault *v, MDB_txn *txn, const char *name, cv_issuer **out)
+{
+	return issuer_read(v, txn, name, 0, out);
 }
 
 cv_err

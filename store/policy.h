@@ -89,6 +89,11 @@ typedef struct cv_policy {
 	unsigned key_usage;          /* enum cv_key_usage bits */
 	cv_strlist ekus;             /* dotted OIDs */
 	int validity_months;         /* 1..1200 */
+	/* x509_props.basic_constraints, certvault's one addition to Key
+	 * Vault's policy: {"ca": true, "path_length": 1}.  A CA policy has
+	 * keyCertSign in key_usage. */
+	int ca;                      /* 0 or 1 */
+	int path_length;             /* CA only: 0..16; -1 for no limit */
 
 	/* lifetime_actions */
 	cv_lifetime_action *actions;
@@ -120,6 +125,7 @@ enum cv_from_cert {
 	CV_FROM_CERT_CONTENT_TYPE = 1u << 7, /* secret_props.contentType */
 	CV_FROM_CERT_ISSUER = 1u << 8,       /* issuer: "Unknown" */
 	CV_FROM_CERT_ACTIONS = 1u << 9,      /* lifetime_actions */
+	CV_FROM_CERT_BASIC_CONSTRAINTS = 1u << 10, /* x509_props.basic_constraints */
 };
 
 enum cv_policy_style {
@@ -180,14 +186,17 @@ cv_err cv_policy_copy(const cv_policy *p, cv_policy **out);
 
 /* The policy Key Vault derives for an imported certificate: subject, SANs,
  * key type and size or curve, validity (rounded to whole months, at least
- * 1), key usage, EKUs, issuer "Unknown", exportable, content type as given.
+ * 1), key usage, EKUs, issuer "Unknown", exportable, content type as given;
+ * and basic_constraints: a CA when the certificate says CA:TRUE and its key
+ * usage has keyCertSign, with its path length (one over 16 read as 16).
  * Errors: CV_ERR_UNSUPPORTED (a key type certificates cannot use),
  * CV_ERR_NOMEM. */
 cv_err cv_policy_from_certificate(X509 *cert, enum cv_content_type ct,
 				  cv_policy **out);
 
 /* Check that an imported certificate fits a given policy: key type, key size
- * or curve, and the subject (compared as X.500 names).  Errors:
+ * or curve, the subject (compared as X.500 names), and a CA policy's
+ * certificate saying CA:TRUE with no smaller path length.  Errors:
  * CV_ERR_POLICY with a detail naming the first member that differs. */
 cv_err cv_policy_check_certificate(const cv_policy *p, X509 *cert);
 

@@ -218,6 +218,19 @@ cv_cert_rec_read(cv_vault *v, MDB_txn *txn, const char *name, cv_cert_rec *out)
 }
 
 cv_err
+cv_cert_rec_policy(const cv_cert_rec *r, cv_policy **out)
+{
+	cv_err err;
+
+	*out = NULL;
+	err = cv_policy_parse(r->policy_json, strlen(r->policy_json), out);
+	if (err != CV_OK)
+		err = cv_err_set(CV_ERR_CORRUPT, "the stored policy of '%s' does not parse: %s",
+				 r->name, cv_err_detail());
+	return err;
+}
+
+cv_err
 cv_cert_rec_write(cv_vault *v, MDB_txn *txn, const cv_cert_rec *r)
 {
 	char lname[CV_NAME_MAX + 1];
@@ -1010,6 +1023,13 @@ done:
 	cv_key_rec_clear(&key);
 	cv_cert_version_free(cv);
 	return err;
+}
+
+cv_err
+cv_cert_version_read(cv_vault *v, MDB_txn *txn, const cv_cert_rec *cert,
+		     const char *version, cv_cert_version **out)
+{
+	return version_load(v, txn, cert, version, out);
 }
 
 cv_err

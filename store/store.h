@@ -290,14 +290,23 @@ void cv_operation_free(cv_operation *op);
  *     status details; the current version (if any) stays in service.
  *   - an issuer record of provider ACME (or DigiCert, GlobalSign): as
  *     Unknown, with provider "ACME" and step NULL; a pass outside the store
- *     (certvault run) orders it and completes it with cv_op_complete.  A
- *     disabled issuer is refused (CV_ERR_DISABLED).
+ *     (certvault run) orders it and completes it with cv_op_complete.
+ *   - an issuer record with provider Vault: signed at once inside the vault
+ *     by the issuer's CA certificate (see cv_vault_ca_issue in internal.h),
+ *     stored with the CA's chain; the operation is completed, its status
+ *     details saying when the CA's expiry cut the validity.
+ * A disabled issuer record is refused (CV_ERR_DISABLED).
  * tags may be NULL.  op_out may be NULL.  Needs a login (the key is sealed).
  * Errors: CV_ERR_BAD_NAME, CV_ERR_POLICY, CV_ERR_BAD_SUBJECT,
  * CV_ERR_POLICY also when reuse_key would keep a key whose exportability
  * is not the policy's (a key's exportability never changes),
  * CV_ERR_CONFLICT (an operation is inProgress), CV_ERR_NOT_LOGGED_IN,
- * CV_ERR_NOT_FOUND (an issuer record the policy names does not exist),
+ * CV_ERR_NOT_FOUND (an issuer record the policy names does not exist, or
+ * its CA certificate or that CA's version), CV_ERR_DISABLED (the issuer or
+ * its CA's current version is disabled), CV_ERR_EXPIRED (the CA is expired
+ * or not yet valid), CV_ERR_INVALID (the issuer's CA is not a CA, or its key
+ * was not made for keyCertSign), CV_ERR_POLICY also for a name outside a
+ * Vault issuer's allowed names or a path length its CA does not allow,
  * CV_ERR_UNSUPPORTED (an issuer provider that cannot issue yet),
  * CV_ERR_DISABLED (the issuer record is disabled),
  * CV_ERR_CRYPTO, CV_ERR_IO, CV_ERR_FULL. */
@@ -592,9 +601,13 @@ enum cv_put_mode {
  * ways); one that changes the directory URL, the account id or the password
  * (compared with the sealed one) forgets the account URL, so the next pass
  * registers anew (the key stays).
+ * A Vault issuer must name a certificate of the vault whose policy is a CA.
  * Errors: CV_ERR_BAD_NAME, CV_ERR_INVALID (unknown provider, bad email, bad
- * URL, listen address, no or two challenge ways...), CV_ERR_EXISTS,
- * CV_ERR_NOT_FOUND, CV_ERR_NOT_LOGGED_IN, CV_ERR_CRYPTO, CV_ERR_IO. */
+ * URL, listen address, no or two challenge ways, an allowed name that is
+ * not a DNS name or "*." and one, a Vault issuer with no CA certificate or
+ * one that is not a CA...), CV_ERR_EXISTS, CV_ERR_NOT_FOUND (also the Vault
+ * issuer's CA certificate), CV_ERR_NOT_LOGGED_IN, CV_ERR_CRYPTO,
+ * CV_ERR_IO. */
 cv_err cv_issuer_put(cv_vault *v, const cv_issuer *is, enum cv_put_mode mode,
 		     cv_issuer **out);
 

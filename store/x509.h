@@ -25,18 +25,38 @@ cv_err cv_key_generate(const cv_policy *p, EVP_PKEY **out);
 
 /* The CSR for a policy: subject, subjectAltName (DNS, email, UPN as
  * otherName 1.3.6.1.4.1.311.20.2.3, IP, URI), keyUsage and extKeyUsage as
- * requested extensions, signed with key (SHA-256; SHA-384 for P-384 and
+ * requested extensions (and basicConstraints CA:TRUE with the path length
+ * for a CA policy), signed with key (SHA-256; SHA-384 for P-384 and
  * SHA-512 for P-521 keys, as for cv_x509_self_sign).
+ * With CV_CSR_CN_IN_SAN, a subject CN that reads as a DNS name and is not
+ * among dns_names is put first in subjectAltName: ACME CAs take the names
+ * to issue for from subjectAltName alone (RFC 8555 7.4).
  * Errors: CV_ERR_BAD_SUBJECT, CV_ERR_POLICY (a SAN or EKU that does not
- * encode; detail names it), CV_ERR_CRYPTO. */
-cv_err cv_x509_build_csr(const cv_policy *p, EVP_PKEY *key, X509_REQ **out);
+ * encode; detail names it), CV_ERR_CRYPTO, CV_ERR_NOMEM. */
+#define CV_CSR_CN_IN_SAN 0x1u
+cv_err cv_x509_build_csr(const cv_policy *p, EVP_PKEY *key, unsigned flags,
+			 X509_REQ **out);
 
 /* The self-signed certificate for a policy: a random positive 16-byte
  * serial, notBefore = now, notAfter = now + validity_months, the CSR's
- * extensions, plus basicConstraints (CA:TRUE when keyCertSign is asked),
+ * extensions, plus basicConstraints (CA:TRUE when the policy is a CA, with
+ * its path length, or when keyCertSign is asked),
  * subjectKeyIdentifier and authorityKeyIdentifier.  Errors as above. */
 cv_err cv_x509_self_sign(const cv_policy *p, EVP_PKEY *key, time_t now,
 			 X509 **out);
+
+/* A certificate for policy p and public key pub, signed by issuer with
+ * issuer_key (the vault CA): the policy's subject, SANs, key usage and
+ * EKUs; a random positive 20-octet (159-bit) serial; notBefore = now,
+ * notAfter = now + validity_months, cut to the issuer's notAfter (*cut set
+ * to 1 then); basicConstraints (critical) CA:TRUE with path_length (-1: no
+ * pathlen) for a CA policy, else CA:FALSE; subjectKeyIdentifier, and
+ * authorityKeyIdentifier the issuer's key id.  Checks nothing of the
+ * issuer: the caller has.  *out is the caller's.  Errors: CV_ERR_BAD_SUBJECT,
+ * CV_ERR_POLICY, CV_ERR_CRYPTO, CV_ERR_NOMEM. */
+cv_err cv_x509_issue(const cv_policy *p, EVP_PKEY *pub, int path_length,
+		     X509 *issuer, EVP_PKEY *issuer_key, time_t now, X509 **out,
+		     int *cut);
 
 /* Every certificate in data: a PEM file of one or more certificates, a DER
  * certificate, or a PKCS#7 chain (PEM, DER, or bare base64 of the DER).

@@ -1,6 +1,8 @@
 /* certvault: CSRs and self-signed certificates from a policy. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -15,6 +17,8 @@
 
 #define UPN_OID "1.3.6.1.4.1.311.20.2.3"
 #define SERIAL_LEN 16
+/* 159 random bits, as CAs issue (CA/Browser Forum: at least 64) */
+#define ISSUED_SERIAL_LEN 20
 
 /* The digest that matches the key's strength: SHA-256 for RSA and for the
  * 256-bit curves, SHA-384 for P-384, SHA-512 for P-521. */
@@ -197,6 +201,59 @@ ext_push(STACK_OF(X509_EXTENSION) *exts, X509_EXTENSION *ext, const char *what)
 	return CV_OK;
 }
 
+/* basicConstraints, critical: CA:TRUE with pathlen when path_length >= 0,
+ * or CA:FALSE. */
+static cv_err
+ext_basic_constraints(int ca, int path_length, X509_EXTENSION **out)
+{
+	cv_err err = CV_ERR_NOMEM;
+	BASIC_CONSTRAINTS *bc = NULL;
+
+	*out = NULL;
+	if ((bc = BASIC_CONSTRAINTS_new()) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "basicConstraints: out of memory");
+		goto done;
+	}
+	bc->ca = ca ? 0xff : 0;
+	if (ca && path_length >= 0 &&
+	    ((bc->pathlen = ASN1_INTEGER_new()) == NULL ||
+	     !ASN1_INTEGER_set(bc->pathlen, path_length))) {
+		err = cv_err_set(CV_ERR_NOMEM, "basicConstraints: out of memory");
+		goto done;
+	}
+	if ((*out = X509V3_EXT_i2d(NID_basic_constraints, 1, bc)) == NULL) {
+		err = cv_err_crypto("basicConstraints");
+		goto done;
+	}
+	err = CV_OK;
+done:
+	BASIC_CONSTRAINTS_free(bc);
+	return err;
+}
+
+/* The key identifier of a public key: SHA-1 of its bits (RFC 5280 4.2.1.2
+ * method 1). */
+static cv_err
+key_identifier(X509_PUBKEY *pub, ASN1_OCTET_STRING **out)
+{
+	const unsigned char *pk = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int pklen = 0;
+
+	*out = NULL;
+	if (!X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, pub) || pklen <= 0 ||
+	    !EVP_Digest(pk, (size_t)pklen, md, &mdlen, EVP_sha1(), NULL))
+		return cv_err_crypto("subjectKeyIdentifier");
+	if ((*out = ASN1_OCTET_STRING_new()) == NULL ||
+	    !ASN1_OCTET_STRING_set(*out, md, (int)mdlen)) {
+		ASN1_OCTET_STRING_free(*out);
+		*out = NULL;
+		return cv_err_set(CV_ERR_NOMEM, "key identifiers: out of memory");
+	}
+	return CV_OK;
+}
+
 static cv_err
 ext_subject_alt_name(const cv_policy *p, int critical,
 		     STACK_OF(X509_EXTENSION) *exts)
@@ -370,14 +427,84 @@ done:
 	return err;
 }
 
+/* A subject common name that reads as a DNS name (labels of letters,
+ * digits and hyphens, at least one dot, "*." allowed in front). */
+static int
+cn_is_dns_name(const ASN1_STRING *cn)
+{
+	const unsigned char *s = ASN1_STRING_get0_data(cn);
+	int i, len = ASN1_STRING_length(cn), dot = 0;
+
+	if (len <= 0 || len > 253)
+		return 0;
+	if (len > 2 && s[0] == '*' && s[1] == '.')
+		s += 2, len -= 2;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.' && i > 0 && i < len - 1 && s[i - 1] != '.')
+			dot = 1;
+		else if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			   (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	}
+	return dot;
+}
+
+/* With CV_CSR_CN_IN_SAN, *view is p with the subject's DNS-name CN added to
+ * dns_names when they lack it (*names is the array view borrows; free it
+ * and *cn).  Else, or when nothing is added, *view is a plain copy. */
+static cv_err
+csr_view(const cv_policy *p, unsigned flags, cv_policy *view, char ***names,
+	 char **cn)
+{
+	X509_NAME *subject = NULL;
+	const ASN1_STRING *value;
+	size_t i;
+	int at;
+	cv_err err = CV_OK;
+
+	*view = *p;
+	*names = NULL;
+	*cn = NULL;
+	if (!(flags & CV_CSR_CN_IN_SAN) || p->subject == NULL || p->subject[0] == '\0')
+		return CV_OK;
+	if ((err = cv_x500_parse(p->subject, &subject)) != CV_OK)
+		return err;
+	at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+	if (at < 0 ||
+	    !cn_is_dns_name(value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at))))
+		goto done;
+	for (i = 0; i < p->dns_names.n; i++)
+		if (strlen(p->dns_names.v[i]) == (size_t)ASN1_STRING_length(value) &&
+		    strncasecmp(p->dns_names.v[i], (const char *)ASN1_STRING_get0_data(value),
+				(size_t)ASN1_STRING_length(value)) == 0)
+			goto done;
+	if ((*cn = strndup((const char *)ASN1_STRING_get0_data(value),
+			   (size_t)ASN1_STRING_length(value))) == NULL ||
+	    (*names = calloc(p->dns_names.n + 1, sizeof(char *))) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "CSR: out of memory");
+		goto done;
+	}
+	(*names)[0] = *cn;
+	for (i = 0; i < p->dns_names.n; i++)
+		(*names)[i + 1] = p->dns_names.v[i];
+	view->dns_names.v = *names;
+	view->dns_names.n = p->dns_names.n + 1;
+done:
+	X509_NAME_free(subject);
+	return err;
+}
+
 cv_err
-cv_x509_build_csr(const cv_policy *p, EVP_PKEY *key, X509_REQ **out)
+cv_x509_build_csr(const cv_policy *p, EVP_PKEY *key, unsigned flags, X509_REQ **out)
 {
 	cv_err err = CV_ERR_CRYPTO;
 	X509_REQ *req = NULL;
+	X509_EXTENSION *bc = NULL;
 	X509_NAME *subject = NULL;
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	const EVP_MD *md = NULL;
+	cv_policy view;
+	char **names = NULL, *cn = NULL;
 
 	if (out != NULL)
 		*out = NULL;
@@ -385,9 +512,15 @@ cv_x509_build_csr(const cv_policy *p, EVP_PKEY *key, X509_REQ **out)
 		err = cv_err_set(CV_ERR_INVALID, "cv_x509_build_csr: missing argument");
 		goto done;
 	}
-	if ((err = signing_digest(key, &md)) != CV_OK)
+	if ((err = signing_digest(key, &md)) != CV_OK ||
+	    (err = csr_view(p, flags, &view, &names, &cn)) != CV_OK)
 		goto done;
-	if ((err = policy_subject_and_extensions(p, &subject, &exts)) != CV_OK)
+	if ((err = policy_subject_and_extensions(&view, &subject, &exts)) != CV_OK)
+		goto done;
+	/* a CA asks its parent for CA:TRUE and its path length */
+	if (p->ca &&
+	    ((err = ext_basic_constraints(1, p->path_length, &bc)) != CV_OK ||
+	     (err = ext_push(exts, bc, "basicConstraints")) != CV_OK))
 		goto done;
 	if ((req = X509_REQ_new()) == NULL) {
 		err = cv_err_set(CV_ERR_NOMEM, "CSR: out of memory");
@@ -412,6 +545,8 @@ done:
 	X509_REQ_free(req);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_NAME_free(subject);
+	free(names);
+	free(cn);
 	return err;
 }
 
@@ -475,24 +610,25 @@ set_validity(X509 *x, time_t now, int months)
 			tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* A random positive serial of exactly SERIAL_LEN octets: the top bit clear
- * so the INTEGER is positive, the first octet non-zero so DER keeps all 16. */
+/* A random positive serial of exactly len octets (at most ISSUED_SERIAL_LEN):
+ * the top bit clear so the INTEGER is positive, the first octet non-zero so
+ * DER keeps them all. */
 static cv_err
-set_random_serial(X509 *x)
+set_random_serial(X509 *x, size_t len)
 {
 	cv_err err = CV_ERR_CRYPTO;
-	unsigned char buf[SERIAL_LEN];
+	unsigned char buf[ISSUED_SERIAL_LEN];
 	BIGNUM *bn = NULL;
 	ASN1_INTEGER *serial = NULL;
 
-	if (RAND_bytes(buf, sizeof(buf)) != 1) {
+	if (len == 0 || len > sizeof(buf) || RAND_bytes(buf, (int)len) != 1) {
 		err = cv_err_crypto("serial number");
 		goto done;
 	}
 	buf[0] &= 0x7f;
 	if (buf[0] == 0)
 		buf[0] = 0x01;
-	if ((bn = BN_bin2bn(buf, sizeof(buf), NULL)) == NULL ||
+	if ((bn = BN_bin2bn(buf, (int)len, NULL)) == NULL ||
 	    (serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL ||
 	    !X509_set_serialNumber(x, serial)) {
 		err = cv_err_crypto("serial number");
@@ -505,45 +641,31 @@ done:
 	return err;
 }
 
-/* basicConstraints (critical), subjectKeyIdentifier (SHA-1 of the public key
- * bits, RFC 5280 4.2.1.2 method 1) and authorityKeyIdentifier (the same key
- * id, since the certificate signs itself). */
+/* basicConstraints (critical), subjectKeyIdentifier and
+ * authorityKeyIdentifier: the issuer's key id, or the certificate's own when
+ * issuer_ski is NULL (it signs itself). */
 static cv_err
-add_self_signed_extensions(X509 *x, int ca)
+add_key_extensions(X509 *x, int ca, int path_length,
+		   const ASN1_OCTET_STRING *issuer_ski)
 {
 	cv_err err = CV_ERR_NOMEM;
-	BASIC_CONSTRAINTS *bc = NULL;
 	ASN1_OCTET_STRING *ski = NULL;
 	AUTHORITY_KEYID *akid = NULL;
 	X509_EXTENSION *ext = NULL;
-	const unsigned char *pk = NULL;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	int pklen = 0;
 
-	if ((bc = BASIC_CONSTRAINTS_new()) == NULL) {
-		err = cv_err_set(CV_ERR_NOMEM, "basicConstraints: out of memory");
+	if ((err = ext_basic_constraints(ca, path_length, &ext)) != CV_OK)
 		goto done;
-	}
-	bc->ca = ca ? 0xff : 0;
-	if ((ext = X509V3_EXT_i2d(NID_basic_constraints, 1, bc)) == NULL ||
-	    !X509_add_ext(x, ext, -1)) {
+	if (!X509_add_ext(x, ext, -1)) {
 		err = cv_err_crypto("basicConstraints");
 		goto done;
 	}
 	X509_EXTENSION_free(ext);
 	ext = NULL;
 
-	if (!X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL,
-				    X509_get_X509_PUBKEY(x)) || pklen <= 0 ||
-	    !EVP_Digest(pk, (size_t)pklen, md, &mdlen, EVP_sha1(), NULL)) {
-		err = cv_err_crypto("subjectKeyIdentifier");
+	if ((err = key_identifier(X509_get_X509_PUBKEY(x), &ski)) != CV_OK)
 		goto done;
-	}
-	if ((ski = ASN1_OCTET_STRING_new()) == NULL ||
-	    !ASN1_OCTET_STRING_set(ski, md, (int)mdlen) ||
-	    (akid = AUTHORITY_KEYID_new()) == NULL ||
-	    (akid->keyid = ASN1_OCTET_STRING_dup(ski)) == NULL) {
+	if ((akid = AUTHORITY_KEYID_new()) == NULL ||
+	    (akid->keyid = ASN1_OCTET_STRING_dup(issuer_ski != NULL ? issuer_ski : ski)) == NULL) {
 		err = cv_err_set(CV_ERR_NOMEM, "key identifiers: out of memory");
 		goto done;
 	}
@@ -564,7 +686,6 @@ done:
 	X509_EXTENSION_free(ext);
 	AUTHORITY_KEYID_free(akid);
 	ASN1_OCTET_STRING_free(ski);
-	BASIC_CONSTRAINTS_free(bc);
 	return err;
 }
 
@@ -599,7 +720,7 @@ cv_x509_self_sign(const cv_policy *p, EVP_PKEY *key, time_t now, X509 **out)
 		err = cv_err_crypto("certificate");
 		goto done;
 	}
-	if ((err = set_random_serial(x)) != CV_OK ||
+	if ((err = set_random_serial(x, SERIAL_LEN)) != CV_OK ||
 	    (err = set_validity(x, now, p->validity_months)) != CV_OK)
 		goto done;
 	for (i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
@@ -608,8 +729,9 @@ cv_x509_self_sign(const cv_policy *p, EVP_PKEY *key, time_t now, X509 **out)
 			goto done;
 		}
 	}
-	if ((err = add_self_signed_extensions(x,
-			(p->key_usage & CV_KU_KEY_CERT_SIGN) != 0)) != CV_OK)
+	/* keyCertSign alone still makes a CA, as before basic_constraints */
+	if ((err = add_key_extensions(x, p->ca || (p->key_usage & CV_KU_KEY_CERT_SIGN) != 0,
+				      p->ca ? p->path_length : -1, NULL)) != CV_OK)
 		goto done;
 	if (X509_sign(x, key, md) <= 0) {
 		err = cv_err_crypto("certificate signature");
@@ -620,6 +742,81 @@ cv_x509_self_sign(const cv_policy *p, EVP_PKEY *key, time_t now, X509 **out)
 	err = CV_OK;
 done:
 	X509_free(x);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_NAME_free(subject);
+	return err;
+}
+
+cv_err
+cv_x509_issue(const cv_policy *p, EVP_PKEY *pub, int path_length, X509 *issuer,
+	      EVP_PKEY *issuer_key, time_t now, X509 **out, int *cut)
+{
+	cv_err err = CV_ERR_CRYPTO;
+	X509 *x = NULL;
+	X509_NAME *subject = NULL;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	ASN1_OCTET_STRING *issuer_ski = NULL;
+	const ASN1_OCTET_STRING *own = NULL;
+	const EVP_MD *md = NULL;
+	int i;
+
+	if (out != NULL)
+		*out = NULL;
+	if (cut != NULL)
+		*cut = 0;
+	if (p == NULL || pub == NULL || issuer == NULL || issuer_key == NULL ||
+	    out == NULL || cut == NULL) {
+		err = cv_err_set(CV_ERR_INVALID, "cv_x509_issue: missing argument");
+		goto done;
+	}
+	if ((err = signing_digest(issuer_key, &md)) != CV_OK ||
+	    (err = policy_subject_and_extensions(p, &subject, &exts)) != CV_OK)
+		goto done;
+	if ((x = X509_new()) == NULL) {
+		err = cv_err_set(CV_ERR_NOMEM, "certificate: out of memory");
+		goto done;
+	}
+	if (!X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_subject_name(x, subject) ||
+	    !X509_set_issuer_name(x, X509_get_subject_name(issuer)) ||
+	    !X509_set_pubkey(x, pub)) {
+		err = cv_err_crypto("certificate");
+		goto done;
+	}
+	if ((err = set_random_serial(x, ISSUED_SERIAL_LEN)) != CV_OK ||
+	    (err = set_validity(x, now, p->validity_months)) != CV_OK)
+		goto done;
+	/* nothing the CA signs outlives the CA */
+	if (ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(issuer)) > 0) {
+		if (!X509_set1_notAfter(x, X509_get0_notAfter(issuer))) {
+			err = cv_err_crypto("certificate validity");
+			goto done;
+		}
+		*cut = 1;
+	}
+	for (i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
+		if (!X509_add_ext(x, sk_X509_EXTENSION_value(exts, i), -1)) {
+			err = cv_err_crypto("certificate extensions");
+			goto done;
+		}
+	}
+	if ((own = X509_get0_subject_key_id(issuer)) == NULL) {
+		if ((err = key_identifier(X509_get_X509_PUBKEY(issuer), &issuer_ski)) != CV_OK)
+			goto done;
+		own = issuer_ski;
+	}
+	if ((err = add_key_extensions(x, p->ca, p->ca ? path_length : -1, own)) != CV_OK)
+		goto done;
+	if (X509_sign(x, issuer_key, md) <= 0) {
+		err = cv_err_crypto("certificate signature");
+		goto done;
+	}
+	*out = x;
+	x = NULL;
+	err = CV_OK;
+done:
+	X509_free(x);
+	ASN1_OCTET_STRING_free(issuer_ski);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_NAME_free(subject);
 	return err;

@@ -128,11 +128,8 @@ cv_op_merge(cv_vault *v, const char *name, const char *claim,
 	if ((err = cv_key_rec_read(v, txn, name, version, &key)) != CV_OK ||
 	    (err = cv_cert_rec_read(v, txn, name, &cert)) != CV_OK)
 		goto done;
-	if ((err = cv_policy_parse(cert.policy_json, strlen(cert.policy_json), &policy)) != CV_OK) {
-		err = cv_err_set(CV_ERR_CORRUPT, "the stored policy of '%s' does not parse: %s",
-				 name, cv_err_detail());
+	if ((err = cv_cert_rec_policy(&cert, &policy)) != CV_OK)
 		goto done;
-	}
 	/* A merged certificate is put in service enabled, whatever the policy's
 	 * attributes said of the pending one. */
 	policy->enabled = 1;

@@ -146,4 +146,21 @@ cv certificate download --name api --file "$WORK/api.pem" >/dev/null 2>&1
 cv certificate download --name api --chain --file "$WORK/api-chain.pem" >/dev/null 2>&1
 check "its leaf verifies up to Pebble's root" \
 	openssl verify -CAfile "$WORK/root.pem" -untrusted "$WORK/api-chain.pem" "$WORK/api.pem"
+
+# A policy that names its host in the subject CN alone, as many do: ACME
+# CAs read names from the CSR's subjectAltName only, so the vault's CSR
+# carries the CN there too, and the order completes.
+cat >"$WORK/policy-cn.json" <<'JSON'
+{"key_props":{"kty":"EC","crv":"P-256"},
+ "x509_props":{"subject":"CN=cn.example.com, O=Example","validity_months":3},
+ "issuer":{"name":"Listen"}}
+JSON
+run timeout -k 5 90 "$CERTVAULT" certificate create --name cnonly --policy "@$WORK/policy-cn.json" \
+	--wait --timeout 60
+check_eq "a CN-only policy: create --wait completes the order" "$RC" 0
+[ "$RC" = 0 ] || diag "$(cat "$OUT" "$ERR")"
+cv certificate download --name cnonly --file "$WORK/cn.pem" >/dev/null 2>&1
+check_eq "... the certificate names the CN's host as its DNS name" \
+	"$(openssl x509 -in "$WORK/cn.pem" -noout -ext subjectAltName 2>/dev/null | tail -n +2 | tr -d ' ')" \
+	"DNS:cn.example.com"
 done_testing

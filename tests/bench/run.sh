@@ -4,7 +4,7 @@
 # only: nothing here passes or fails on time.
 #
 # usage: tests/bench/run.sh [--quick] [--fresh] [--no-nginx] [--no-softhsm]
-#                           [--only sign|find|nginx]
+#                           [--only sign|find|nginx|ca]
 #   --quick      a one-minute smoke version (short windows, small vaults)
 #   --fresh      forget the cached keys, vaults and SoftHSM tokens
 #   --only PART  run one part (the table then has n/a elsewhere)
@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
 	--fresh) FRESH=1 ;;
 	--no-nginx) NGINX=0 ;;
 	--no-softhsm) SOFTHSM=0 ;;
-	*) echo "usage: $0 [--quick] [--fresh] [--no-nginx] [--no-softhsm] [--only sign|find|nginx]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--quick] [--fresh] [--no-nginx] [--no-softhsm] [--only sign|find|nginx|ca]" >&2; exit 2 ;;
 	esac
 done
 
@@ -69,6 +69,7 @@ cd "$CACHE" || exit 1
 
 BENCH=$BUILD/tests/bench/bench
 POPULATE=$BUILD/tests/bench/populate
+VAULT_CA=$BUILD/tests/bench/vault_ca
 CERTVAULT=$BUILD/tools/certvault
 MODULE=$BUILD/module/certvault-pkcs11.so
 SOFTHSM_SO=/usr/lib/softhsm/libsofthsm2.so
@@ -98,12 +99,14 @@ if [ "$QUICK" = 1 ]; then
 	SIZES="100 1000" HSM_SIZES="100 500"
 	FIND_S=0.3 WALK_S=2 STARTUP_REPS=5 STARTUP_FRESH=2
 	NGINX_S=2 NGINX_ROUNDS=1 SIGN_IMPLS_EXTRA=""
+	CA_S=1
 	NGINX_CLIENTS=${BENCH_NGINX_CLIENTS:-4}
 else
 	SIGN_S=${BENCH_SECONDS:-1} WARM_S=0.3 SIGN_ROUNDS=3
 	SIZES="100 10000 100000" HSM_SIZES="100 2000"
 	FIND_S=2 WALK_S=20 STARTUP_REPS=20 STARTUP_FRESH=5
 	NGINX_S=10 NGINX_ROUNDS=2 SIGN_IMPLS_EXTRA="openssl-new openssl-ready"
+	CA_S=5
 	NGINX_CLIENTS=${BENCH_NGINX_CLIENTS:-4}
 fi
 
@@ -422,6 +425,57 @@ if [ "$NGINX" = 1 ] && want nginx && command -v nginx >/dev/null; then
 					"engine:pkcs11:pkcs11:token=bench;id=$(pct "$id");type=private;pin-value=$PIN" \
 					"$KEYS/$k.crt" "$r"
 			fi
+		done
+	done
+fi
+
+# --- 6. the vault CA ----------------------------------------------------------------------
+
+# openssl_ca_loop KEY MODE: leaves an EC P-256 CA key file signs with
+# `openssl x509 -req` for CA_S seconds; MODE keygen makes each leaf's key
+# and CSR with `openssl req -new -newkey` first, MODE sign signs one CSR made
+# beforehand.  What a user would otherwise run, one process per step.
+openssl_ca_loop() {
+	local key=$1 mode=$2 d=$CACHE/ossl-ca n=0 t0 t newkey
+	case $key in
+	ec) newkey=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
+	rsa) newkey=(-newkey rsa:2048) ;;
+	esac
+	openssl req -new "${newkey[@]}" -nodes -keyout "$d/$key.key" -subj /CN=leaf.bench.example \
+		-out "$d/$key.csr" 2>/dev/null || return 1
+	t0=$EPOCHREALTIME
+	while :; do
+		if [ "$mode" = keygen ]; then
+			openssl req -new "${newkey[@]}" -nodes -keyout "$d/$key.key" \
+				-subj /CN=leaf.bench.example -out "$d/$key.csr" 2>/dev/null || return 1
+		fi
+		openssl x509 -req -in "$d/$key.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+			-CAcreateserial -CAserial "$d/ca.srl" -days 365 -sha256 \
+			-extfile "$d/leaf.ext" -out "$d/$key.crt" 2>/dev/null || return 1
+		n=$((n + 1))
+		t=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+		awk -v t="$t" -v s="$CA_S" 'BEGIN { exit !(t >= s) }' && break
+	done
+	printf 'RESULT kind=vaultca impl=openssl key=%s mode=%s count=%d seconds=%s per_s=%s\n' \
+		"$key" "$mode" "$n" "$t" "$(awk -v n=$n -v t="$t" 'BEGIN { printf "%.1f", n / t }')" >>"$RAW"
+}
+
+if want ca && [ -x "$VAULT_CA" ]; then
+	log "vault CA: EC P-256 and RSA-2048 leaves, key generation included and excluded, $CA_S s each"
+	rm -rf "$CACHE/vault-ca"
+	run "$VAULT_CA" --seconds "$CA_S" --pin $PIN "$CACHE/vault-ca"
+	rm -rf "$CACHE/vault-ca"
+	mkdir -p "$CACHE/ossl-ca"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$CACHE/ossl-ca/ca.key" -subj "/CN=Bench Root CA" -days 730 \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+		-out "$CACHE/ossl-ca/ca.crt" 2>/dev/null
+	printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature,keyEncipherment' \
+		'extendedKeyUsage=serverAuth' 'subjectAltName=DNS:leaf.bench.example' \
+		'subjectKeyIdentifier=hash' 'authorityKeyIdentifier=keyid' >"$CACHE/ossl-ca/leaf.ext"
+	for k in ec rsa; do
+		for m in sign keygen; do
+			openssl_ca_loop $k $m || log "openssl CA loop ($k, $m) failed"
 		done
 	done
 fi

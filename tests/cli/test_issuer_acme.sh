@@ -140,6 +140,8 @@ expect_ok "a GlobalSign preset with its directory overridden" issuer create --na
 run_cv issuer show --name gs --json
 check_eq "GlobalSign: the directory given" "$(jout .directoryUrl)" "https://127.0.0.1:14000/dir"
 check_eq "GlobalSign: the provider kept" "$(jout .provider)" "GlobalSign"
+expect_ok "RootCA: a CA certificate for a Vault issuer" certificate create --name RootCA \
+	--policy '{"key_props":{"kty":"EC","crv":"P-256"},"x509_props":{"subject":"CN=Root CA","key_usage":["keyCertSign","cRLSign"],"basic_constraints":{"ca":true}},"issuer":{"name":"Self"}}'
 expect_ok "a Vault issuer with allowed names" issuer create --name inside --provider Vault \
 	--ca-certificate RootCA --allowed-names 'web.contoso.com,*.api.contoso.com'
 run_cv issuer show --name inside --json

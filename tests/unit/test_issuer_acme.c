@@ -494,6 +494,23 @@ bad_issuers_are_refused(void **state)
 	free(before);
 }
 
+/* RootCA: a self-signed CA certificate, for a Vault issuer to name. */
+static void
+make_root_ca(fixture *fx)
+{
+	static const char ca_policy[] =
+		"{\"key_props\":{\"kty\":\"EC\",\"crv\":\"P-256\"},"
+		"\"x509_props\":{\"subject\":\"CN=Root CA\","
+		"\"key_usage\":[\"keyCertSign\",\"cRLSign\"],"
+		"\"basic_constraints\":{\"ca\":true}},"
+		"\"issuer\":{\"name\":\"Self\"}}";
+	cv_policy *p = NULL;
+
+	assert_int_equal(cv_policy_parse(ca_policy, strlen(ca_policy), &p), CV_OK);
+	assert_int_equal(cv_cert_create(fx->v, "RootCA", p, NULL, NULL), CV_OK);
+	cv_policy_free(p);
+}
+
 static void
 update_replaces_given_and_forgets_the_account(void **state)
 {
@@ -577,6 +594,7 @@ update_replaces_given_and_forgets_the_account(void **state)
 	assert_string_equal(is->provider, "GlobalSign");
 	cv_issuer_free(is);
 	/* A Vault issuer keeps its allowed names; it has no account key. */
+	make_root_ca(fx);
 	memset(&up, 0, sizeof(up));
 	snprintf(up.name, sizeof(up.name), "Internal");
 	up.provider = "Vault";

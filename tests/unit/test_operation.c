@@ -569,6 +569,23 @@ static const char *acme_policy =
 	"\"sans\":{\"dns_names\":[\"web.contoso.com\"]},\"validity_months\":3},"
 	"\"issuer\":{\"name\":\"Pebble\"}}";
 
+/* RootCA: a self-signed CA certificate, for a Vault issuer to name. */
+static void
+make_root_ca(fixture *fx)
+{
+	static const char ca_policy[] =
+		"{\"key_props\":{\"kty\":\"EC\",\"crv\":\"P-256\"},"
+		"\"x509_props\":{\"subject\":\"CN=Root CA\","
+		"\"key_usage\":[\"keyCertSign\",\"cRLSign\"],"
+		"\"basic_constraints\":{\"ca\":true}},"
+		"\"issuer\":{\"name\":\"Self\"}}";
+	cv_policy *p = NULL;
+
+	assert_int_equal(cv_policy_parse(ca_policy, strlen(ca_policy), &p), CV_OK);
+	assert_int_equal(cv_cert_create(fx->v, "RootCA", p, NULL, NULL), CV_OK);
+	cv_policy_free(p);
+}
+
 static void
 acme_issuer(fixture *fx, const char *name, const char *provider, int enabled)
 {
@@ -622,27 +639,34 @@ acme_create_waits_for_a_pass(void **state)
 }
 
 static void
-disabled_or_signing_issuers_refused(void **state)
+disabled_issuer_refused_vault_signs_at_once(void **state)
 {
 	fixture *fx = *state;
 	cv_policy *p = NULL;
+	cv_operation *op = NULL;
 	char *before;
 	static const char *vault_policy =
 		"{\"key_props\":{\"kty\":\"EC\",\"crv\":\"P-256\"},"
 		"\"x509_props\":{\"subject\":\"CN=in.contoso.com\"},"
 		"\"issuer\":{\"name\":\"Inside\"}}";
 
+	make_root_ca(fx);
 	acme_issuer(fx, "Pebble", "ACME", 0);
 	acme_issuer(fx, "Inside", "Vault", 1);
 	assert_int_equal(cv_policy_parse(acme_policy, strlen(acme_policy), &p), CV_OK);
 	before = vault_digest(fx);
 	assert_int_equal(cv_cert_create(fx->v, "web", p, NULL, NULL), CV_ERR_DISABLED);
 	assert_non_null(strstr(cv_err_detail(), "issuer 'Pebble' is disabled"));
-	cv_policy_free(p);
-	assert_int_equal(cv_policy_parse(vault_policy, strlen(vault_policy), &p), CV_OK);
-	assert_int_equal(cv_cert_create(fx->v, "in", p, NULL, NULL), CV_ERR_UNSUPPORTED);
 	ASSERT_UNCHANGED(fx, before);
 	free(before);
+	cv_policy_free(p);
+	/* A Vault issuer signs inside cv_cert_create: completed at once, with
+	 * no operation left for a pass. */
+	assert_int_equal(cv_policy_parse(vault_policy, strlen(vault_policy), &p), CV_OK);
+	assert_int_equal(cv_cert_create(fx->v, "in", p, NULL, &op), CV_OK);
+	assert_int_equal(op->status, CV_OP_COMPLETED);
+	assert_string_equal(op->provider, "Vault");
+	cv_operation_free(op);
 	cv_policy_free(p);
 }
 
@@ -721,7 +745,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(cancel_during_a_pass_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(old_format_record_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(acme_create_waits_for_a_pass, setup, teardown),
-		cmocka_unit_test_setup_teardown(disabled_or_signing_issuers_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(disabled_issuer_refused_vault_signs_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(acme_cancel_before_a_pass_takes_effect, setup, teardown),
 		cmocka_unit_test_setup_teardown(acme_cancel_during_a_pass_is_requested, setup, teardown),
 	};

@@ -1,4 +1,4 @@
-/* certvault: unit tests for store/policy.c and store/x500.c.
+/* certvault: unit tests for store/policy/ and store/x500.c.
  *
  * Policies are written with single quotes for readability; jq() turns them
  * into JSON.  Each limit of the policy format has a test on both sides of
@@ -123,6 +123,8 @@ assert_policy_equal(const cv_policy *a, const cv_policy *b)
 	assert_str_or_null(a->cert_type, b->cert_type);
 	assert_int_equal(a->cert_transparency, b->cert_transparency);
 	assert_int_equal(a->enabled, b->enabled);
+	assert_int_equal(a->ca, b->ca);
+	assert_int_equal(a->path_length, b->path_length);
 }
 
 static void
@@ -2347,6 +2349,191 @@ test_check_certificate(void **state)
 	EVP_PKEY_free(p384);
 }
 
+/* ------------------------------------------------------------------ */
+/* basic_constraints, certvault's addition                            */
+/* ------------------------------------------------------------------ */
+
+#define CA_KU "'key_usage':['keyCertSign','cRLSign']"
+
+static void
+test_basic_constraints_parse_and_emit(void **state)
+{
+	cv_policy *p;
+	char *text = NULL;
+
+	(void)state;
+	/* absent: no CA, and nothing written */
+	p = parse_ok(WITH_SUBJECT(""));
+	assert_int_equal(p->ca, 0);
+	assert_int_equal(p->path_length, -1);
+	assert_int_equal(cv_policy_to_json(p, CV_POLICY_JSON_REST, &text), CV_OK);
+	assert_null(strstr(text, "basic_constraints"));
+	free(text);
+	cv_policy_free(p);
+
+	p = parse_ok(WITH_SUBJECT(",'basic_constraints':{'ca':true,'path_length':1}," CA_KU));
+	assert_int_equal(p->ca, 1);
+	assert_int_equal(p->path_length, 1);
+	assert_round_trip(p);
+	assert_int_equal(cv_policy_to_json(p, CV_POLICY_JSON_REST, &text), CV_OK);
+	assert_non_null(strstr(text, "\"basic_constraints\": {\n      \"ca\": true,\n      \"path_length\": 1\n    }"));
+	free(text);
+	assert_int_equal(cv_policy_to_json(p, CV_POLICY_JSON_AZ, &text), CV_OK);
+	assert_non_null(strstr(text, "\"basicConstraints\": {\n      \"ca\": true,\n      \"pathLength\": 1\n    }"));
+	free(text);
+	cv_policy_free(p);
+
+	/* path length optional: no limit */
+	p = parse_ok(WITH_SUBJECT(",'basic_constraints':{'ca':true}," CA_KU));
+	assert_int_equal(p->ca, 1);
+	assert_int_equal(p->path_length, -1);
+	assert_round_trip(p);
+	cv_policy_free(p);
+
+	/* the az and older az spellings */
+	p = parse_ok("{'x509CertificateProperties':{'subject':'CN=a','keyUsage':['keyCertSign'],"
+		     "'basicConstraints':{'ca':true,'pathLength':0}}}");
+	assert_int_equal(p->ca, 1);
+	assert_int_equal(p->path_length, 0);
+	cv_policy_free(p);
+	p = parse_ok("{'x509_certificate_properties':{'subject':'CN=a','key_usage':['keyCertSign'],"
+		     "'basic_constraints':{'ca':true,'path_length':16}}}");
+	assert_int_equal(p->path_length, 16);
+	cv_policy_free(p);
+
+	/* ca false is no CA */
+	p = parse_ok(WITH_SUBJECT(",'basic_constraints':{'ca':false}"));
+	assert_int_equal(p->ca, 0);
+	cv_policy_free(p);
+}
+
+static void
+test_limit_basic_constraints(void **state)
+{
+	(void)state;
+	expect_parse_err(WITH_SUBJECT(",'basic_constraints':{'ca':true}"), CV_ERR_POLICY,
+			 "x509_props.basic_constraints: a CA policy needs keyCertSign in x509_props.key_usage");
+	expect_parse_err(WITH_SUBJECT(",'basic_constraints':{'ca':true},'key_usage':['digitalSignature']"),
+			 CV_ERR_POLICY, "needs keyCertSign");
+	expect_parse_err(WITH_SUBJECT(",'basic_constraints':{'ca':true,'path_length':17}," CA_KU),
+			 CV_ERR_POLICY, "x509_props.basic_constraints.path_length: must be 0 to 16, not 17");
+	expect_parse_err(WITH_SUBJECT(",'basic_constraints':{'ca':true,'path_length':-1}," CA_KU),
+			 CV_ERR_POLICY, "x509_props.basic_constraints.path_length: must be 0 to 16, not -1");
+	expect_parse_err(WITH_SUBJECT(",'basic_constraints':{'path_length':1}," CA_KU),
+			 CV_ERR_POLICY, "only a CA");
+	expect_parse_err(WITH_SUBJECT(",'basic_constraints':{'ca':'yes'}," CA_KU),
+			 CV_ERR_POLICY, "x509_props.basic_constraints.ca: must be true or false");
+	expect_parse_err(WITH_SUBJECT(",'basic_constraints':{'ca':true,'pathlen':1}," CA_KU),
+			 CV_ERR_POLICY, "pathlen");
+	expect_parse_err(WITH_SUBJECT(",'basic_constraints':true"), CV_ERR_POLICY,
+			 "x509_props.basic_constraints: must be an object");
+}
+
+static void
+test_update_basic_constraints(void **state)
+{
+	cv_policy *base, *p, *q;
+
+	(void)state;
+	base = parse_ok(WITH_SUBJECT("," CA_KU));
+	p = update_ok(base, "{'x509_props':{'basic_constraints':{'ca':true,'path_length':2}}}");
+	assert_int_equal(p->ca, 1);
+	assert_int_equal(p->path_length, 2);
+	/* replaced as a whole: ca false drops the path length */
+	q = update_ok(p, "{'x509_props':{'basic_constraints':{'ca':false}}}");
+	assert_int_equal(q->ca, 0);
+	assert_int_equal(q->path_length, -1);
+	cv_policy_free(q);
+	/* a patch elsewhere keeps it */
+	q = update_ok(p, "{'x509_props':{'validity_months':6}}");
+	assert_int_equal(q->ca, 1);
+	assert_int_equal(q->path_length, 2);
+	cv_policy_free(q);
+	cv_policy_free(p);
+	cv_policy_free(base);
+}
+
+/* x with basicConstraints value added, signed again by key. */
+static void
+add_basic_constraints(X509 *x, EVP_PKEY *key, const char *value)
+{
+	add_ext(x, NID_basic_constraints, value);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+}
+
+static void
+test_from_certificate_basic_constraints(void **state)
+{
+	EVP_PKEY *key = ec_key("P-256");
+	cv_policy *p = NULL, *given = NULL, *done = NULL;
+	X509 *x;
+	char *json;
+
+	(void)state;
+	x = make_cert(key, "CN=CA", YEAR, NULL, "critical,keyCertSign,cRLSign", NULL);
+	add_basic_constraints(x, key, "critical,CA:TRUE,pathlen:2");
+	assert_int_equal(cv_policy_from_certificate(x, CV_CONTENT_PEM, &p), CV_OK);
+	assert_int_equal(p->ca, 1);
+	assert_int_equal(p->path_length, 2);
+	assert_int_equal(cv_policy_validate(p), CV_OK);
+	cv_policy_free(p);
+
+	/* an import policy that leaves it out takes it from the certificate */
+	json = jq("{'x509_props':{'subject':'CN=CA'}}");
+	assert_int_equal(cv_policy_parse_import(json, strlen(json), &given), CV_OK);
+	free(json);
+	assert_true(given->from_cert & CV_FROM_CERT_BASIC_CONSTRAINTS);
+	assert_int_equal(cv_policy_complete(given, x, CV_CONTENT_PEM, &done), CV_OK);
+	assert_int_equal(done->ca, 1);
+	assert_int_equal(done->path_length, 2);
+	assert_int_equal(cv_policy_check_certificate(done, x), CV_OK);
+	cv_policy_free(done);
+	cv_policy_free(given);
+
+	/* a policy that asks more than the certificate allows does not fit */
+	p = parse_ok("{'x509_props':{'subject':'CN=CA','basic_constraints':{'ca':true,'path_length':3},"
+		     CA_KU "},'key_props':{'kty':'EC','crv':'P-256'}}");
+	assert_int_equal(cv_policy_check_certificate(p, x), CV_ERR_POLICY);
+	assert_string_equal(cv_err_detail(), "the certificate does not fit the policy: "
+			    "x509_props.basic_constraints.path_length is 3, the certificate's is 2");
+	cv_policy_free(p);
+	p = parse_ok("{'x509_props':{'subject':'CN=CA','basic_constraints':{'ca':true},"
+		     CA_KU "},'key_props':{'kty':'EC','crv':'P-256'}}");
+	assert_int_equal(cv_policy_check_certificate(p, x), CV_ERR_POLICY);
+	assert_non_null(strstr(cv_err_detail(), "path_length is not set (no limit), the certificate's is 2"));
+	X509_free(x);
+
+	/* CA:TRUE without keyCertSign cannot sign certificates: not a CA */
+	x = make_cert(key, "CN=CA", YEAR, NULL, "critical,digitalSignature", NULL);
+	add_basic_constraints(x, key, "critical,CA:TRUE");
+	assert_int_equal(cv_policy_check_certificate(p, x), CV_ERR_POLICY);
+	assert_non_null(strstr(cv_err_detail(), "the certificate is not a CA"));
+	cv_policy_free(p);
+	assert_int_equal(cv_policy_from_certificate(x, CV_CONTENT_PEM, &p), CV_OK);
+	assert_int_equal(p->ca, 0);
+	cv_policy_free(p);
+	X509_free(x);
+
+	/* a path length over 16 reads as 16: only stricter */
+	x = make_cert(key, "CN=CA", YEAR, NULL, "critical,keyCertSign", NULL);
+	add_basic_constraints(x, key, "critical,CA:TRUE,pathlen:40");
+	assert_int_equal(cv_policy_from_certificate(x, CV_CONTENT_PEM, &p), CV_OK);
+	assert_int_equal(p->ca, 1);
+	assert_int_equal(p->path_length, 16);
+	cv_policy_free(p);
+	X509_free(x);
+
+	/* CA:FALSE */
+	x = make_cert(key, "CN=leaf", YEAR, NULL, "critical,keyCertSign", NULL);
+	add_basic_constraints(x, key, "critical,CA:FALSE");
+	assert_int_equal(cv_policy_from_certificate(x, CV_CONTENT_PEM, &p), CV_OK);
+	assert_int_equal(p->ca, 0);
+	assert_int_equal(p->path_length, -1);
+	cv_policy_free(p);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
 int
 main(void)
 {
@@ -2392,6 +2579,10 @@ main(void)
 		cmocka_unit_test(test_from_certificate_validity),
 		cmocka_unit_test(test_import_policy_completed),
 		cmocka_unit_test(test_check_certificate),
+		cmocka_unit_test(test_basic_constraints_parse_and_emit),
+		cmocka_unit_test(test_limit_basic_constraints),
+		cmocka_unit_test(test_update_basic_constraints),
+		cmocka_unit_test(test_from_certificate_basic_constraints),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

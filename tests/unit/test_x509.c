@@ -629,7 +629,7 @@ test_csr_contents(void **state)
 	(void)state;
 	policy_all_sans(&p);
 	key = gen(&p);
-	assert_int_equal(cv_x509_build_csr(&p, key, &req), CV_OK);
+	assert_int_equal(cv_x509_build_csr(&p, key, 0, &req), CV_OK);
 	assert_non_null(req);
 	assert_int_equal(X509_REQ_verify(req, key), 1);
 	assert_int_equal(X509_REQ_get_version(req), 0);
@@ -644,6 +644,76 @@ test_csr_contents(void **state)
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_NAME_free(want);
 	X509_REQ_free(req);
+	EVP_PKEY_free(key);
+}
+
+/* The DNS names of a CSR's subjectAltName, comma-joined, in order. */
+static void
+csr_dns_names(X509_REQ *req, char *buf, size_t n)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	X509_EXTENSION *e = find_ext(exts, NID_subject_alt_name);
+	GENERAL_NAMES *gens = e != NULL ? X509V3_EXT_d2i(e) : NULL;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+
+		if (g->type == GEN_DNS)
+			snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", buf[0] ? "," : "",
+				 (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+	}
+	GENERAL_NAMES_free(gens);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
+
+/* For an ACME CA, a DNS-name CN goes into subjectAltName, once, first;
+ * a CN that is not a DNS name does not, nor without the flag. */
+static void
+test_csr_cn_in_san(void **state)
+{
+	static const struct {
+		const char *subject;
+		const char *dns;   /* the policy's one DNS name, or NULL */
+		unsigned flags;
+		const char *want;  /* the CSR's DNS SANs */
+	} c[] = {
+		{ "CN=www.contoso.com", NULL, CV_CSR_CN_IN_SAN, "www.contoso.com" },
+		{ "CN=www.contoso.com", NULL, 0, "" },
+		{ "CN=www.contoso.com", "api.contoso.com", CV_CSR_CN_IN_SAN,
+		  "www.contoso.com,api.contoso.com" },
+		{ "CN=WWW.Contoso.com", "www.contoso.com", CV_CSR_CN_IN_SAN, "www.contoso.com" },
+		{ "CN=*.contoso.com, O=Contoso", NULL, CV_CSR_CN_IN_SAN, "*.contoso.com" },
+		{ "CN=Contoso Web Server", NULL, CV_CSR_CN_IN_SAN, "" },
+		{ "CN=localhost", NULL, CV_CSR_CN_IN_SAN, "" },
+		{ "CN=a..b", NULL, CV_CSR_CN_IN_SAN, "" },
+		{ "O=Contoso", "www.contoso.com", CV_CSR_CN_IN_SAN, "www.contoso.com" },
+	};
+	cv_policy p0 = policy_ec("P-256");
+	EVP_PKEY *key = gen(&p0);
+	char got[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		cv_policy p = policy_ec("P-256");
+		char *dns[1] = { (char *)c[i].dns };
+		X509_REQ *req = NULL;
+
+		p.subject = (char *)c[i].subject;
+		p.dns_names.v = c[i].dns != NULL ? dns : NULL;
+		p.dns_names.n = c[i].dns != NULL ? 1 : 0;
+		assert_int_equal(cv_x509_build_csr(&p, key, c[i].flags, &req), CV_OK);
+		assert_int_equal(X509_REQ_verify(req, key), 1);
+		csr_dns_names(req, got, sizeof(got));
+		if (strcmp(got, c[i].want) != 0)
+			fail_msg("%s with %s: SANs '%s', want '%s'", c[i].subject,
+				 c[i].dns ? c[i].dns : "no DNS name", got, c[i].want);
+		/* the policy itself is left as it was */
+		assert_int_equal(p.dns_names.n, c[i].dns != NULL ? 1 : 0);
+		X509_REQ_free(req);
+	}
 	EVP_PKEY_free(key);
 }
 
@@ -667,7 +737,7 @@ test_csr_digest_per_curve(void **state)
 		EVP_PKEY *key = gen(&p);
 		X509_REQ *req = NULL;
 
-		assert_int_equal(cv_x509_build_csr(&p, key, &req), CV_OK);
+		assert_int_equal(cv_x509_build_csr(&p, key, 0, &req), CV_OK);
 		assert_int_equal(X509_REQ_verify(req, key), 1);
 		assert_int_equal(X509_REQ_get_signature_nid(req), c[i].sig);
 		X509_REQ_free(req);
@@ -686,7 +756,7 @@ test_csr_empty_subject(void **state)
 	(void)state;
 	p.subject = "";
 	policy_all_sans(&p);
-	assert_int_equal(cv_x509_build_csr(&p, key, &req), CV_OK);
+	assert_int_equal(cv_x509_build_csr(&p, key, 0, &req), CV_OK);
 	assert_int_equal(X509_NAME_entry_count(X509_REQ_get_subject_name(req)), 0);
 	exts = X509_REQ_get_extensions(req);
 	check_policy_extensions(exts, 1, p.key_usage);
@@ -697,7 +767,7 @@ test_csr_empty_subject(void **state)
 	p = policy_ec("P-256");
 	p.subject = NULL;
 	req = (X509_REQ *)&p;
-	assert_int_equal(cv_x509_build_csr(&p, key, &req), CV_ERR_BAD_SUBJECT);
+	assert_int_equal(cv_x509_build_csr(&p, key, 0, &req), CV_ERR_BAD_SUBJECT);
 	assert_null(req);
 	EVP_PKEY_free(key);
 }
@@ -717,27 +787,27 @@ test_csr_bad_values(void **state)
 
 	(void)state;
 	p.ip_addresses = (cv_strlist){ bad_ip, 1 };
-	assert_int_equal(cv_x509_build_csr(&p, key, &req), CV_ERR_POLICY);
+	assert_int_equal(cv_x509_build_csr(&p, key, 0, &req), CV_ERR_POLICY);
 	assert_non_null(strstr(cv_err_detail(), "192.0.2.300"));
 	assert_int_equal(cv_x509_self_sign(&p, key, time(NULL), &x), CV_ERR_POLICY);
 	assert_null(x);
 	p = policy_ec("P-256");
 	p.ekus = (cv_strlist){ bad_eku, 1 };
-	assert_int_equal(cv_x509_build_csr(&p, key, &req), CV_ERR_POLICY);
+	assert_int_equal(cv_x509_build_csr(&p, key, 0, &req), CV_ERR_POLICY);
 	assert_non_null(strstr(cv_err_detail(), "ekus[0]"));
 	p.ekus = (cv_strlist){ bad_eku2, 1 };
-	assert_int_equal(cv_x509_build_csr(&p, key, &req), CV_ERR_POLICY);
+	assert_int_equal(cv_x509_build_csr(&p, key, 0, &req), CV_ERR_POLICY);
 	p = policy_ec("P-256");
 	p.dns_names = (cv_strlist){ bad_dns, 1 };
-	assert_int_equal(cv_x509_build_csr(&p, key, &req), CV_ERR_POLICY);
+	assert_int_equal(cv_x509_build_csr(&p, key, 0, &req), CV_ERR_POLICY);
 	p.dns_names = (cv_strlist){ empty, 1 };
-	assert_int_equal(cv_x509_build_csr(&p, key, &req), CV_ERR_POLICY);
+	assert_int_equal(cv_x509_build_csr(&p, key, 0, &req), CV_ERR_POLICY);
 	p = policy_ec("P-256");
 	p.upns = (cv_strlist){ empty, 1 };
-	assert_int_equal(cv_x509_build_csr(&p, key, &req), CV_ERR_POLICY);
+	assert_int_equal(cv_x509_build_csr(&p, key, 0, &req), CV_ERR_POLICY);
 	p = policy_ec("P-256");
 	p.subject = "CN=a,,=b";
-	assert_int_equal(cv_x509_build_csr(&p, key, &req), CV_ERR_BAD_SUBJECT);
+	assert_int_equal(cv_x509_build_csr(&p, key, 0, &req), CV_ERR_BAD_SUBJECT);
 	assert_null(req);
 	assert_int_equal(ERR_peek_error(), 0);
 	EVP_PKEY_free(key);
@@ -843,6 +913,57 @@ test_self_signed_ca(void **state)
 	assert_int_equal(cv_x509_self_sign(&p, key, time(NULL), &x), CV_OK);
 	check_self_signed(x, key, 1);
 	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
+/* basic_constraints in the policy: CA:TRUE with its path length, in the
+ * self-signed root and in the CSR a parent CA signs. */
+static void
+test_basic_constraints_path_length(void **state)
+{
+	cv_policy p = policy_ec("P-256");
+	EVP_PKEY *key = gen(&p);
+	X509 *x = NULL;
+	X509_REQ *req = NULL;
+	STACK_OF(X509_EXTENSION) *exts;
+	X509_EXTENSION *e;
+	BASIC_CONSTRAINTS *bc;
+	int crit = -1;
+
+	(void)state;
+	p.key_usage = CV_KU_KEY_CERT_SIGN | CV_KU_CRL_SIGN;
+	p.ca = 1;
+	p.path_length = 1;
+	assert_int_equal(cv_x509_self_sign(&p, key, time(NULL), &x), CV_OK);
+	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
+	assert_non_null(bc);
+	assert_int_equal(crit, 1);
+	assert_true(bc->ca != 0);
+	assert_non_null(bc->pathlen);
+	assert_int_equal(ASN1_INTEGER_get(bc->pathlen), 1);
+	BASIC_CONSTRAINTS_free(bc);
+	assert_int_equal(X509_get_pathlen(x), 1);
+	X509_free(x);
+
+	/* no path length: no limit written */
+	p.path_length = -1;
+	assert_int_equal(cv_x509_self_sign(&p, key, time(NULL), &x), CV_OK);
+	check_self_signed(x, key, 1);
+	X509_free(x);
+
+	p.path_length = 0;
+	assert_int_equal(cv_x509_build_csr(&p, key, 0, &req), CV_OK);
+	exts = X509_REQ_get_extensions(req);
+	e = find_ext(exts, NID_basic_constraints);
+	assert_non_null(e);
+	assert_int_equal(X509_EXTENSION_get_critical(e), 1);
+	bc = X509V3_EXT_d2i(e);
+	assert_non_null(bc);
+	assert_true(bc->ca != 0);
+	assert_int_equal(ASN1_INTEGER_get(bc->pathlen), 0);
+	BASIC_CONSTRAINTS_free(bc);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_REQ_free(req);
 	EVP_PKEY_free(key);
 }
 
@@ -2068,6 +2189,7 @@ main(void)
 		cmocka_unit_test(test_key_id_unsupported),
 		cmocka_unit_test(test_csr_contents),
 		cmocka_unit_test(test_csr_digest_per_curve),
+		cmocka_unit_test(test_csr_cn_in_san),
 		cmocka_unit_test(test_csr_empty_subject),
 		cmocka_unit_test(test_csr_bad_values),
 		cmocka_unit_test(test_self_signed_rsa),
@@ -2089,6 +2211,7 @@ main(void)
 		cmocka_unit_test(test_secret_pem),
 		cmocka_unit_test(test_secret_pkcs12),
 		cmocka_unit_test(test_secret_decode_garbage),
+		cmocka_unit_test(test_basic_constraints_path_length),
 	};
 
 	return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
