@@ -106,6 +106,7 @@ pebble_stop
 pebble_start PEBBLE_VA_NOSLEEP=0 PEBBLE_VA_SLEEPTIME=8
 web_start "$WORK/www"
 acme_issuer Slow --webroot "$WORK/www"
+challenges=$(grep -c 'POST /chalZ/' "$WORK/pebble/pebble.log")
 seen=0
 for try in 1 2 3; do
 	acme_policy "slow$try" "slow$try.example.com"
@@ -123,6 +124,11 @@ done
 check "the operation stays inProgress across several run --once passes" test "$seen" -ge 3
 check_eq "... and then completes" "$status" completed
 [ "$status" = completed ] || diag "$(cat "$WORK/passes-slow$try")"
+# Pebble shows a challenge "pending" all through its validation; a pass
+# that POSTed it again would start a second validation (which fails once
+# the first one's answer is taken down) or be refused once it is valid.
+check_eq "... each challenge POSTed once, by the pass that answered it, not by the passes after" \
+	"$(($(grep -c 'POST /chalZ/' "$WORK/pebble/pebble.log") - challenges))" "$try"
 
 # A cancel in the middle: the order is placed and its challenge answered,
 # not yet finalized; the next pass makes the cancel take effect.

@@ -153,10 +153,49 @@ answer_withdraw(struct acme_ctx *ctx, acme_challenger *ch, json_t *authz)
 	free(ka);
 }
 
+static int
+url_listed(json_t *list, const char *url)
+{
+	json_t *u;
+	size_t i;
+
+	json_array_foreach(list, i, u)
+		if (json_is_string(u) && strcmp(json_string_value(u), url) == 0)
+			return 1;
+	return 0;
+}
+
+/* The CA refused the POST of a challenge that an earlier pass had told it
+ * to validate (that pass was killed before it could save so): when the
+ * challenge is no longer pending, its validation is under way or over, and
+ * the refusal changes nothing. */
+static enum acme_rc
+post_refused(struct acme_ctx *ctx, const char *curl, enum acme_rc rc)
+{
+	struct acme_problem saved = ctx->prob;
+	json_t *c = NULL;
+	const char *status;
+
+	if (rc != ACME_RC_REFUSED || acme_post_get_json(ctx, curl, &c) != ACME_RC_OK) {
+		ctx->prob = saved;
+		json_decref(c);
+		return rc;
+	}
+	status = acme_json_str(c, "status");
+	if (status != NULL && strcmp(status, "pending") != 0) {
+		memset(&ctx->prob, 0, sizeof(ctx->prob));
+		rc = ACME_RC_OK;
+	} else {
+		ctx->prob = saved;
+	}
+	json_decref(c);
+	return rc;
+}
+
 /* Answer one pending authorization. */
 static enum acme_rc
 authz_answer_one(struct acme_ctx *ctx, acme_challenger *ch, const char *url,
-		 json_t *authz)
+		 json_t *authz, json_t *posted)
 {
 	const char *type = acme_challenger_type(ch), *token, *curl, *cstatus;
 	const char *domain = authz_domain(authz);
@@ -195,8 +234,13 @@ authz_answer_one(struct acme_ctx *ctx, acme_challenger *ch, const char *url,
 		goto done;
 	}
 	rc = ACME_RC_OK;
-	if (strcmp(cstatus, "pending") == 0)
+	if (strcmp(cstatus, "pending") == 0 && !url_listed(posted, curl)) {
 		rc = acme_post(ctx, curl, "{}", 0, NULL, &resp);
+		if (rc != ACME_RC_OK)
+			rc = post_refused(ctx, curl, rc);
+		else if (posted != NULL && json_array_append_new(posted, json_string(curl)) != 0)
+			rc = acme_fault(ctx, ACME_RC_LOCAL, curl, "out of memory");
+	}
 done:
 	free(ka);
 	http_response_clear(&resp);
@@ -205,7 +249,7 @@ done:
 
 enum acme_rc
 acme_authz_answer(struct acme_ctx *ctx, acme_challenger *ch, json_t *authz_urls,
-		  int *all_valid)
+		  json_t *posted, int *all_valid)
 {
 	json_t *u, *authz = NULL;
 	enum acme_rc rc = ACME_RC_OK;
@@ -229,7 +273,7 @@ acme_authz_answer(struct acme_ctx *ctx, acme_challenger *ch, json_t *authz_urls,
 			continue;
 		*all_valid = 0;
 		if (status != NULL && strcmp(status, "pending") == 0) {
-			rc = authz_answer_one(ctx, ch, url, authz);
+			rc = authz_answer_one(ctx, ch, url, authz, posted);
 			if (rc != ACME_RC_OK)
 				goto done;
 			continue;

@@ -132,9 +132,14 @@ enum acme_rc acme_order_get(struct acme_ctx *ctx, const char *url,
 void acme_order_problem(struct acme_ctx *ctx, const char *url, json_t *order);
 
 /* authz.c: work on every authorization of an order.  Returns ACME_RC_OK with
- * *all_valid 1 when they are all valid, 0 when validation is under way. */
+ * *all_valid 1 when they are all valid, 0 when validation is under way.
+ * posted (an array in the operation's saved state, or NULL) lists the
+ * challenge URLs this operation has told the CA to validate: a challenge is
+ * POSTed once, since a CA may show it "pending" all through its validation
+ * and a second POST then starts a second validation, or is refused once
+ * the first is done.  The URLs POSTed here are appended. */
 enum acme_rc acme_authz_answer(struct acme_ctx *ctx, acme_challenger *ch,
-			       json_t *authz_urls, int *all_valid);
+			       json_t *authz_urls, json_t *posted, int *all_valid);
 /* Poll the authorizations until they are all valid (ACME_RC_OK, *all_valid
  * 1), one is invalid (ACME_RC_REFUSED), or seconds pass (*all_valid 0). */
 enum acme_rc acme_authz_wait(struct acme_ctx *ctx, acme_challenger *ch,

@@ -64,6 +64,21 @@ st_set(struct pass *p, const char *key, const char *value)
 }
 
 
+/* The challenge URLs this operation has POSTed (an array kept in the
+ * state; NULL only when out of memory, which then posts as before). */
+static json_t *
+st_posted(struct pass *p)
+{
+	json_t *a = json_object_get(p->st, "posted");
+
+	if (json_is_array(a))
+		return a;
+	a = json_array();
+	if (a == NULL || json_object_set_new(p->st, "posted", a) != 0)
+		return NULL;
+	return a;
+}
+
 /* The problem as one line: "URL: TYPE: DETAIL". */
 /* Drop the order from the state (the count of new orders stays). */
 static void
@@ -394,7 +409,7 @@ order_invalid(struct pass *p, const char *url, json_t *order)
 
 	if (json_is_array(auths) && json_array_size(auths) > 0 &&
 	    json_object_get(order, "error") == NULL &&
-	    acme_authz_answer(&p->ctx, p->ch, auths, &all_valid) == ACME_RC_REFUSED)
+	    acme_authz_answer(&p->ctx, p->ch, auths, NULL, &all_valid) == ACME_RC_REFUSED)
 		return end_failed(p);
 	acme_order_problem(&p->ctx, url, order);
 	return end_failed(p);
@@ -562,7 +577,7 @@ advance(struct pass *p)
 			p->ctx.authz_invalid = 0;
 			rc = acme_authz_answer(&p->ctx, p->ch,
 					       json_object_get(order, "authorizations"),
-					       &all_valid);
+					       st_posted(p), &all_valid);
 			if (rc == ACME_RC_REFUSED && p->ctx.authz_invalid &&
 			    reorder_allowed(p)) {
 				if ((r = reorder(p)) == ACME_ERROR)
