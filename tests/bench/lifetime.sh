@@ -14,6 +14,8 @@
 # whole process (start, PIN login, pass, exit):
 #   empty      run --once on a vault with no certificate: the fixed cost
 #   ops        run --once on the big vault: today's pass (pending operations)
+#   op-list    inside one process (pass_reads): the store read with which
+#              today's pass finds its work, without start and login
 # and, once `certvault run` takes --now (the lifetime pass):
 #   none-due   run --once --now (populate time + 1 day): nothing is due
 #   due        run --once --now (populate time + 45 days): 1 in N is due
@@ -41,7 +43,8 @@ done
 BUILD=$(cd "${BENCH_BUILDDIR:-$SRC/build}" && pwd) || exit 1
 CERTVAULT=$BUILD/tools/certvault
 POPULATE=$BUILD/tests/bench/populate
-for p in "$CERTVAULT" "$POPULATE" /usr/bin/time; do
+PASS_READS=$BUILD/tests/bench/pass_reads
+for p in "$CERTVAULT" "$POPULATE" "$PASS_READS" /usr/bin/time; do
 	[ -x "$p" ] || { echo "$0: $p missing (build the tree first)" >&2; exit 1; }
 done
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -111,6 +114,8 @@ RESULTS=$SCRATCH/results
 	pass empty "$EMPTY"
 	log "pass: $COUNT certificates, today's pass"
 	pass ops "$BIG"
+	log "inside one process: the operations list of $COUNT certificates"
+	"$PASS_READS" --reps 20 "$BIG"
 	if "$CERTVAULT" run --help 2>&1 | grep -q -e '--now'; then
 		log "pass: nothing due"
 		pass none-due "$BIG" --now "$(iso $((MADE + 86400)))"
@@ -132,7 +137,13 @@ RESULTS=$SCRATCH/results
 echo
 echo "| pass ($COUNT certificates, 1 in $DUE_EVERY due) | median s | max s | max RSS MiB |"
 echo "|---|---|---|---|"
-awk '/^RESULT kind=lifetime/ {
+awk '/^RESULT kind=pass_reads/ {
+	delete f
+	for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+	printf "| op-list (in process; login %.0f ms apart) | %.3f | %.3f | n/a |\n",
+	       f["login_ms"], f["median_ms"] / 1000, f["max_ms"] / 1000
+}
+/^RESULT kind=lifetime/ {
 	delete f
 	for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 	if ("seconds_median" in f)
