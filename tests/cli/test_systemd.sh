@@ -166,6 +166,41 @@ as_service "$SVC_GID" "${ARGV[@]}"
 check "in the vault's group the one-pass command ($ARGS) passes" test "$RC" -eq 0
 [ "$RC" -ne 0 ] && diag "$(cat "$ERR")"
 
+# The units' SystemCallFilter= lines, expanded: a system call the pass
+# makes outside them would fail (EPERM) under systemd.
+# expand_calls @GROUP: its system calls, nested groups expanded.
+expand_calls() {
+	local g
+	systemd-analyze syscall-filter "$1" | tail -n +2 | sed 's/^ *//; /^#/d; /^$/d' |
+		while read -r g; do
+			case $g in
+			@*) expand_calls "$g" ;;
+			*) echo "$g" ;;
+			esac
+		done
+}
+if command -v strace >/dev/null; then
+	allow=$(sed -n 's/^SystemCallFilter=\(@[^ ]*\)$/\1/p' "$ONCE")
+	deny=$(sed -n 's/^SystemCallFilter=~//p' "$ONCE")
+	expand_calls "$allow" | sort -u >"$WORK/calls.allowed"
+	for g in $deny; do expand_calls "$g"; done | sort -u >"$WORK/calls.denied"
+	comm -23 "$WORK/calls.allowed" "$WORK/calls.denied" >"$WORK/calls.ok"
+	# strace started by the service's user, so only certvault is traced.
+	mkdir -p "$WORK/trace"
+	chown "$SVC_UID" "$WORK/trace"
+	run_any env -u CERTVAULT_PIN CERTVAULT_VAULT="$VAULT" HOME="$WORK/creds" \
+		setpriv --reuid="$SVC_UID" --regid="$SVC_GID" --clear-groups \
+		strace -f -qq -o "$WORK/trace/calls" \
+		"$DEST$(unit_value "$ONCE" ExecStart | sed 's/^\([^ ]*\).*/\1/')" "${ARGV[@]}"
+	sed -n 's/^[0-9]* *\([a-z0-9_]*\)(.*/\1/p' "$WORK/trace/calls" | sort -u >"$WORK/calls.made"
+	outside=$(comm -23 "$WORK/calls.made" "$WORK/calls.ok" | tr '\n' ' ')
+	check "the pass makes $(wc -l <"$WORK/calls.made") kinds of system call, none outside the units' filter ($allow ~$deny)" \
+		test "$RC" -eq 0 -a -s "$WORK/calls.made" -a -s "$WORK/calls.ok" -a -z "$outside"
+	[ -n "$outside" ] && diag "outside the filter: $outside"
+else
+	skip "the pass's system calls against the units' filter" "strace missing"
+fi
+
 # The service's user writes the root-owned vault, and root's tool goes on.
 policy CN=by-service Self '{"kty":"EC","crv":"P-256"}' >"$WORK/p.json"
 chmod 644 "$WORK/p.json"
