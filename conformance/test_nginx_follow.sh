@@ -24,7 +24,7 @@ NAME=follow
 KEY_NEW='{"kty":"EC","crv":"P-256","exportable":false,"reuse_key":false}'
 CLIENTS=3          # curl loops at a time
 LOOP_REQUESTS=5000 # each loop's bound
-LOOP_SECONDS=20    # and its time bound
+LOOP_SECONDS=40    # and its time bound (they stop when told)
 
 # The vault shared with the workers' group, as test_nginx.sh does.
 chmod 711 "$WORK"
