@@ -4697,7 +4697,7 @@ TEST(labels_follow_new_versions)
 {
 	CK_SESSION_HANDLE s, early;
 	CK_OBJECT_HANDLE c0, p0, c1, p1, c2, p2, c3, p3, cur, now;
-	X509 *x0 = NULL, *x1 = NULL, *x2 = NULL, *x3 = NULL;
+	X509 *x0 = NULL, *x1 = NULL, *x2 = NULL, *x3 = NULL, *x4 = NULL;
 	unsigned char *spki = NULL, *der = NULL;
 	size_t der_len = 0;
 	int spki_len;
@@ -4760,6 +4760,41 @@ TEST(labels_follow_new_versions)
 	follow_held(s, "after a merge (first version)", c0, p0, x0);
 	follow_held(s, "after a merge (second version)", c1, p1, x1);
 
+	/* A renewal with the same key (reuse_key) through the CA: the label
+	 * gives the new certificate with the same key, and the handles of the
+	 * version before keep showing and signing for it. */
+	ver_policy("p-follow-reuse.json", "follow", "Unknown", 1);
+	REQUIRE(ver_create("follow", "p-follow-reuse.json") == 0, "pending reuse (tool.log)");
+	snprintf(path, sizeof(path), "%s/follow-reuse.csr", T.work);
+	snprintf(args, sizeof(args), "certificate pending csr --name follow --file '%s'", path);
+	REQUIRE(tool(args) == 0, "pending csr (tool.log)");
+	REQUIRE((fp = fopen(path, "r")) != NULL, "%s", path);
+	X509_REQ_free(req);
+	req = PEM_read_X509_REQ(fp, NULL, NULL, NULL);
+	fclose(fp);
+	REQUIRE(req != NULL, "the CSR does not read");
+	OPENSSL_free(spki);
+	spki = NULL;
+	OPENSSL_free(der);
+	der = NULL;
+	spki_len = i2d_PUBKEY(X509_REQ_get0_pubkey(req), &spki);
+	REQUIRE(spki_len > 0 && t_ca_issue(spki, (size_t)spki_len, "follow", &der, &der_len),
+		"the test CA did not issue");
+	snprintf(path, sizeof(path), "%s/follow-reuse.der", T.work);
+	REQUIRE((fp = fopen(path, "wb")) != NULL && fwrite(der, 1, der_len, fp) == der_len,
+		"%s", path);
+	fclose(fp);
+	snprintf(args, sizeof(args), "certificate pending merge --name follow --file '%s'", path);
+	REQUIRE(tool(args) == 0, "pending merge with the same key (tool.log)");
+	x4 = follow_tool_cert("follow");
+	CHECK(X509_cmp(x2, x4) != 0, "the merge with the same key made no new version");
+	follow_check(s, "follow", "after a merge with the same key", x4, &cur, &now);
+	CHECK(EVP_PKEY_eq(X509_get0_pubkey(x2), X509_get0_pubkey(x4)) == 1,
+	      "the merge with the same key has another key");
+	follow_held(s, "after a merge with the same key (version before)", c2, p2, x2);
+	follow_held(s, "after a merge with the same key (second version)", c1, p1, x1);
+	follow_held(s, "after a merge with the same key (first version)", c0, p0, x0);
+
 	/* An import on the same name. */
 	REQUIRE(t_run("cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
 		      "-nodes -subj /CN=follow -days 30 -keyout follow-imp.key -out follow-imp.crt "
@@ -4770,7 +4805,8 @@ TEST(labels_follow_new_versions)
 	REQUIRE(tool(args) == 0, "import a new version of follow (tool.log)");
 	x3 = follow_tool_cert("follow");
 	follow_check(s, "follow", "after an import", x3, &c3, &p3);
-	follow_held(s, "after an import (merged version)", c2, p2, x2);
+	follow_held(s, "after an import (merged with the same key)", cur, now, x4);
+	follow_held(s, "after an import (merged)", c2, p2, x2);
 	follow_held(s, "after an import (first version)", c0, p0, x0);
 
 	T.f->C_CloseSession(early);
@@ -4781,6 +4817,7 @@ TEST(labels_follow_new_versions)
 	X509_free(x1);
 	X509_free(x2);
 	X509_free(x3);
+	X509_free(x4);
 }
 /* A renewal waiting for its CA (issuer Unknown): the label finds the
  * current version's key pair only, and so does a client that lists every
