@@ -1,10 +1,16 @@
 /* certvault benchmark: fill a vault with many self-signed EC certificates.
  *
- *   populate [--api] [--batch N] [--pin PIN] [--targets FILE] DIR COUNT
+ *   populate [--api] [--batch N] [--pin PIN] [--targets FILE]
+ *            [--due-every N] DIR COUNT
  *
  * Creates the vault in DIR when there is none, logs in once, and adds COUNT
  * certificates named c0000000, c0000001 ... with an EC P-256 self-signed
  * policy (content type PEM, not exportable).
+ *
+ * --due-every N gives every certificate the lifetime action AutoRenew 30
+ * days before expiry, with 12 months of validity, except every Nth (c0000000,
+ * cN, c2N ...), which gets 2 months: a lifetime pass at `--now` 45 days
+ * ahead finds 1 in N due (N=100: 1%), and at the time of populating none.
  *
  * --api makes each certificate with cv_cert_create: one LMDB write
  * transaction, so one durable commit (fsync), per certificate.  Without it,
@@ -36,6 +42,16 @@
 	"\"reuse_key\":false},\"secret_props\":{\"contentType\":" \
 	"\"application/x-pem-file\"},\"x509_props\":{\"subject\":\"CN=bench\"," \
 	"\"validity_months\":12},\"issuer\":{\"name\":\"Self\"}}"
+
+/* The same with AutoRenew 30 days before expiry, for --due-every: months
+ * of validity as the argument. */
+#define DUE_POLICY_JSON(months) \
+	"{\"key_props\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"exportable\":false," \
+	"\"reuse_key\":false},\"secret_props\":{\"contentType\":" \
+	"\"application/x-pem-file\"},\"x509_props\":{\"subject\":\"CN=bench\"," \
+	"\"validity_months\":" #months "},\"lifetime_actions\":[{\"trigger\":" \
+	"{\"days_before_expiry\":30},\"action\":{\"action_type\":\"AutoRenew\"}}]," \
+	"\"issuer\":{\"name\":\"Self\"}}"
 
 #define DEFAULT_PIN "bench-pin-1234"
 #define SO_PIN "bench-so-pin-5678"
@@ -116,11 +132,19 @@ done:
 	return err;
 }
 
-static int
-populate_batched(cv_vault *v, const cv_policy *policy, long start, long count,
-		 long batch, FILE *targets)
+/* The policy of certificate i: the due one for every due_every-th. */
+static const cv_policy *
+policy_of(long i, long due_every, const cv_policy *policy, const cv_policy *due)
 {
-	char *json = NULL;
+	return due_every > 0 && i % due_every == 0 ? due : policy;
+}
+
+static int
+populate_batched(cv_vault *v, const cv_policy *policy, const cv_policy *due,
+		 long due_every, long start, long count, long batch, FILE *targets)
+{
+	char *json = NULL, *due_json = NULL;
+	const cv_policy *p;
 	MDB_txn *txn = NULL;
 	char name[32];
 	unsigned char id[20];
@@ -128,15 +152,19 @@ populate_batched(cv_vault *v, const cv_policy *policy, long start, long count,
 	cv_err err;
 	int rc = 1;
 
-	if ((err = cv_policy_to_json(policy, CV_POLICY_JSON_REST, &json)) != CV_OK)
+	if ((err = cv_policy_to_json(policy, CV_POLICY_JSON_REST, &json)) != CV_OK ||
+	    (err = cv_policy_to_json(due, CV_POLICY_JSON_REST, &due_json)) != CV_OK) {
+		free(json);
 		return fail("policy to JSON", err);
+	}
 	for (i = start; i < start + count; i++) {
 		if (txn == NULL && (err = cv_txn_write(v, &txn)) != CV_OK) {
 			fail("begin a write transaction", err);
 			goto done;
 		}
 		snprintf(name, sizeof(name), "c%07ld", i);
-		if ((err = add_one(v, txn, policy, json, name, id)) != CV_OK) {
+		p = policy_of(i, due_every, policy, due);
+		if ((err = add_one(v, txn, p, p == due ? due_json : json, name, id)) != CV_OK) {
 			fail(name, err);
 			goto done;
 		}
@@ -155,12 +183,13 @@ done:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	free(json);
+	free(due_json);
 	return rc;
 }
 
 static int
-populate_api(cv_vault *v, const cv_policy *policy, long start, long count,
-	     FILE *targets)
+populate_api(cv_vault *v, const cv_policy *policy, const cv_policy *due,
+	     long due_every, long start, long count, FILE *targets)
 {
 	cv_cert_version *cv = NULL;
 	char name[32];
@@ -169,7 +198,8 @@ populate_api(cv_vault *v, const cv_policy *policy, long start, long count,
 
 	for (i = start; i < start + count; i++) {
 		snprintf(name, sizeof(name), "c%07ld", i);
-		if ((err = cv_cert_create(v, name, policy, NULL, NULL)) != CV_OK)
+		if ((err = cv_cert_create(v, name, policy_of(i, due_every, policy, due),
+					  NULL, NULL)) != CV_OK)
 			return fail(name, err);
 		if (targets != NULL) {
 			if ((err = cv_cert_get(v, name, NULL, &cv)) != CV_OK)
@@ -186,17 +216,18 @@ static void
 usage(void)
 {
 	fputs("usage: populate [--api] [--batch N] [--start N] [--pin PIN] "
-	      "[--targets FILE] DIR COUNT\n", stderr);
+	      "[--targets FILE] [--due-every N] DIR COUNT\n", stderr);
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *pin = DEFAULT_PIN, *targets_path = NULL, *dir;
-	long count, batch = 1000, start = 0;
+	long count, batch = 1000, start = 0, due_every = 0;
 	int api = 0, i, rc = 1;
 	cv_vault *v = NULL;
-	cv_policy *policy = NULL;
+	cv_policy *policy = NULL, *due = NULL;
+	const char *main_json = POLICY_JSON, *due_json = DUE_POLICY_JSON(2);
 	FILE *targets = NULL;
 	struct stat st;
 	double t0, t1;
@@ -211,6 +242,13 @@ main(int argc, char **argv)
 			start = strtol(argv[++i], NULL, 10);
 		} else if (strcmp(argv[i], "--pin") == 0 && i + 1 < argc) {
 			pin = argv[++i];
+		} else if (strcmp(argv[i], "--due-every") == 0 && i + 1 < argc) {
+			due_every = strtol(argv[++i], NULL, 10);
+			main_json = DUE_POLICY_JSON(12);
+			if (due_every < 1) {
+				usage();
+				return 2;
+			}
 		} else if (strcmp(argv[i], "--targets") == 0 && i + 1 < argc) {
 			targets_path = argv[++i];
 		} else {
@@ -242,7 +280,8 @@ main(int argc, char **argv)
 		fail("log in", err);
 		goto done;
 	}
-	if ((err = cv_policy_parse(POLICY_JSON, strlen(POLICY_JSON), &policy)) != CV_OK) {
+	if ((err = cv_policy_parse(main_json, strlen(main_json), &policy)) != CV_OK ||
+	    (err = cv_policy_parse(due_json, strlen(due_json), &due)) != CV_OK) {
 		fail("parse the policy", err);
 		goto done;
 	}
@@ -252,19 +291,21 @@ main(int argc, char **argv)
 	}
 
 	t0 = now_s();
-	rc = api ? populate_api(v, policy, start, count, targets)
-		 : populate_batched(v, policy, start, count, batch, targets);
+	rc = api ? populate_api(v, policy, due, due_every, start, count, targets)
+		 : populate_batched(v, policy, due, due_every, start, count, batch, targets);
 	t1 = now_s();
 	if (rc == 0)
-		printf("RESULT kind=populate mode=%s count=%ld batch=%ld seconds=%.2f "
-		       "per_s=%.0f\n", api ? "api" : "batched", count, api ? 1 : batch,
-		       t1 - t0, count / (t1 - t0 > 0 ? t1 - t0 : 1e-9));
+		printf("RESULT kind=populate mode=%s count=%ld batch=%ld due_every=%ld "
+		       "seconds=%.2f per_s=%.0f\n", api ? "api" : "batched", count,
+		       api ? 1 : batch, due_every, t1 - t0,
+		       count / (t1 - t0 > 0 ? t1 - t0 : 1e-9));
 done:
 	if (targets != NULL && fclose(targets) != 0 && rc == 0) {
 		fprintf(stderr, "populate: %s: %s\n", targets_path, strerror(errno));
 		rc = 1;
 	}
 	cv_policy_free(policy);
+	cv_policy_free(due);
 	cv_vault_close(v);
 	return rc;
 }

@@ -4599,6 +4599,226 @@ TEST(version_keeps_held_handles)
 	EVP_PKEY_free(pub1);
 }
 
+
+/* An application that loaded the module once follows every new version of
+ * a certificate by its name: after `certificate create` again, a merge and
+ * an import on the same name, a find by CKA_LABEL (in a session opened
+ * before the change, too) gives the certificate the tool calls current and
+ * the key pair of its public key (CKA_ID is that key's), while the handles
+ * found before still show and sign for the version they were found for. */
+
+/* The DER of a certificate's current version, as the tool writes it. */
+static X509 *
+follow_tool_cert(const char *name)
+{
+	char args[8192], path[4096];
+	X509 *x = NULL;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s-current.pem", T.work, name);
+	snprintf(args, sizeof(args), "certificate download --name %s --file '%s' --overwrite",
+		 name, path);
+	REQUIRE(tool(args) == 0, "certificate download %s (tool.log)", name);
+	REQUIRE((fp = fopen(path, "r")) != NULL, "%s", path);
+	x = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	REQUIRE(x != NULL, "the downloaded certificate of %s does not read", name);
+	return x;
+}
+
+/* 1 when object o's CKA_VALUE is x's DER. */
+static int
+follow_value_is(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, X509 *x)
+{
+	unsigned char *der = NULL, *v = NULL;
+	CK_ULONG len = 0;
+	int n, same;
+
+	n = i2d_X509(x, &der);
+	same = n > 0 && t_attr(s, o, CKA_VALUE, &v, &len) == CKR_OK &&
+	       len == (CK_ULONG)n && memcmp(v, der, len) == 0;
+	free(v);
+	OPENSSL_free(der);
+	return same;
+}
+
+/* What a find by label gives in session s must be the tool's current
+ * version: the certificate, and a key pair with the certificate's key id.
+ * The handles found are returned for later. */
+static void
+follow_check(CK_SESSION_HANDLE s, const char *name, const char *when, X509 *want,
+	     CK_OBJECT_HANDLE *cert, CK_OBJECT_HANDLE *priv)
+{
+	unsigned char id[20];
+	CK_OBJECT_HANDLE pub;
+	CK_ULONG labelled = 0;
+	int ok = 0;
+
+	t_key_id(X509_get0_pubkey(want), id);
+	*cert = leaf_cert(s, name);
+	pub = t_find_label(s, CKO_PUBLIC_KEY, name);
+	*priv = t_find_label(s, CKO_PRIVATE_KEY, name);
+	CHECK(*cert != 0 && follow_value_is(s, *cert, want),
+	      "%s: a find by the label gives %s, not the current version's certificate",
+	      when, *cert == 0 ? "no certificate" : "another certificate");
+	CHECK(*cert != 0 && attr_eq(s, *cert, CKA_ID, id, 20),
+	      "%s: the certificate's CKA_ID is not its key's", when);
+	CHECK(pub != 0 && attr_eq(s, pub, CKA_ID, id, 20),
+	      "%s: the public key a find by the label gives is not the current version's", when);
+	CHECK(*priv != 0 && attr_eq(s, *priv, CKA_ID, id, 20),
+	      "%s: the private key a find by the label gives is not the current version's",
+	      when);
+	CHECK(ver_private_by_id(s, id) == 1, "%s: a find by the current CKA_ID gives %lu "
+	      "private keys, want 1", when, (unsigned long)ver_private_by_id(s, id));
+	CHECK(ver_private_ids_unique(s, name, &labelled) && labelled == 1,
+	      "%s: %lu private keys are labelled %s, or two share a CKA_ID", when,
+	      (unsigned long)labelled, name);
+	CHECK(*priv != 0 && ver_sign(s, *priv, X509_get0_pubkey(want), &ok) == CKR_OK && ok,
+	      "%s: the label's private key does not sign for the current certificate", when);
+}
+
+/* A handle found for an earlier version: its certificate is still that
+ * version's and its key still signs for it. */
+static void
+follow_held(CK_SESSION_HANDLE s, const char *when, CK_OBJECT_HANDLE cert,
+	    CK_OBJECT_HANDLE priv, X509 *was)
+{
+	CK_RV rv;
+	int ok;
+
+	CHECK(follow_value_is(s, cert, was), "%s: a certificate handle found before no "
+	      "longer shows the certificate it was found for", when);
+	rv = ver_sign(s, priv, X509_get0_pubkey(was), &ok);
+	CHECK(rv == CKR_OK && ok, "%s: a private key handle found before: C_Sign %s, or "
+	      "the signature does not verify with its certificate", when, t_rv_name(rv));
+}
+
+TEST(labels_follow_new_versions)
+{
+	CK_SESSION_HANDLE s, early;
+	CK_OBJECT_HANDLE c0, p0, c1, p1, c2, p2, c3, p3, cur, now;
+	X509 *x0 = NULL, *x1 = NULL, *x2 = NULL, *x3 = NULL, *x4 = NULL;
+	unsigned char *spki = NULL, *der = NULL;
+	size_t der_len = 0;
+	int spki_len;
+	char path[4096], args[8192];
+	X509_REQ *req = NULL;
+	FILE *fp;
+
+	VAULT_ONLY();
+	/* A session opened before the certificate exists, and kept. */
+	early = t_open(T.slot, 0);
+	s = t_open(T.slot, 0);
+	t_login(s, CKU_USER);
+	ver_policy("p-follow.json", "follow", "Self", 0);
+	ver_policy("p-follow-csr.json", "follow", "Unknown", 0);
+	REQUIRE(ver_create("follow", "p-follow.json") == 0, "create follow (tool.log)");
+	x0 = follow_tool_cert("follow");
+	follow_check(s, "follow", "the first version", x0, &c0, &p0);
+
+	/* certificate create again with issuer Self. */
+	REQUIRE(ver_create("follow", "p-follow.json") == 0, "new version of follow (tool.log)");
+	x1 = follow_tool_cert("follow");
+	CHECK(X509_cmp(x0, x1) != 0, "the tool made no new version");
+	follow_check(s, "follow", "a new Self version", x1, &c1, &p1);
+	follow_check(early, "follow", "a new Self version, a session opened before", x1,
+		     &cur, &now);
+	CHECK(c1 != c0 && p1 != p0, "a new version with a new key kept the old handles");
+	follow_held(s, "a new Self version", c0, p0, x0);
+
+	/* A renewal through a CA outside the vault: pending, then a merge. */
+	REQUIRE(ver_create("follow", "p-follow-csr.json") == 0, "pending follow (tool.log)");
+	follow_check(s, "follow", "while a renewal is pending", x1, &cur, &now);
+	CHECK(cur == c1 && now == p1, "while a renewal is pending the label's handles changed");
+	snprintf(path, sizeof(path), "%s/follow.csr", T.work);
+	snprintf(args, sizeof(args), "certificate pending csr --name follow --file '%s'", path);
+	REQUIRE(tool(args) == 0, "pending csr (tool.log)");
+	REQUIRE((fp = fopen(path, "r")) != NULL, "%s", path);
+	req = PEM_read_X509_REQ(fp, NULL, NULL, NULL);
+	fclose(fp);
+	REQUIRE(req != NULL, "the CSR does not read");
+	spki_len = i2d_PUBKEY(X509_REQ_get0_pubkey(req), &spki);
+	REQUIRE(spki_len > 0 && t_ca_issue(spki, (size_t)spki_len, "follow", &der, &der_len),
+		"the test CA did not issue");
+	snprintf(path, sizeof(path), "%s/follow-signed.der", T.work);
+	REQUIRE((fp = fopen(path, "wb")) != NULL && fwrite(der, 1, der_len, fp) == der_len,
+		"%s", path);
+	fclose(fp);
+	snprintf(args, sizeof(args), "certificate pending merge --name follow --file '%s'", path);
+	REQUIRE(tool(args) == 0, "pending merge (tool.log)");
+	x2 = follow_tool_cert("follow");
+	{
+		const unsigned char *p = der;
+		X509 *signed_x = d2i_X509(NULL, &p, (long)der_len);
+
+		CHECK(signed_x != NULL && X509_cmp(signed_x, x2) == 0,
+		      "after the merge the tool's current version is not the merged certificate");
+		X509_free(signed_x);
+	}
+	follow_check(s, "follow", "after a merge", x2, &c2, &p2);
+	follow_check(early, "follow", "after a merge, a session opened before", x2, &cur, &now);
+	follow_held(s, "after a merge (first version)", c0, p0, x0);
+	follow_held(s, "after a merge (second version)", c1, p1, x1);
+
+	/* A renewal with the same key (reuse_key) through the CA: the label
+	 * gives the new certificate with the same key, and the handles of the
+	 * version before keep showing and signing for it. */
+	ver_policy("p-follow-reuse.json", "follow", "Unknown", 1);
+	REQUIRE(ver_create("follow", "p-follow-reuse.json") == 0, "pending reuse (tool.log)");
+	snprintf(path, sizeof(path), "%s/follow-reuse.csr", T.work);
+	snprintf(args, sizeof(args), "certificate pending csr --name follow --file '%s'", path);
+	REQUIRE(tool(args) == 0, "pending csr (tool.log)");
+	REQUIRE((fp = fopen(path, "r")) != NULL, "%s", path);
+	X509_REQ_free(req);
+	req = PEM_read_X509_REQ(fp, NULL, NULL, NULL);
+	fclose(fp);
+	REQUIRE(req != NULL, "the CSR does not read");
+	OPENSSL_free(spki);
+	spki = NULL;
+	OPENSSL_free(der);
+	der = NULL;
+	spki_len = i2d_PUBKEY(X509_REQ_get0_pubkey(req), &spki);
+	REQUIRE(spki_len > 0 && t_ca_issue(spki, (size_t)spki_len, "follow", &der, &der_len),
+		"the test CA did not issue");
+	snprintf(path, sizeof(path), "%s/follow-reuse.der", T.work);
+	REQUIRE((fp = fopen(path, "wb")) != NULL && fwrite(der, 1, der_len, fp) == der_len,
+		"%s", path);
+	fclose(fp);
+	snprintf(args, sizeof(args), "certificate pending merge --name follow --file '%s'", path);
+	REQUIRE(tool(args) == 0, "pending merge with the same key (tool.log)");
+	x4 = follow_tool_cert("follow");
+	CHECK(X509_cmp(x2, x4) != 0, "the merge with the same key made no new version");
+	follow_check(s, "follow", "after a merge with the same key", x4, &cur, &now);
+	CHECK(EVP_PKEY_eq(X509_get0_pubkey(x2), X509_get0_pubkey(x4)) == 1,
+	      "the merge with the same key has another key");
+	follow_held(s, "after a merge with the same key (version before)", c2, p2, x2);
+	follow_held(s, "after a merge with the same key (second version)", c1, p1, x1);
+	follow_held(s, "after a merge with the same key (first version)", c0, p0, x0);
+
+	/* An import on the same name. */
+	REQUIRE(t_run("cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+		      "-nodes -subj /CN=follow -days 30 -keyout follow-imp.key -out follow-imp.crt "
+		      ">/dev/null 2>&1 && cat follow-imp.crt follow-imp.key >follow-imp.pem",
+		      T.work) == 0, "openssl req");
+	snprintf(args, sizeof(args), "certificate import --name follow --file '%s/follow-imp.pem'",
+		 T.work);
+	REQUIRE(tool(args) == 0, "import a new version of follow (tool.log)");
+	x3 = follow_tool_cert("follow");
+	follow_check(s, "follow", "after an import", x3, &c3, &p3);
+	follow_held(s, "after an import (merged with the same key)", cur, now, x4);
+	follow_held(s, "after an import (merged)", c2, p2, x2);
+	follow_held(s, "after an import (first version)", c0, p0, x0);
+
+	T.f->C_CloseSession(early);
+	X509_REQ_free(req);
+	OPENSSL_free(spki);
+	OPENSSL_free(der);
+	X509_free(x0);
+	X509_free(x1);
+	X509_free(x2);
+	X509_free(x3);
+	X509_free(x4);
+}
 /* A renewal waiting for its CA (issuer Unknown): the label finds the
  * current version's key pair only, and so does a client that lists every
  * private key and picks by label (libp11); the pending key pair is found
@@ -5375,6 +5595,7 @@ main(int argc, char **argv)
 		T_(wait_for_slot_event),
 		T_(null_arguments),
 		T_(version_keeps_held_handles),
+		T_(labels_follow_new_versions),
 		T_(pending_renewal_label),
 		T_(one_private_key_per_id),
 		T_(pin_lock_and_unlock),
