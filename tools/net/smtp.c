@@ -83,6 +83,21 @@ buf_printf(struct buf *b, const char *fmt, ...)
 
 /* --- what the caller gave ------------------------------------------------ */
 
+/* s, at most n - 1 bytes, with control characters as '?': what a refusal
+ * quotes of a bad argument stays one line. */
+static const char *
+printable(const char *s, char *out, size_t n)
+{
+	size_t i;
+
+	if (s == NULL)
+		s = "";
+	for (i = 0; s[i] != '\0' && i + 1 < n; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	out[i] = '\0';
+	return out;
+}
+
 /* A plain ASCII local@domain: what goes between < and > in MAIL FROM and
  * RCPT TO, and in the From: and To: headers, without any quoting. */
 static int
@@ -449,6 +464,7 @@ smtp_send(const struct smtp_server *srv, const struct smtp_mail *mail,
 	  int *permanent, char *err, size_t errlen)
 {
 	char where[300], url[600], ehlo[256], id[300], cerr[CURL_ERROR_SIZE];
+	char shown[101];
 	struct curl_slist *rcpt = NULL;
 	struct reply reply = { 0 };
 	struct upload up = { 0 };
@@ -462,8 +478,9 @@ smtp_send(const struct smtp_server *srv, const struct smtp_mail *mail,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (srv == NULL || mail == NULL || !host_ok(srv->host)) {
-		snprintf(err, errlen, "SMTP server %.200s: not a host name or address",
-			 srv != NULL && srv->host != NULL ? srv->host : "(none)");
+		snprintf(err, errlen, "SMTP server %s: not a host name or address",
+			 srv != NULL && srv->host != NULL
+			 ? printable(srv->host, shown, sizeof(shown)) : "(none)");
 		goto done;
 	}
 	snprintf(where, sizeof(where), "SMTP server %s:%u", srv->host, srv->port);
@@ -484,9 +501,9 @@ smtp_send(const struct smtp_server *srv, const struct smtp_mail *mail,
 		goto done;
 	}
 	if (!address_ok(mail->from)) {
-		snprintf(err, errlen, "%s: sender \"%.100s\" is not an address "
+		snprintf(err, errlen, "%s: sender \"%s\" is not an address "
 			 "like name@example.org", where,
-			 mail->from != NULL ? mail->from : "");
+			 printable(mail->from, shown, sizeof(shown)));
 		goto done;
 	}
 	if (mail->to == NULL || mail->to[0] == NULL) {
@@ -495,8 +512,9 @@ smtp_send(const struct smtp_server *srv, const struct smtp_mail *mail,
 	}
 	for (i = 0; mail->to[i] != NULL; i++) {
 		if (!address_ok(mail->to[i])) {
-			snprintf(err, errlen, "%s: recipient \"%.100s\" is not an "
-				 "address like name@example.org", where, mail->to[i]);
+			snprintf(err, errlen, "%s: recipient \"%s\" is not an "
+				 "address like name@example.org", where,
+				 printable(mail->to[i], shown, sizeof(shown)));
 			goto done;
 		}
 	}
@@ -509,8 +527,9 @@ smtp_send(const struct smtp_server *srv, const struct smtp_mail *mail,
 	}
 	if (mail->message_id != NULL) {
 		if (!message_id_ok(mail->message_id)) {
-			snprintf(err, errlen, "%s: message id \"%.100s\" is not "
-				 "<...@...>", where, mail->message_id);
+			snprintf(err, errlen, "%s: message id \"%s\" is not "
+				 "<...@...>", where,
+				 printable(mail->message_id, shown, sizeof(shown)));
 			goto done;
 		}
 		snprintf(id, sizeof(id), "%s", mail->message_id);
