@@ -300,6 +300,41 @@ missing_program_is_one_line(void **state)
 	assert_non_null(strstr(out, "not-executable: Permission denied"));
 }
 
+/* A hook runs with the caller's environment, except the vault's PINs: a
+ * service that reads CERTVAULT_PIN does not hand it to every hook. */
+static void
+hook_never_sees_the_pins(void **state)
+{
+	char hook[300], file[300], out[512] = "";
+	char *argv[] = { hook, NULL };
+	unsigned char *env;
+	size_t len;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/env", tmp);
+	script(hook, sizeof(hook), "env", "env > '%s'\n", file);
+	setenv("CERTVAULT_PIN", "user-pin-4242", 1);
+	setenv("CERTVAULT_SO_PIN", "so-pin-4343", 1);
+	setenv("CERTVAULT_NEW_PIN", "new-pin-4444", 1);
+	setenv("CV_TEST_MARK", "kept", 1);
+	setenv("CERTVAULT_CONF", "/etc/certvault/test.conf", 1);
+	assert_int_equal(proc_run(argv, NULL, 0, 10, out, sizeof(out)), 0);
+	env = slurp(file, &len);
+	assert_non_null(env);
+	assert_null(strstr((char *)env, "pin-4"));
+	assert_null(strstr((char *)env, "_PIN="));
+	assert_non_null(strstr((char *)env, "CV_TEST_MARK=kept\n"));
+	assert_non_null(strstr((char *)env, "CERTVAULT_CONF=/etc/certvault/test.conf\n"));
+	free(env);
+	/* The caller's own environment is left as it was. */
+	assert_string_equal(getenv("CERTVAULT_PIN"), "user-pin-4242");
+	unsetenv("CERTVAULT_PIN");
+	unsetenv("CERTVAULT_SO_PIN");
+	unsetenv("CERTVAULT_NEW_PIN");
+	unsetenv("CV_TEST_MARK");
+	unsetenv("CERTVAULT_CONF");
+}
+
 static void
 split_is_words_without_a_shell(void **state)
 {
@@ -340,6 +375,7 @@ main(void)
 		cmocka_unit_test(hook_that_never_reads_stdin_does_not_hang_the_caller),
 		cmocka_unit_test(flood_of_output_is_bounded_and_keeps_the_end),
 		cmocka_unit_test(missing_program_is_one_line),
+		cmocka_unit_test(hook_never_sees_the_pins),
 		cmocka_unit_test(split_is_words_without_a_shell),
 	};
 

@@ -118,6 +118,41 @@ feed_stdin(int fd, const unsigned char *data, size_t len, size_t *done)
 	return more;
 }
 
+/* The caller's environment without the vault's PINs (CERTVAULT_PIN,
+ * CERTVAULT_SO_PIN, CERTVAULT_NEW_PIN and any other CERTVAULT_*PIN*): a
+ * service started with its PIN in the environment does not pass it on to
+ * every hook.  The array is malloc'd; its strings are environ's. */
+static int
+names_a_pin(const char *var)
+{
+	size_t i;
+
+	if (strncmp(var, "CERTVAULT_", 10) != 0)
+		return 0;
+	for (i = 10; var[i] != '\0' && var[i] != '='; i++)
+		if (strncmp(var + i, "PIN", 3) == 0)
+			return 1;
+	return 0;
+}
+
+static char **
+hook_environment(void)
+{
+	char **env;
+	size_t n = 0, i, k = 0;
+
+	while (environ != NULL && environ[n] != NULL)
+		n++;
+	env = calloc(n + 1, sizeof(*env));
+	if (env == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (!names_a_pin(environ[i]))
+			env[k++] = environ[i];
+	env[k] = NULL;
+	return env;
+}
+
 static int
 make_pipe(int fds[2], int parent_end_nonblocking)
 {
@@ -150,7 +185,7 @@ proc_run_outcome(char *const argv[], const void *stdin_data,
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, deflt;
-	char *kept = NULL;
+	char *kept = NULL, **env = NULL;
 	size_t kept_len = 0, fed = 0;
 	int outp[2] = { -1, -1 }, inp[2] = { -1, -1 };
 	int status = 0, rc = -1, e, fa_made = 0, attr_made = 0;
@@ -173,7 +208,8 @@ proc_run_outcome(char *const argv[], const void *stdin_data,
 		goto done;
 	}
 	kept = malloc(OUTPUT_KEPT);
-	if (kept == NULL) {
+	env = hook_environment();
+	if (kept == NULL || env == NULL) {
 		res->code = ENOMEM;
 		goto done;
 	}
@@ -216,7 +252,7 @@ proc_run_outcome(char *const argv[], const void *stdin_data,
 		res->code = e;
 		goto done;
 	}
-	e = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+	e = posix_spawnp(&pid, argv[0], &fa, &attr, argv, env);
 	if (e != 0) {
 		pid = -1;
 		res->code = e;
@@ -303,6 +339,7 @@ done:
 	close_fd(&inp[0]);
 	close_fd(&inp[1]);
 	free(kept);
+	free(env);
 	return rc;
 }
 

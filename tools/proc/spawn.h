@@ -6,7 +6,10 @@
  * to one pipe the caller reads; what it said is kept bounded (the last 2 KiB)
  * and reported as one line.  Its standard input is the caller's bytes, written
  * without blocking, or /dev/null.  When it outlives the timeout the whole
- * group is killed (SIGKILL), so what it started goes with it.  Knows no vault.
+ * group is killed (SIGKILL), so what it started goes with it.  It gets the
+ * caller's environment less every CERTVAULT_*PIN* variable (CERTVAULT_PIN,
+ * CERTVAULT_SO_PIN, ...): a hook never sees the vault's PINs.  Knows no
+ * vault.
  */
 #ifndef CV_PROC_SPAWN_H
 #define CV_PROC_SPAWN_H
