@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """certvault tests: an SMTP server on 127.0.0.1 (Debian's python3-aiosmtpd).
 
-Listens on 127.0.0.1 only, on --port (0: a free port the kernel picks), and
+Listens on 127.0.0.1 only (--bind ::1: on IPv6's loopback), on --port (0: a free port the kernel picks), and
 writes the port it got to --port-file once it listens.  Every message it
 accepts is saved in --dir as N.eml (the message as it arrived, after the
 protocol's dot-unstuffing) and then N.json (written last, by rename, so a
@@ -44,6 +44,7 @@ def parse_args():
     p.add_argument("--dir", required=True)
     p.add_argument("--port-file", required=True)
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--bind", default="127.0.0.1", choices=["127.0.0.1", "::1"])
     p.add_argument("--refuse", action="append", default=[])
     p.add_argument("--defer", action="append", default=[])
     p.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
@@ -178,16 +179,16 @@ async def main():
         return SMTP(handler, **kw)
 
     if args.silent:
-        server = await loop.create_server(Silent, "127.0.0.1", args.port)
+        server = await loop.create_server(Silent, args.bind, args.port)
     else:
         server = await loop.create_server(
-            factory, "127.0.0.1", args.port,
+            factory, args.bind, args.port,
             ssl=tls_context(*args.tls) if args.tls else None)
     port = server.sockets[0].getsockname()[1]
     with open(args.port_file + ".tmp", "w") as f:
         f.write(f"{port}\n")
     os.rename(args.port_file + ".tmp", args.port_file)
-    print(f"listening on 127.0.0.1:{port}", file=sys.stderr, flush=True)
+    print(f"listening on {args.bind} port {port}", file=sys.stderr, flush=True)
     stop = loop.create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))

@@ -14,7 +14,8 @@
 #                --starttls CERT KEY (required), --tls CERT KEY (smtps),
 #                --auth USER:PASSWORD (required), --silent (never answers),
 #                --port N (this port, e.g. the one of a server stopped
-#                before: a server down, then up again).
+#                before: a server down, then up again), --bind ::1 (IPv6's
+#                loopback instead of 127.0.0.1).
 #                Sets SMTPD_PORT, SMTPD_PID and SMTPD_DIR; bails out when
 #                it does not listen within 15 s.
 #   smtpd_stop [PID]  stop it (TERM, then KILL after 5 s): SMTPD_PID or PID.

@@ -98,14 +98,32 @@ smtpd_wait_mails "$BOX" 3
 check_eq "... the subject reads back as written" "$(field "$BOX" 3 .subject)" "$LONG"
 check_eq "... the Message-ID is the one given" "$(field "$BOX" 3 .message_id)" '<notice-42@vault.example.org>'
 
+# ASCII that a reader would take for an encoded word, or a control
+# character, is itself encoded: the subject reads back as written.
+TRICK='price =?UTF-8?B?w6k=?= is literal'
+send --port "$PLAIN_PORT" --to ops@example.com --subject "$TRICK" --body-file "$WORK/body1"
+check_eq "a subject holding the text of an encoded word is accepted" "$RC" 0
+smtpd_wait_mails "$BOX" 4
+check_eq "... and reads back literally" "$(field "$BOX" 4 .subject)" "$TRICK"
+ESCSUBJ=$'bell\a and escape\e[31m'
+send --port "$PLAIN_PORT" --to ops@example.com --subject "$ESCSUBJ" --body-file "$WORK/body1"
+check_eq "a subject with control characters is accepted" "$RC" 0
+smtpd_wait_mails "$BOX" 5
+check_eq "... and reads back as written" "$(field "$BOX" 5 .subject)" "$ESCSUBJ"
+check "... while the header itself holds none" /usr/bin/python3 -c '
+import sys
+h = sys.argv[1]
+sys.exit(0 if all(32 <= ord(c) < 127 or c in "\r\n" for c in h) else 1)' \
+	"$(field "$BOX" 5 .raw_subject)"
+
 # --- several recipients ------------------------------------------------------
 send --port "$PLAIN_PORT" --to ops@example.com --to sec@example.com --to admin@example.net \
 	--subject "to three" --body-file "$WORK/body1"
 check_eq "a mail to three contacts is accepted" "$RC" 0
-smtpd_wait_mails "$BOX" 4
-check_eq "... every one in the envelope" "$(field "$BOX" 4 '.rcpt_tos|join(",")')" \
+smtpd_wait_mails "$BOX" 6
+check_eq "... every one in the envelope" "$(field "$BOX" 6 '.rcpt_tos|join(",")')" \
 	ops@example.com,sec@example.com,admin@example.net
-check_eq "... every one in To:" "$(field "$BOX" 4 .to)" \
+check_eq "... every one in To:" "$(field "$BOX" 6 .to)" \
 	"ops@example.com, sec@example.com, admin@example.net"
 
 # --- what is refused before any connection -----------------------------------
@@ -125,7 +143,7 @@ run "$SEND_MAIL" --host localhost --port "$PLAIN_PORT" --from "$FROM" --to ops@e
 check_eq "plain SMTP to a host that is not 127.0.0.1 or [::1] is refused for good" "$RC" 5
 check_grep "... saying TLS is needed" "$ERR" "SMTP server localhost:$PLAIN_PORT: mail without TLS goes only to 127\.0\.0\.1 or \[::1\]"
 one_line_err "... in one line"
-check_eq "... nothing reached the server" "$(smtpd_count "$BOX")" 4
+check_eq "... nothing reached the server" "$(smtpd_count "$BOX")" 6
 smtpd_stop "$PLAIN_PID"
 
 # --- STARTTLS ----------------------------------------------------------------
@@ -233,6 +251,21 @@ check_eq "... the same mail once it is up again: accepted" "$RC" 0
 smtpd_wait_mails "$SMTPD_DIR" 1
 check_eq "... one mail, the one sent once it was up" "$(field "$SMTPD_DIR" 1 .subject)" "once up"
 smtpd_stop "$SMTPD_PID"
+
+# --- IPv6 loopback -----------------------------------------------------------
+if /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	smtpd_start "$WORK/box-v6" --bind ::1
+	run "$SEND_MAIL" --host '[::1]' --port "$SMTPD_PORT" --from "$FROM" --to ops@example.com \
+		--subject "over IPv6" --body-file "$WORK/body1"
+	check_eq "plain SMTP to [::1]: accepted" "$RC" 0
+	[ "$RC" = 0 ] || diag "$(cat "$ERR")"
+	smtpd_wait_mails "$SMTPD_DIR" 1
+	check_eq "... the mail arrived" "$(field "$SMTPD_DIR" 1 .subject)" "over IPv6"
+	smtpd_stop "$SMTPD_PID"
+else
+	skip "plain SMTP to [::1]" "no IPv6 loopback here"
+	skip "... the mail arrived" "no IPv6 loopback here"
+fi
 
 # --- a server that accepts and never answers ---------------------------------
 smtpd_start "$WORK/box-silent" --silent

@@ -193,16 +193,20 @@ add_date(struct buf *b, time_t now)
 		   tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* Text a header may carry as it is: printable ASCII, and nothing a reader
+ * would decode as an RFC 2047 encoded word. */
 static int
-is_ascii(const char *s)
+header_plain(const char *s)
 {
+	if (strstr(s, "=?") != NULL)
+		return 0;
 	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
 			return 0;
 	return 1;
 }
 
-/* Subject: as it is when ASCII (folded before a space to keep lines short),
+/* Subject: as it is when plain (folded before a space to keep lines short),
  * else as RFC 2047 "B" encoded words of whole UTF-8 characters, each at
  * most 75 characters, one per folded line. */
 static void
@@ -210,7 +214,7 @@ add_subject(struct buf *b, const char *s)
 {
 	size_t len = strlen(s), col, i;
 
-	if (is_ascii(s)) {
+	if (header_plain(s)) {
 		buf_str(b, "Subject:");
 		col = 8;
 		i = 0;

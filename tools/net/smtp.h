@@ -2,7 +2,8 @@
  *
  * The message is built here (RFC 5322: Date, From, To, Subject, Message-ID,
  * MIME-Version, Content-Type text/plain; charset=UTF-8, CRLF line ends; a
- * non-ASCII subject as RFC 2047 encoded words; a body that is not 7-bit
+ * subject that is not printable ASCII, or that holds "=?", as RFC 2047
+ * encoded words, so it reads back as written; a body that is not 7-bit
  * ASCII in lines of at most 998 bytes is sent quoted-printable).  libcurl
  * speaks the protocol, dot-stuffing included.  TLS is verified (peer and
  * name) against ca_file or the system's roots; plain SMTP, without TLS, only
