@@ -3,9 +3,9 @@
 # picks.
 #
 # A script sources a lib that gives $WORK and TAP (conformance/lib.sh or
-# tests/cli/lib.sh), then this file.  With conformance/lib.sh every server
-# started is also stopped when the script ends (its `track`); with another
-# lib the script calls smtpd_stop itself (the EXIT trap is the lib's).
+# tests/cli/lib.sh), then this file.  Every server started is stopped when
+# the script ends: through the lib's `track` (conformance/lib.sh), else by
+# this file's own stop run before the lib's EXIT trap (tests/cli/lib.sh).
 #   smtpd_start DIR [SWITCH...]  start a server that saves every mail it
 #                accepts in DIR (made if missing): DIR/N.eml as it arrived
 #                and DIR/N.json, the envelope and the headers as Python's
@@ -34,6 +34,21 @@ SMTPD_PORT=
 SMTPD_PID=
 SMTPD_DIR=
 _SMTPD_N=0
+_SMTPD_PIDS=()
+
+_smtpd_stop_all() {
+	local p
+	for p in "${_SMTPD_PIDS[@]}"; do
+		smtpd_stop "$p"
+	done
+}
+
+# Without the lib's `track`, stop the servers first, then run the lib's own
+# EXIT trap (tests/cli/lib.sh's removes $WORK).
+if ! declare -F track >/dev/null; then
+	_SMTPD_PREV_EXIT=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
+	trap "_smtpd_stop_all; $_SMTPD_PREV_EXIT" EXIT
+fi
 
 smtpd_start() {
 	local dir=$1 i portfile log
@@ -49,6 +64,8 @@ smtpd_start() {
 	SMTPD_DIR=$dir
 	if declare -F track >/dev/null; then
 		track "$SMTPD_PID"
+	else
+		_SMTPD_PIDS+=("$SMTPD_PID")
 	fi
 	for i in $(seq 1 150); do
 		if [ -s "$portfile" ]; then
