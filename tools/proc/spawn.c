@@ -23,6 +23,7 @@
 extern char **environ;
 
 #define TIMEOUT_DEFAULT 30 /* seconds */
+#define TIMEOUT_MAX 86400  /* a day: no deadline arithmetic overflows */
 #define OUTPUT_KEPT 2048   /* bytes of what it says, the last ones */
 #define LINE_KEPT 400      /* of those, the last ones in the line */
 
@@ -197,6 +198,8 @@ proc_run_outcome(char *const argv[], const void *stdin_data,
 	res->end = PROC_NOT_STARTED;
 	if (timeout <= 0)
 		timeout = TIMEOUT_DEFAULT;
+	if (timeout > TIMEOUT_MAX)
+		timeout = TIMEOUT_MAX;
 	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0') {
 		res->code = EINVAL;
 		goto done;

@@ -41,7 +41,7 @@ struct proc_outcome {
  * else -1 with out saying how it ended ("exit 3: <its output>", "killed
  * after 30 s", "cannot run X: reason").
  *
- * timeout <= 0 means 30 seconds.  On success out holds what it said (maybe
+ * timeout <= 0 means 30 seconds; more than a day means a day.  On success out holds what it said (maybe
  * empty).  Standard input: the bytes are written as the program reads them;
  * a program that ends (or closes its input) before reading them all is not
  * an error, and one that never reads them is bounded by the timeout like any
