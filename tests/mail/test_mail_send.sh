@@ -144,6 +144,17 @@ check_eq "plain SMTP to a host that is not 127.0.0.1 or [::1] is refused for goo
 check_grep "... saying TLS is needed" "$ERR" "SMTP server localhost:$PLAIN_PORT: mail without TLS goes only to 127\.0\.0\.1 or \[::1\]"
 one_line_err "... in one line"
 check_eq "... nothing reached the server" "$(smtpd_count "$BOX")" 6
+# STARTTLS or TLS asked for, and a server that offers neither: never in clear.
+send --port "$PLAIN_PORT" --security starttls --ca-file "$WORK/tls/ca.pem" \
+	--user relay-user --password-file "$WORK/body1" \
+	--to ops@example.com --subject "must be TLS" --body-file "$WORK/body1"
+check_eq "STARTTLS required and a server without it: not sent, may be retried (exit 4)" "$RC" 4
+one_line_err "... in one line"
+send --port "$PLAIN_PORT" --security tls --ca-file "$WORK/tls/ca.pem" \
+	--to ops@example.com --subject "must be TLS" --body-file "$WORK/body1"
+check_eq "implicit TLS to a server that speaks plain SMTP: not sent, may be retried (exit 4)" "$RC" 4
+one_line_err "... in one line"
+check_eq "... neither mail reached the server" "$(smtpd_count "$BOX")" 6
 smtpd_stop "$PLAIN_PID"
 
 # --- STARTTLS ----------------------------------------------------------------
