@@ -442,6 +442,21 @@ on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
 	return 0;
 }
 
+/* libcurl's global state, once per process (as net/http.c does): the
+ * command is one thread, and curl_global_init counts its calls. */
+static int
+smtp_global_init(void)
+{
+	static int ready;
+
+	if (ready)
+		return 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -1;
+	ready = 1;
+	return 0;
+}
+
 /* The part of the EHLO greeting libcurl takes from the URL's path: this
  * machine's name when it is a plain host name, else "localhost". */
 static void
@@ -565,7 +580,7 @@ smtp_send(const struct smtp_server *srv, const struct smtp_mail *mail,
 		 srv->security == SMTP_TLS ? "smtps" : "smtp", srv->host,
 		 srv->port, ehlo);
 	timeout = srv->timeout > 0 ? srv->timeout : TIMEOUT_DEFAULT;
-	c = curl_easy_init();
+	c = smtp_global_init() == 0 ? curl_easy_init() : NULL;
 	if (c == NULL) {
 		*permanent = 0;
 		snprintf(err, errlen, "%s: cannot start libcurl", where);
