@@ -136,6 +136,21 @@ send --port "$PLAIN_PORT" --to $'ops@example.com>\r\nRCPT TO:<victim@example.com
 check_eq "a recipient that is not one address is refused for good" "$RC" 5
 check_grep "... naming it" "$ERR" 'recipient .* is not an address'
 one_line_err "... in one line"
+run "$SEND_MAIL" --host '127.0.0.1:1@evil.example/x' --port "$PLAIN_PORT" --from "$FROM" \
+	--to ops@example.com --subject x --body-file "$WORK/body1"
+check_eq "a host that would be read as more of a URL is refused for good" "$RC" 5
+check_grep "... naming it" "$ERR" 'not a host name or address'
+send --port 0 --to ops@example.com --subject x --body-file "$WORK/body1"
+check_eq "port 0 is refused for good" "$RC" 5
+send --port "$PLAIN_PORT" --to ops@example.com --subject x --body-file "$WORK/body1" \
+	--message-id 'no-brackets@example.org'
+check_eq "a Message-ID without its brackets is refused for good" "$RC" 5
+send --port "$PLAIN_PORT" --subject x --body-file "$WORK/body1"
+check_eq "no recipient is refused for good" "$RC" 5
+check_grep "... saying so" "$ERR" ': no recipient$'
+run "$SEND_MAIL" --host 127.0.0.1 --port "$PLAIN_PORT" --from 'vault@example.org> SIZE=1' \
+	--to ops@example.com --subject x --body-file "$WORK/body1"
+check_eq "a sender that is not one address is refused for good" "$RC" 5
 # A name, even one that resolves to loopback, is not an address: this
 # server would take the mail if it were sent.
 run "$SEND_MAIL" --host localhost --port "$PLAIN_PORT" --from "$FROM" --to ops@example.com \
