@@ -116,14 +116,24 @@ h = sys.argv[1]
 sys.exit(0 if all(32 <= ord(c) < 127 or c in "\r\n" for c in h) else 1)' \
 	"$(field "$BOX" 5 .raw_subject)"
 
+SPACED="$(printf 'x%.0s' $(seq 1 70))$(printf ' %.0s' $(seq 1 90))end  "
+send --port "$PLAIN_PORT" --to ops@example.com --subject "$SPACED" --body-file "$WORK/body1"
+check_eq "a subject with runs of spaces and trailing ones is accepted" "$RC" 0
+smtpd_wait_mails "$BOX" 6
+check_eq "... and reads back with every space" "$(field "$BOX" 6 .subject)" "$SPACED"
+check "... the header has no line of blanks alone (RFC 5322 section 3.2.2)" /usr/bin/python3 -c '
+import sys
+sys.exit(0 if all(l.strip() for l in sys.argv[1].split("\r\n")) else 1)' \
+	"$(field "$BOX" 6 .raw_subject)"
+
 # --- several recipients ------------------------------------------------------
 send --port "$PLAIN_PORT" --to ops@example.com --to sec@example.com --to admin@example.net \
 	--subject "to three" --body-file "$WORK/body1"
 check_eq "a mail to three contacts is accepted" "$RC" 0
-smtpd_wait_mails "$BOX" 6
-check_eq "... every one in the envelope" "$(field "$BOX" 6 '.rcpt_tos|join(",")')" \
+smtpd_wait_mails "$BOX" 7
+check_eq "... every one in the envelope" "$(field "$BOX" 7 '.rcpt_tos|join(",")')" \
 	ops@example.com,sec@example.com,admin@example.net
-check_eq "... every one in To:" "$(field "$BOX" 6 .to)" \
+check_eq "... every one in To:" "$(field "$BOX" 7 .to)" \
 	"ops@example.com, sec@example.com, admin@example.net"
 
 # --- what is refused before any connection -----------------------------------
@@ -158,7 +168,7 @@ run "$SEND_MAIL" --host localhost --port "$PLAIN_PORT" --from "$FROM" --to ops@e
 check_eq "plain SMTP to a host that is not 127.0.0.1 or [::1] is refused for good" "$RC" 5
 check_grep "... saying TLS is needed" "$ERR" "SMTP server localhost:$PLAIN_PORT: mail without TLS goes only to 127\.0\.0\.1 or \[::1\]"
 one_line_err "... in one line"
-check_eq "... nothing reached the server" "$(smtpd_count "$BOX")" 6
+check_eq "... nothing reached the server" "$(smtpd_count "$BOX")" 7
 # STARTTLS or TLS asked for, and a server that offers neither: never in clear.
 send --port "$PLAIN_PORT" --security starttls --ca-file "$WORK/tls/ca.pem" \
 	--user relay-user --password-file "$WORK/body1" \
@@ -169,7 +179,7 @@ send --port "$PLAIN_PORT" --security tls --ca-file "$WORK/tls/ca.pem" \
 	--to ops@example.com --subject "must be TLS" --body-file "$WORK/body1"
 check_eq "implicit TLS to a server that speaks plain SMTP: not sent, may be retried (exit 4)" "$RC" 4
 one_line_err "... in one line"
-check_eq "... neither mail reached the server" "$(smtpd_count "$BOX")" 6
+check_eq "... neither mail reached the server" "$(smtpd_count "$BOX")" 7
 smtpd_stop "$PLAIN_PID"
 
 # --- STARTTLS ----------------------------------------------------------------

@@ -193,12 +193,17 @@ add_date(struct buf *b, time_t now)
 		   tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Text a header may carry as it is: printable ASCII, and nothing a reader
- * would decode as an RFC 2047 encoded word. */
+/* Text a header may carry as it is: printable ASCII, nothing a reader
+ * would decode as an RFC 2047 encoded word, and words one space apart (so
+ * folding before a space never leaves a line of blanks, and no reader
+ * trims what was meant). */
 static int
 header_plain(const char *s)
 {
-	if (strstr(s, "=?") != NULL)
+	size_t len = strlen(s);
+
+	if (strstr(s, "=?") != NULL || strstr(s, "  ") != NULL ||
+	    (len > 0 && (s[0] == ' ' || s[len - 1] == ' ')))
 		return 0;
 	for (; *s != '\0'; s++)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
