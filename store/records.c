@@ -827,7 +827,9 @@ cv_version_store(cv_vault *v, MDB_txn *txn, cv_cert_rec *cert,
 
 	memcpy(cert->current, version, CV_VERSION_LEN + 1);
 	cert->updated = r.created;
-	err = cv_cert_rec_write(v, txn, cert);
+	if ((err = cv_cert_rec_write(v, txn, cert)) != CV_OK)
+		goto done;
+	err = cv_life_schedule(v, txn, cert->name, version, policy, r.nbf, r.exp);
 done:
 	version_rec_clear(&r);
 	cv_wbuf_free(&w);
