@@ -73,6 +73,32 @@ sleep 1
 check_eq "a second pass sends nothing" "$(smtpd_count "$WORK/mail1")" 1
 check_eq "... and renews nothing" "$(grep -c renewed "$OUT")" 0
 
+# A pass killed at random points, then run to the end: one new version,
+# one renewal mail (a pass killed after the relay took the mail but before
+# the vault heard so sends it again under the same Message-ID).
+smtpd_start "$WORK/mail2"
+expect_ok "the relay for the kill test" vault set-mail --host 127.0.0.1 \
+	--port "$SMTPD_PORT" --from vault@contoso.com
+expect_ok "Self, AutoRenew 40 days before expiry, to be killed" certificate create \
+	--name kill --policy "$(lpol CN=kill.contoso.com days_before_expiry 40)"
+KAT=$(($(expires kill) - 40 * DAY + 60))
+for i in 1 2 3 4 5 6 7 8; do
+	(timeout -s KILL "0.$((RANDOM % 9 + 1))" "$CERTVAULT" --vault "$VAULT" run --once \
+		--now "@$KAT") >/dev/null 2>&1
+done
+run_cv run --once --now "@$KAT"
+check_eq "after the killed passes, a pass exits 0" "$RC" 0
+run_cv run --once --now "@$((KAT + 4000))"
+check_eq "... kill has exactly two versions" \
+	"$(cv --json certificate list-versions --name kill | jq length)" 2
+sleep 1
+check_eq "... and one renewal mail" \
+	"$(jq -r 'select(.subject == "Certificate kill renewed") | .message_id' "$WORK"/mail2/*.json |
+		sort -u | wc -l)" 1
+smtpd_stop
+expect_ok "the first relay again" vault set-mail --host 127.0.0.1 --port "$PORT" \
+	--from vault@contoso.com
+
 # The hook: each new event's JSON on its standard input, once.
 cat >"$WORK/hook.sh" <<EOF
 #!/bin/sh

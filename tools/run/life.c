@@ -172,7 +172,7 @@ send_outbox(cv_vault *v, const struct life_run *lr, FILE *out, cv_mail *m,
 	cv_mail_settings *s = NULL;
 	struct smtp_server srv;
 	struct smtp_mail mail;
-	char errline[1024];
+	char errline[1024], mid[256];
 	size_t i;
 	int permanent, dropped, faults = 0;
 	cv_err err;
@@ -203,6 +203,13 @@ send_outbox(cv_vault *v, const struct life_run *lr, FILE *out, cv_mail *m,
 		mail.to = (const char *const *)m[i].to;
 		mail.subject = m[i].subject;
 		mail.body = m[i].body;
+		/* One Message-ID per mail of the outbox, the same on every try:
+		 * a pass killed after the relay took it but before the store
+		 * heard so sends it again, and the reader sees one mail. */
+		snprintf(mid, sizeof(mid), "<%llu.%lld@%s.certvault>",
+			 (unsigned long long)m[i].id, (long long)m[i].created,
+			 lr->vault_name != NULL && lr->vault_name[0] ? lr->vault_name : "vault");
+		mail.message_id = mid;
 		permanent = 0;
 		errline[0] = '\0';
 		if (smtp_send(&srv, &mail, &permanent, errline, sizeof(errline)) == 0) {
