@@ -277,6 +277,14 @@ cv_err cv_cert_version_read(cv_vault *v, MDB_txn *txn, const cv_cert_rec *cert,
 cv_err cv_life_schedule(cv_vault *v, MDB_txn *txn, const char *name,
 			const char *version, const cv_policy *policy,
 			int64_t nbf, int64_t exp);
+/* A version that ends a renewal ordered earlier (the AutoRenew of prev, the
+ * version it replaces, fired before this transaction: ACME, or a merge of
+ * Unknown's CSR): the contacts hear of it.  prev may be "" (none). */
+cv_err cv_life_renewed_later(cv_vault *v, MDB_txn *txn, const char *name,
+			     const char *prev, const char *version);
+/* An operation ended failed in txn: when it was a renewal (the current
+ * version's AutoRenew fired), an event and a mail say so. */
+cv_err cv_life_renewal_failed(cv_vault *v, MDB_txn *txn, const cv_operation *op);
 /* The current version's unfired AutoRenew and EmailContacts triggers
  * remade for a changed policy. */
 cv_err cv_life_reschedule(cv_vault *v, MDB_txn *txn, const cv_cert_rec *cert,

@@ -199,3 +199,94 @@ done:
 	cv_cert_rec_clear(&cert);
 	return err;
 }
+
+/* 1 when the AutoRenew trigger of name/version has fired. */
+static cv_err
+renew_fired(cv_vault *v, MDB_txn *txn, const char *name, const char *version,
+	    int *fired)
+{
+	life_tkey tk;
+	life_trigger t;
+	cv_err err;
+
+	*fired = 0;
+	life_tkey_make(&tk, name, version, CV_LIFE_AUTO_RENEW);
+	err = life_trigger_read(v, txn, &tk, &t);
+	if (err == CV_ERR_NOT_FOUND) {
+		cv_err_clear();
+		return CV_OK;
+	}
+	if (err == CV_OK)
+		*fired = t.fired != 0;
+	return err;
+}
+
+cv_err
+cv_life_renewed_later(cv_vault *v, MDB_txn *txn, const char *name,
+		      const char *prev, const char *version)
+{
+	life_about_buf old = { 0 }, now = { 0 };
+	char exp[32], subject[256], what[1024];
+	int fired = 0, queued = 0;
+	cv_err err;
+
+	if (!v->has_life || prev[0] == '\0')
+		return CV_OK;
+	if ((err = renew_fired(v, txn, name, prev, &fired)) != CV_OK || !fired)
+		return err;
+	if ((err = life_about_read(v, txn, name, prev, &old)) != CV_OK ||
+	    (err = life_about_read(v, txn, name, version, &now)) != CV_OK)
+		goto done;
+	life_time_text(old.a.exp, exp, sizeof(exp));
+	snprintf(subject, sizeof(subject), "Certificate %s renewed", now.a.name);
+	snprintf(what, sizeof(what),
+		 "The renewal of certificate %s is complete: version %s is now current. "
+		 "Version %s stays valid until it expires on %s.", now.a.name,
+		 now.a.version, old.a.version, exp);
+	err = life_mail_add(v, txn, &now.a, subject, what, cv_now(), &queued);
+done:
+	life_about_clear(&old);
+	life_about_clear(&now);
+	return err;
+}
+
+cv_err
+cv_life_renewal_failed(cv_vault *v, MDB_txn *txn, const cv_operation *op)
+{
+	cv_cert_rec cert = { 0 };
+	life_about_buf ab = { 0 };
+	char exp[32], subject[256], what[1024], why[512];
+	int fired = 0, queued = 0;
+	cv_err err;
+
+	if (!v->has_life)
+		return CV_OK;
+	err = cv_cert_rec_read(v, txn, op->name, &cert);
+	if (err == CV_ERR_NOT_FOUND) {
+		cv_err_clear();
+		return CV_OK;
+	}
+	if (err != CV_OK || cert.current[0] == '\0' ||
+	    (err = renew_fired(v, txn, cert.name, cert.current, &fired)) != CV_OK ||
+	    !fired)
+		goto done;
+	if ((err = life_about_read(v, txn, cert.name, cert.current, &ab)) != CV_OK)
+		goto done;
+	snprintf(why, sizeof(why), "operation %s failed: %s%s%s", op->version,
+		 op->error_code ? op->error_code : "failed",
+		 op->error_message ? ": " : "", op->error_message ? op->error_message : "");
+	life_time_text(ab.a.exp, exp, sizeof(exp));
+	snprintf(subject, sizeof(subject), "Certificate %s: renewal failed", ab.a.name);
+	snprintf(what, sizeof(what),
+		 "The vault could not renew certificate %s: %s\n"
+		 "Its current version stays in service until it expires on %s; "
+		 "renew it by hand before then.", ab.a.name, why, exp);
+	if ((err = life_event_add(v, txn, CV_EVENT_RENEWAL_FAILED, &ab.a, cv_now(),
+				  why)) != CV_OK)
+		goto done;
+	err = life_mail_add(v, txn, &ab.a, subject, what, cv_now(), &queued);
+done:
+	life_about_clear(&ab);
+	cv_cert_rec_clear(&cert);
+	return err;
+}

@@ -18,6 +18,9 @@
 #include <time.h>
 #include <cmocka.h>
 #include <lmdb.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "store.h"
 
@@ -557,6 +560,114 @@ test_renew_failure_recorded(void **state)
 	cv_cert_version_free(old);
 }
 
+/* The pending CSR of name signed by a throwaway CA, as PEM. */
+static char *
+sign_pending(fixture *fx, const char *name, size_t *len)
+{
+	cv_operation *op = NULL;
+	const unsigned char *p;
+	EVP_PKEY *ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509_REQ *req;
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem, *data;
+	long l;
+
+	assert_non_null(ca_key);
+	assert_int_equal(cv_pending_get(fx->v, name, &op), CV_OK);
+	p = op->csr.data;
+	req = d2i_X509_REQ(NULL, &p, (long)op->csr.len);
+	assert_non_null(req);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"Life CA",
+				   -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	X509_set_subject_name(x, X509_REQ_get_subject_name(req));
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 90L * DAY);
+	X509_set_pubkey(x, X509_REQ_get0_pubkey(req));
+	assert_true(X509_sign(x, ca_key, EVP_sha256()) > 0);
+	assert_int_equal(PEM_write_bio_X509(b, x), 1);
+	l = BIO_get_mem_data(b, &data);
+	pem = malloc((size_t)l + 1);
+	memcpy(pem, data, (size_t)l);
+	pem[l] = '\0';
+	*len = (size_t)l;
+	BIO_free(b);
+	X509_NAME_free(n);
+	X509_free(x);
+	X509_REQ_free(req);
+	EVP_PKEY_free(ca_key);
+	cv_operation_free(op);
+	return pem;
+}
+
+static size_t
+count_mails(fixture *fx, const char *name, const char *subject_part)
+{
+	cv_mail *m = NULL;
+	size_t n = 0, i, k = 0;
+
+	assert_int_equal(cv_outbox_list(fx->v, INT64_MAX, &m, &n), CV_OK);
+	for (i = 0; i < n; i++)
+		k += strcmp(m[i].name, name) == 0 && strstr(m[i].subject, subject_part) != NULL;
+	cv_mail_list_free(m, n);
+	return k;
+}
+
+/* A renewal that ends later (a merge of Unknown's CSR) is mailed as done,
+ * once; one whose operation fails (the CA refusing) records an event and
+ * an error mail. */
+static void
+test_renewal_ends_later(void **state)
+{
+	fixture *fx = *state;
+	cv_issuer in;
+	cv_operation *op = NULL;
+	cv_cert_version *old;
+	size_t got[6], len;
+	char *pem;
+
+	add_contact(fx, "ops@contoso.com");
+	create(fx, "later", policy("Self", "days_before_expiry", 40, "AutoRenew", 0), NULL);
+	update(fx, "later", "{\"issuer\":{\"name\":\"Unknown\"}}");
+	old = current(fx, "later");
+	pass(fx, old->exp - 40 * DAY, got);
+	assert_int_equal(got[CV_LIFE_PENDING], 1);
+	assert_int_equal(count_mails(fx, "later", "renewed"), 0);
+	pem = sign_pending(fx, "later", &len);
+	assert_int_equal(cv_pending_merge(fx->v, "later", (unsigned char *)pem, len, NULL,
+					  NULL), CV_OK);
+	free(pem);
+	assert_int_equal(count_mails(fx, "later", "renewed"), 1);
+	assert_int_equal(count_versions(fx, "later"), 2);
+	cv_cert_version_free(old);
+
+	memset(&in, 0, sizeof(in));
+	snprintf(in.name, sizeof(in.name), "Refusing");
+	in.provider = "ACME";
+	in.directory_url = "https://127.0.0.1:14000/dir";
+	in.http_listen = "127.0.0.1:5002";
+	in.enabled = 1;
+	assert_int_equal(cv_issuer_put(fx->v, &in, CV_PUT_CREATE, NULL), CV_OK);
+	create(fx, "refused", policy("Self", "days_before_expiry", 40, "AutoRenew", 0), NULL);
+	update(fx, "refused", "{\"issuer\":{\"name\":\"Refusing\"}}");
+	old = current(fx, "refused");
+	/* (later's merged version, of 90 days, comes due again here too) */
+	pass(fx, old->exp - 40 * DAY, got);
+	assert_int_equal(got[CV_LIFE_PENDING], 2);
+	assert_int_equal(count_events(fx, CV_EVENT_RENEWAL_FAILED), 0);
+	assert_int_equal(cv_op_claim(fx->v, "refused", 60, &op), CV_OK);
+	assert_int_equal(cv_op_fail(fx->v, op, "urn:ietf:params:acme:error:rejectedIdentifier",
+				    "not for this account"), CV_OK);
+	cv_operation_free(op);
+	assert_int_equal(count_events(fx, CV_EVENT_RENEWAL_FAILED), 1);
+	assert_int_equal(count_mails(fx, "refused", "renewal failed"), 1);
+	cv_cert_version_free(old);
+}
+
 /* --- Outbox and events ------------------------------------------------------ */
 
 static uint64_t
@@ -800,6 +911,7 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_renew_acme_makes_operation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_renew_failure_recorded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_renewal_ends_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_retry_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_sent_and_permanent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_since, setup, teardown),
