@@ -169,7 +169,9 @@ cv_err cv_vault_set_pin(cv_vault *v, enum cv_user who, const char *old_pin,
  * as a login), then in one transaction make a new master key wrapped under
  * the SO PIN, destroy every certificate with its versions, keys, secrets
  * and operations, drop the user PIN record (the user PIN is unset) and
- * every issuer's sealed password, ACME account key and account URL, and
+ * every issuer's sealed password, ACME account key and account URL (and the
+ * mail relay, whose password was sealed, with the lifetime triggers, the
+ * outbox and the events), and
  * give the vault the new name.  Nothing sealed under the old key, nor a
  * saved copy of the old user PIN record, opens what is sealed afterwards.
  * Issuers stay without their passwords and account keys (set the password

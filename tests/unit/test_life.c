@@ -852,6 +852,32 @@ test_mail_settings(void **state)
 	assert_int_equal(cv_hook_set(fx->v, "true"), CV_ERR_NOT_LOGGED_IN);
 }
 
+/* Re-initializing makes a new master key: the relay's sealed password would
+ * no longer open, so the relay goes, with the triggers, outbox and events. */
+static void
+test_reinit_drops_relay(void **state)
+{
+	fixture *fx = *state;
+	cv_mail_settings in = { .host = "127.0.0.1", .port = 2525, .security = CV_MAIL_PLAIN,
+				.user = "relayuser", .password = "pw-relay",
+				.from = "vault@contoso.com" };
+	cv_mail_settings *out = NULL;
+	cv_event *ev = NULL;
+	cv_life_due *due = NULL;
+	size_t n = 0;
+
+	create(fx, "gone", policy("Self", NULL, 0, NULL, 0), NULL);
+	assert_int_equal(cv_mail_settings_set(fx->v, &in), CV_OK);
+	assert_int_equal(cv_vault_reinit(fx->v, "87654321", 8, "Fresh"), CV_OK);
+	assert_int_equal(cv_mail_settings_get(fx->v, 0, &out), CV_ERR_NOT_FOUND);
+	assert_int_equal(cv_event_list(fx->v, 0, 0, &ev, &n), CV_OK);
+	assert_int_equal(n, 0);
+	cv_event_list_free(ev, n);
+	assert_int_equal(cv_life_due_list(fx->v, INT64_MAX / 2, 10, &due, &n), CV_OK);
+	assert_int_equal(n, 0);
+	free(due);
+}
+
 /* A vault made before the index: its triggers and marker are taken away
  * behind the store's back, and the first pass indexes it, once. */
 static void
@@ -916,6 +942,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_sent_and_permanent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_since, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mail_settings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reinit_drops_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_older_vault, setup, teardown),
 	};
 
