@@ -126,6 +126,25 @@ check_eq "... only what happened since then: two renewals, ext near expiry" \
 run_cv events list --since "$(date -u -d "@$((AT_DAYS + DAY))" +%Y-%m-%dT%H:%M:%SZ)"
 check_eq "events list --since an RFC 3339 time after them: none" "$(cat "$OUT")" ""
 
+# A renewal the vault CA refuses (its certificate disabled): recorded once,
+# as an event, and the current version stays.
+expect_ok "a leaf of the vault CA" certificate create --name refused \
+	--policy "$(lpol CN=refused.contoso.com LocalCA days_before_expiry 30)"
+REF_V=$(current_version refused)
+REF_AT=$(($(expires refused) - 30 * DAY + 120))
+expect_ok "the CA disabled" certificate set-attributes --name root --enabled false
+run_cv run --once --now "@$REF_AT"
+check_eq "a pass whose renewal fails exits 0" "$RC" 0
+check "... says the renewal failed" grep -q "^refused: AutoRenew: renewal failed: " "$OUT"
+check_eq "... refused keeps its version" "$(current_version refused)" "$REF_V"
+run_cv --json events list
+check_eq "... one CertificateRenewalFailed event" \
+	"$(jout '[.[] | select(.eventType == "Certvault.CertificateRenewalFailed") | .subject] | join(",")')" \
+	refused
+run_cv run --once --now "@$REF_AT"
+check_eq "... not again on the next pass" "$(grep -c 'renewal failed' "$OUT")" 0
+expect_ok "the CA enabled again" certificate set-attributes --name root --enabled true
+
 # The mail relay and the hook.
 printf 'relay-Sekrit-9\n' >"$WORK/relay.pw"
 expect_ok "vault set-mail" vault set-mail --host 127.0.0.1 --port 2525 --user relay \
