@@ -109,6 +109,9 @@ check_eq "... ext still has one version" "$(versions ext)" 1
 run_cv run --once --now "@$AT_DAYS"
 check_eq "that pass again renews nothing" "$(grep -c -e renewed -e pending "$OUT")" 0
 check_eq "... days still has two versions" "$(versions days)" 2
+run_cv run --dry-run --now "@$((PCT_EXP + 60))"
+check "a dry run says an old version's trigger would be dropped" \
+	grep -q "^pct: Expired: would drop it, not current (version $PCT_V" "$OUT"
 
 # Events.
 NV=Microsoft.KeyVault.CertificateNewVersionCreated

@@ -97,9 +97,19 @@ dry_triggers(cv_vault *v, const struct life_run *lr, FILE *out)
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
+		cv_cert_version *cur = NULL;
+		int current;
+
+		/* Only the current version's triggers act; the rest are
+		 * dropped when due. */
+		current = cv_cert_get(v, due[i].name, NULL, &cur) == CV_OK &&
+			  strcmp(cur->version, due[i].version) == 0;
+		cv_cert_version_free(cur);
+		cv_err_clear();
 		run_time_text(due[i].due, when, sizeof(when));
-		fprintf(out, "%s: %s: would fire (version %s, due %s)\n", due[i].name,
-			cv_life_kind_name(due[i].kind), due[i].version, when);
+		fprintf(out, "%s: %s: would %s (version %s, due %s)\n", due[i].name,
+			cv_life_kind_name(due[i].kind), current ? "fire" : "drop it, not current",
+			due[i].version, when);
 	}
 	free(due);
 	return 0;
