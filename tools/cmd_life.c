@@ -295,21 +295,24 @@ events_list(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		rc = CLI_EXIT_OK;
 		goto done;
 	}
-	if ((arr = json_array()) == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++) {
-		if (cv_event_json(&ev[i], ctx->vault_name, &text) != CV_OK ||
-		    (one = json_loads(text, 0, &jerr)) == NULL ||
-		    json_array_append_new(arr, one) != 0)
-			goto nomem;
+	arr = json_array();
+	for (i = 0; arr != NULL && i < n; i++) {
+		one = NULL;
+		if (cv_event_json(&ev[i], ctx->vault_name, &text) == CV_OK)
+			one = json_loads(text, 0, &jerr);
 		free(text);
 		text = NULL;
+		if (one == NULL || json_array_append_new(arr, one) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	if (arr == NULL) {
+		rc = cli_fail_store(CV_ERR_NOMEM);
+		goto done;
 	}
 	rc = cli_print_json(arr);
 	arr = NULL;
-	goto done;
-nomem:
-	rc = cli_fail_store(CV_ERR_NOMEM);
 done:
 	free(text);
 	json_decref(arr);

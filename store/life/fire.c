@@ -90,12 +90,12 @@ notice(cv_vault *v, MDB_txn *txn, const cv_life_due *due, int64_t now,
 			goto done;
 		out->events++;
 		snprintf(out->message, sizeof(out->message), "event %s: expires %s", type, exp);
-		goto fired;
+		subject[0] = '\0'; /* an event alone: no mail */
 	}
-	if ((err = life_mail_add(v, txn, &ab.a, subject, what, now, &queued)) != CV_OK)
+	if (subject[0] != '\0' &&
+	    (err = life_mail_add(v, txn, &ab.a, subject, what, now, &queued)) != CV_OK)
 		goto done;
 	out->mails += (size_t)queued;
-fired:
 	err = life_trigger_fire(v, txn, due, now);
 done:
 	life_about_clear(&ab);

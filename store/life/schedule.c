@@ -93,34 +93,34 @@ life_dkey_make(life_dkey *k, int64_t due, const life_tkey *t)
 cv_err
 life_dkey_parse(const void *key, size_t len, cv_life_due *out)
 {
-	const unsigned char *p = key, *name, *ver, *end;
+	const unsigned char *p = key, *name, *ver = NULL, *end;
 	size_t nl, vl;
+	cv_err err = CV_ERR_CORRUPT;
 
 	memset(out, 0, sizeof(*out));
 	if (len < 8 + 1 + 1 + 1 + 1 || len > sizeof(((life_dkey *)0)->b))
-		goto bad;
-	out->due = (int64_t)life_be64_get(p);
+		goto done;
 	name = p + 8;
 	end = p + len;
 	if ((ver = memchr(name, '\0', (size_t)(end - name))) == NULL)
-		goto bad;
+		goto done;
 	nl = (size_t)(ver - name);
 	ver++;
 	if (ver >= end || memchr(ver, '\0', (size_t)(end - ver)) == NULL)
-		goto bad;
+		goto done;
 	vl = strnlen((const char *)ver, (size_t)(end - ver));
-	if (nl == 0 || nl > CV_NAME_MAX || vl != CV_VERSION_LEN ||
-	    ver + vl + 2 != end)
-		goto bad;
+	if (nl == 0 || nl > CV_NAME_MAX || vl != CV_VERSION_LEN || ver + vl + 2 != end ||
+	    ver[vl + 1] < CV_LIFE_AUTO_RENEW || ver[vl + 1] > CV_LIFE_EXPIRED)
+		goto done;
+	out->due = (int64_t)life_be64_get(p);
 	memcpy(out->name, name, nl);
 	memcpy(out->version, ver, vl);
 	out->kind = (enum cv_life_kind)ver[vl + 1];
-	if (out->kind < CV_LIFE_AUTO_RENEW || out->kind > CV_LIFE_EXPIRED)
-		goto bad;
-	return CV_OK;
-bad:
-	memset(out, 0, sizeof(*out));
-	return cv_err_set(CV_ERR_CORRUPT, "the vault's due index holds a damaged entry");
+	err = CV_OK;
+done:
+	if (err != CV_OK)
+		err = cv_err_set(err, "the vault's due index holds a damaged entry");
+	return err;
 }
 
 cv_err
