@@ -527,7 +527,8 @@ life_trigger_fire(cv_vault *v, MDB_txn *txn, const cv_life_due *due, int64_t now
 	} else if (err != CV_OK) {
 		return err;
 	}
-	t.fired = now > 0 ? now : 1;
+	if (t.fired == 0) /* when it first fired stays */
+		t.fired = now > 0 ? now : 1;
 	if ((err = life_trigger_write(v, txn, &tk, due->name, due->version, &t)) != CV_OK)
 		return err;
 	err = cv_db_del(v, txn, CV_DB_DUE, dk.b, dk.len);
