@@ -806,6 +806,14 @@ void cv_mail_list_free(cv_mail *list, size_t n);
  * CV_ERR_NOMEM, CV_ERR_IO. */
 cv_err cv_outbox_list(cv_vault *v, int64_t now, cv_mail **out, size_t *n);
 
+/* Claim mail id for one send, for lease seconds (> 0): its next try moves
+ * to now + lease, so another pass leaves it alone, and a pass killed while
+ * sending frees it when the lease ends.  Needs a login.  Errors:
+ * CV_ERR_BUSY (another pass holds it, or its next try is after now),
+ * CV_ERR_NOT_FOUND (sent or dropped meanwhile), CV_ERR_INVALID (lease),
+ * CV_ERR_NOT_LOGGED_IN, CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_outbox_claim(cv_vault *v, uint64_t id, int64_t now, int64_t lease);
+
 /* The mail id was accepted by the relay: it leaves the outbox.  A mail no
  * longer there is CV_OK (another pass sent it).  Needs a login.
  * Errors: CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */

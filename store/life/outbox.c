@@ -196,6 +196,32 @@ mail_clear(cv_mail *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* Write m back as mail k, with its recipients, text, attempts, next try and
+ * last error. */
+static cv_err
+mail_put(cv_vault *v, MDB_txn *txn, const unsigned char k[8], const cv_mail *m)
+{
+	cv_wbuf w = { 0 };
+	size_t i;
+	cv_err err;
+
+	cv_rec_begin(&w, CV_REC_MAIL);
+	for (i = 0; i < m->n_to; i++)
+		cv_rec_put_str(&w, CV_T_TO, m->to[i]);
+	cv_rec_put_str(&w, CV_T_SUBJECT, m->subject);
+	cv_rec_put_str(&w, CV_T_BODY, m->body);
+	cv_rec_put_str(&w, CV_T_NAME, m->name);
+	cv_rec_put_str(&w, CV_T_VERSION, m->version);
+	cv_rec_put_u64(&w, CV_T_CREATED, (uint64_t)m->created);
+	cv_rec_put_u64(&w, CV_T_NEXT_TRY, (uint64_t)m->next_try);
+	cv_rec_put_u64(&w, CV_T_ATTEMPTS, m->attempts);
+	cv_rec_put_str(&w, CV_T_LAST_ERROR, m->last_error);
+	if ((err = cv_rec_finish(&w)) == CV_OK)
+		err = cv_db_put(v, txn, CV_DB_OUTBOX, k, 8, w.p, w.len, 0);
+	cv_wbuf_free(&w);
+	return err;
+}
+
 cv_err
 cv_outbox_list(cv_vault *v, int64_t now, cv_mail **out, size_t *n)
 {
@@ -289,9 +315,7 @@ cv_outbox_failed(cv_vault *v, uint64_t id, int permanent, const char *reason,
 	MDB_val key = { .mv_size = 8 }, val;
 	unsigned char k[8];
 	cv_mail m = { 0 };
-	cv_wbuf w = { 0 };
 	char msg[768];
-	size_t i;
 	cv_err err;
 
 	cv_err_clear();
@@ -324,20 +348,13 @@ cv_outbox_failed(cv_vault *v, uint64_t id, int permanent, const char *reason,
 		if (dropped != NULL)
 			*dropped = 1;
 	} else {
-		cv_rec_begin(&w, CV_REC_MAIL);
-		for (i = 0; i < m.n_to; i++)
-			cv_rec_put_str(&w, CV_T_TO, m.to[i]);
-		cv_rec_put_str(&w, CV_T_SUBJECT, m.subject);
-		cv_rec_put_str(&w, CV_T_BODY, m.body);
-		cv_rec_put_str(&w, CV_T_NAME, m.name);
-		cv_rec_put_str(&w, CV_T_VERSION, m.version);
-		cv_rec_put_u64(&w, CV_T_CREATED, (uint64_t)m.created);
-		cv_rec_put_u64(&w, CV_T_NEXT_TRY,
-			       (uint64_t)(now + ((int64_t)CV_MAIL_RETRY_FIRST << (m.attempts - 1))));
-		cv_rec_put_u64(&w, CV_T_ATTEMPTS, m.attempts);
-		cv_rec_put_str(&w, CV_T_LAST_ERROR, reason ? reason : "refused");
-		if ((err = cv_rec_finish(&w)) != CV_OK ||
-		    (err = cv_db_put(v, txn, CV_DB_OUTBOX, k, 8, w.p, w.len, 0)) != CV_OK)
+		m.next_try = now + ((int64_t)CV_MAIL_RETRY_FIRST << (m.attempts - 1));
+		free(m.last_error);
+		if ((m.last_error = strdup(reason ? reason : "refused")) == NULL) {
+			err = CV_ERR_NOMEM;
+			goto done;
+		}
+		if ((err = mail_put(v, txn, k, &m)) != CV_OK)
 			goto done;
 	}
 	err = cv_txn_write_commit(v, txn);
@@ -347,7 +364,48 @@ cv_outbox_failed(cv_vault *v, uint64_t id, int permanent, const char *reason,
 done:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
-	cv_wbuf_free(&w);
+	mail_clear(&m);
+	return err;
+}
+
+cv_err
+cv_outbox_claim(cv_vault *v, uint64_t id, int64_t now, int64_t lease)
+{
+	MDB_txn *txn = NULL;
+	MDB_val key = { .mv_size = 8 }, val;
+	unsigned char k[8];
+	cv_mail m = { 0 };
+	cv_err err;
+
+	cv_err_clear();
+	if (lease <= 0)
+		return cv_err_set(CV_ERR_INVALID, "cv_outbox_claim: the lease must be positive");
+	if (!v->has_life)
+		return cv_err_set(CV_ERR_NOT_FOUND, "mail %llu is not in the outbox",
+				  (unsigned long long)id);
+	life_be64_put(id, k);
+	key.mv_data = k;
+	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+		return err;
+	err = cv_db_get(v, txn, CV_DB_OUTBOX, k, 8, &val);
+	if (err == CV_ERR_NOT_FOUND)
+		err = cv_err_set(CV_ERR_NOT_FOUND, "mail %llu is not in the outbox",
+				 (unsigned long long)id);
+	if (err != CV_OK || (err = mail_parse(&key, &val, &m)) != CV_OK)
+		goto done;
+	if (m.next_try > now) {
+		err = cv_err_set(CV_ERR_BUSY, "mail %llu: another pass sends it, or its next "
+				 "try is later", (unsigned long long)id);
+		goto done;
+	}
+	m.next_try = now + lease;
+	if ((err = mail_put(v, txn, k, &m)) != CV_OK)
+		goto done;
+	err = cv_txn_write_commit(v, txn);
+	txn = NULL;
+done:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
 	mail_clear(&m);
 	return err;
 }

@@ -719,6 +719,37 @@ test_outbox_retry_bound(void **state)
 	cv_cert_version_free(cv);
 }
 
+/* Two passes never both send one mail: a claim holds it for its lease; a
+ * pass killed while sending frees it when the lease ends. */
+static void
+test_outbox_claim(void **state)
+{
+	fixture *fx = *state;
+	cv_cert_version *cv;
+	size_t got[6], n;
+	uint64_t id;
+	int64_t t;
+
+	add_contact(fx, "ops@contoso.com");
+	create(fx, "claim", policy("Self", "lifetime_percentage", 10, "EmailContacts", 0), NULL);
+	cv = current(fx, "claim");
+	t = cv->nbf + (cv->exp - cv->nbf) / 10 + 1;
+	pass(fx, t, got);
+	id = only_mail(fx, t, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(cv_outbox_claim(fx->v, id, t, 120), CV_OK);
+	assert_int_equal(cv_outbox_claim(fx->v, id, t, 120), CV_ERR_BUSY);
+	assert_int_equal(cv_outbox_claim(fx->v, id, t + 119, 120), CV_ERR_BUSY);
+	only_mail(fx, t + 119, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(only_mail(fx, t + 120, &n), id); /* the lease ended */
+	assert_int_equal(cv_outbox_claim(fx->v, id, t + 120, 120), CV_OK);
+	assert_int_equal(cv_outbox_sent(fx->v, id), CV_OK);
+	assert_int_equal(cv_outbox_claim(fx->v, id, t + 500, 120), CV_ERR_NOT_FOUND);
+	assert_int_equal(cv_outbox_claim(fx->v, id, t + 500, 0), CV_ERR_INVALID);
+	cv_cert_version_free(cv);
+}
+
 static void
 test_outbox_sent_and_permanent(void **state)
 {
@@ -940,6 +971,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_renewal_ends_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_retry_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_sent_and_permanent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_claim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_since, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mail_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reinit_drops_relay, setup, teardown),

@@ -23,6 +23,7 @@
 #define LIFE_BATCHES_MAX 4096       /* a pass fires at most a million */
 #define LIFE_DRY_MAX (1u << 20)
 #define HOOK_TIMEOUT_DEFAULT 30
+#define MAIL_LEASE 120              /* seconds: the send's timeout and more */
 
 int
 run_time_parse(const char *s, int64_t *out)
@@ -208,6 +209,18 @@ send_outbox(cv_vault *v, const struct life_run *lr, FILE *out, cv_mail *m,
 	srv.ca_file = getenv("CERTVAULT_SMTP_CA_FILE");
 	srv.timeout = 30;
 	for (i = 0; i < n; i++) {
+		/* Two passes never both send one mail. */
+		err = cv_outbox_claim(v, m[i].id, lr->now, MAIL_LEASE);
+		if (err == CV_ERR_BUSY || err == CV_ERR_NOT_FOUND) {
+			cv_err_clear();
+			continue;
+		}
+		if (err != CV_OK) {
+			faults++;
+			fprintf(out, "%s: mail: error: %s\n", m[i].name,
+				cv_err_detail()[0] ? cv_err_detail() : cv_strerror(err));
+			continue;
+		}
 		memset(&mail, 0, sizeof(mail));
 		mail.from = s->from;
 		mail.to = (const char *const *)m[i].to;
