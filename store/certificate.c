@@ -157,6 +157,14 @@ cv_err
 cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	       const cv_tags *tags, cv_operation **op_out)
 {
+	return cv_cert_create_hooked(v, name, policy, tags, NULL, op_out);
+}
+
+cv_err
+cv_cert_create_hooked(cv_vault *v, const char *name, const cv_policy *policy,
+		      const cv_tags *tags, const cv_create_hook *hook,
+		      cv_operation **op_out)
+{
 	unsigned char probe[CV_MASTER_KEY_LEN];
 	MDB_txn *txn = NULL;
 	cv_cert_rec cert = { 0 };
@@ -220,6 +228,9 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 
 	if ((err = cv_txn_write(v, &txn)) != CV_OK)
 		goto done;
+	if (hook != NULL && hook->check != NULL &&
+	    (err = hook->check(v, txn, hook->arg)) != CV_OK)
+		goto done;
 	/* Again inside the write transaction: another writer may have started
 	 * an operation while the key was being made. */
 	if ((err = check_no_operation(v, txn, name)) != CV_OK ||
@@ -262,6 +273,9 @@ cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 		op.csr.len = (size_t)csr_len;
 	}
 	if ((err = cv_op_write(v, txn, &op)) != CV_OK)
+		goto done;
+	if (hook != NULL && hook->record != NULL &&
+	    (err = hook->record(v, txn, &op, hook->arg)) != CV_OK)
 		goto done;
 	err = cv_txn_write_commit(v, txn);
 	txn = NULL;
@@ -330,7 +344,8 @@ cv_cert_policy_update(cv_vault *v, const char *name, const char *patch,
 	cert.policy_json = json;
 	json = NULL;
 	cert.updated = cv_now();
-	if ((err = cv_cert_rec_write(v, txn, &cert)) != CV_OK)
+	if ((err = cv_cert_rec_write(v, txn, &cert)) != CV_OK ||
+	    (err = cv_life_reschedule(v, txn, &cert, next)) != CV_OK)
 		goto done;
 	err = cv_txn_write_commit(v, txn);
 	txn = NULL;

@@ -30,6 +30,15 @@
  *   contacts  email                  -> CV_REC_CONTACT
  *   key_ids   key id (20 bytes)      -> name \0 version (duplicates sorted)
  *   key_nums  key number (8 bytes BE)-> name \0 version
+ *   triggers  name \0 version \0 kind -> CV_REC_TRIGGER (store/life/)
+ *   due       due (8 bytes BE) name \0 version \0 kind -> name as written
+ *   outbox    id (8 bytes BE)        -> CV_REC_MAIL
+ *   events    seq (8 bytes BE)       -> CV_REC_EVENT
+ * The last four came with lifetime actions: a vault made before them gets
+ * them (empty) when it is first opened by a user who may write it, and its
+ * versions are indexed by the first pass (meta "life.indexed" marks it).
+ * meta also holds "mail" (CV_REC_MAIL_SETTINGS), "hook" (CV_REC_HOOK),
+ * "hook.cursor", "outbox.next" and "events.next" (8 bytes BE each).
  * meta also holds "next_key_num": every key gets a vault-wide number, never
  * reused, which the PKCS#11 face turns into object handles.
  */
@@ -44,6 +53,10 @@ enum cv_db {
 	CV_DB_CONTACTS,
 	CV_DB_KEY_IDS,
 	CV_DB_KEY_NUMS,
+	CV_DB_TRIGGERS,
+	CV_DB_DUE,
+	CV_DB_OUTBOX,
+	CV_DB_EVENTS,
 	CV_DB__COUNT
 };
 
@@ -54,6 +67,8 @@ struct cv_vault {
 	pid_t pid;
 	int read_only;         /* opened MDB_RDONLY: this user may not write */
 	uint64_t psize;        /* LMDB's page size in data.mdb */
+	int has_life;          /* the lifetime tables exist (a read-only
+				  handle on an older vault has none) */
 
 	pthread_mutex_t lock;  /* guards the fields below */
 	unsigned char *master; /* CV_MASTER_KEY_LEN bytes while logged in */
@@ -147,6 +162,10 @@ cv_err cv_vault_unseal(cv_vault *v, enum cv_db db, const void *key,
 cv_err cv_random_version(char out[CV_VERSION_LEN + 1]);
 
 int64_t cv_now(void);
+/* Make cv_now() return now (0: the real time again) on this thread; returns
+ * the setting it replaced, to be put back.  Only a lifetime pass sets it,
+ * around one call, so what it makes is made as at the pass's time. */
+int64_t cv_clock_set(int64_t now);
 
 /* The certificate record (CV_REC_CERT) in memory. */
 typedef struct cv_cert_rec {
@@ -249,6 +268,43 @@ cv_err cv_version_store(cv_vault *v, MDB_txn *txn, cv_cert_rec *cert,
  * checked against its certificate).  Errors: as cv_cert_get. */
 cv_err cv_cert_version_read(cv_vault *v, MDB_txn *txn, const cv_cert_rec *cert,
 			    const char *version, cv_cert_version **out);
+
+/* Lifetime actions (store/life/).  The triggers of a version just written
+ * in txn: its policy's lifetime actions (or the default notice), near
+ * expiry and expired, each in the due index; and the event that a new
+ * version was created.  A no-op on a vault without the lifetime tables
+ * (a read-only handle cannot write anyway). */
+cv_err cv_life_schedule(cv_vault *v, MDB_txn *txn, const char *name,
+			const char *version, const cv_policy *policy,
+			int64_t nbf, int64_t exp);
+/* A version that ends a renewal ordered earlier (the AutoRenew of prev, the
+ * version it replaces, fired before this transaction: ACME, or a merge of
+ * Unknown's CSR): the contacts hear of it.  prev may be "" (none). */
+cv_err cv_life_renewed_later(cv_vault *v, MDB_txn *txn, const char *name,
+			     const char *prev, const char *version);
+/* An operation ended failed in txn: when it was a renewal (the current
+ * version's AutoRenew fired), an event and a mail say so. */
+cv_err cv_life_renewal_failed(cv_vault *v, MDB_txn *txn, const cv_operation *op);
+/* The current version's unfired AutoRenew and EmailContacts triggers
+ * remade for a changed policy. */
+cv_err cv_life_reschedule(cv_vault *v, MDB_txn *txn, const cv_cert_rec *cert,
+			  const cv_policy *policy);
+/* Re-initializing: the relay's password was sealed under the old key. */
+cv_err cv_life_drop_sealed(cv_vault *v, MDB_txn *txn);
+
+/* cv_cert_create with two calls into the write transaction, for a renewal:
+ * check right after it begins (a refusal aborts the create, nothing
+ * written), record just before it commits, given the operation made.
+ * Either may be NULL. */
+typedef struct cv_create_hook {
+	cv_err (*check)(cv_vault *v, MDB_txn *txn, void *arg);
+	cv_err (*record)(cv_vault *v, MDB_txn *txn, const cv_operation *op,
+			 void *arg);
+	void *arg;
+} cv_create_hook;
+cv_err cv_cert_create_hooked(cv_vault *v, const char *name,
+			     const cv_policy *policy, const cv_tags *tags,
+			     const cv_create_hook *hook, cv_operation **op_out);
 
 /* An issuer record read in txn, password withheld.  Errors: as
  * cv_issuer_get. */

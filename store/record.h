@@ -31,6 +31,11 @@ enum cv_rec_type {
 	CV_REC_OPERATION = 7,
 	CV_REC_ISSUER = 8,
 	CV_REC_CONTACT = 9,
+	CV_REC_TRIGGER = 10,   /* store/life/: a version's trigger */
+	CV_REC_MAIL = 11,      /* the outbox */
+	CV_REC_EVENT = 12,
+	CV_REC_MAIL_SETTINGS = 13,
+	CV_REC_HOOK = 14,
 };
 
 /* Field tags.  Numbers are part of the format: never reuse one. */
@@ -123,6 +128,28 @@ enum cv_rec_tag {
 	CV_T_ACCOUNT_KEY = 107,  /* sealed PKCS#8 of the ACME account key; its
 				    public half is CV_T_SPKI; an issuer's email
 				    is CV_T_EMAIL */
+
+	/* lifetime actions (store/life/) */
+	CV_T_KIND = 110,         /* trigger: enum cv_life_kind */
+	CV_T_DUE = 111,          /* trigger: when it falls */
+	CV_T_FIRED = 112,        /* trigger: when it fired (0: not yet) */
+	CV_T_TO = 113,           /* mail: repeats, one per recipient */
+	CV_T_SUBJECT = 114,      /* mail subject */
+	CV_T_BODY = 115,
+	CV_T_NEXT_TRY = 116,
+	CV_T_LAST_ERROR = 117,
+	CV_T_EVENT_TYPE = 118,
+	CV_T_MESSAGE = 119,
+	CV_T_HOST = 120,         /* mail settings */
+	CV_T_PORT = 121,
+	CV_T_SECURITY = 122,
+	CV_T_USER = 123,
+	CV_T_FROM = 124,
+	CV_T_COMMAND = 125,      /* hook */
+	/* a mail's or event's certificate is CV_T_NAME and CV_T_VERSION, its
+	 * time CV_T_CREATED, its attempts CV_T_ATTEMPTS; an event's validity
+	 * CV_T_NBF and CV_T_EXP; a trigger's CV_T_NAME and CV_T_VERSION; the
+	 * relay's sealed password CV_T_SEALED */
 
 	CV_T__MAX = 128
 };

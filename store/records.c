@@ -775,6 +775,7 @@ cv_version_store(cv_vault *v, MDB_txn *txn, cv_cert_rec *cert,
 	version_rec r = { 0 };
 	cv_vkey k;
 	cv_wbuf w = { 0 };
+	char prev[CV_VERSION_LEN + 1];
 	unsigned char *secret = NULL, *sealed = NULL;
 	size_t secret_len = 0, sealed_len = 0;
 	EVP_PKEY *pub;
@@ -825,9 +826,14 @@ cv_version_store(cv_vault *v, MDB_txn *txn, cv_cert_rec *cert,
 	    (err = cv_db_put(v, txn, CV_DB_SECRETS, k.b, k.len, w.p, w.len, 0)) != CV_OK)
 		goto done;
 
+	memcpy(prev, cert->current, sizeof(prev));
 	memcpy(cert->current, version, CV_VERSION_LEN + 1);
 	cert->updated = r.created;
-	err = cv_cert_rec_write(v, txn, cert);
+	if ((err = cv_cert_rec_write(v, txn, cert)) != CV_OK ||
+	    (err = cv_life_schedule(v, txn, cert->name, version, policy, r.nbf,
+				    r.exp)) != CV_OK)
+		goto done;
+	err = cv_life_renewed_later(v, txn, cert->name, prev, version);
 done:
 	version_rec_clear(&r);
 	cv_wbuf_free(&w);

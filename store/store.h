@@ -169,7 +169,9 @@ cv_err cv_vault_set_pin(cv_vault *v, enum cv_user who, const char *old_pin,
  * as a login), then in one transaction make a new master key wrapped under
  * the SO PIN, destroy every certificate with its versions, keys, secrets
  * and operations, drop the user PIN record (the user PIN is unset) and
- * every issuer's sealed password, ACME account key and account URL, and
+ * every issuer's sealed password, ACME account key and account URL (and the
+ * mail relay, whose password was sealed, with the lifetime triggers, the
+ * outbox and the events), and
  * give the vault the new name.  Nothing sealed under the old key, nor a
  * saved copy of the old user PIN record, opens what is sealed afterwards.
  * Issuers stay without their passwords and account keys (set the password
@@ -677,5 +679,241 @@ cv_err cv_contact_list(cv_vault *v, cv_contact **out, size_t *n);
 
 /* Errors: CV_ERR_NOT_FOUND, CV_ERR_IO. */
 cv_err cv_contact_delete(cv_vault *v, const char *email);
+
+/* --- Lifetime actions (store/life/) --------------------------------------
+ *
+ * Design.  Every version written by cv_version_store (create Self or Vault,
+ * merge, ACME completion, import) gets its triggers in the same write
+ * transaction: one per lifetime action of the policy (AutoRenew and
+ * EmailContacts, at lifetime_percentage of nbf..exp or days_before_expiry
+ * before exp; a policy without actions gets Key Vault's default notice,
+ * EmailContacts at 80%), CertificateNearExpiry 30 days before exp and
+ * CertificateExpired at exp.  A trigger is a record keyed by name, version
+ * and kind that remembers whether it fired, and an entry in the due index,
+ * keyed by the big-endian due time first, so a pass reads only what is due:
+ * a cursor from the start up to now (nothing due costs one positioning).
+ * cv_cert_policy_update remakes the current version's unfired AutoRenew and
+ * EmailContacts triggers.  A vault made before the index is indexed once
+ * (cv_life_index_all).  cv_life_fire takes one due trigger and, in ONE write
+ * transaction, removes the due entry, marks the trigger fired and does its
+ * work (a new version or operation, mails in the outbox, events), so a pass
+ * run twice, or killed and run again, does nothing twice.  Only the current
+ * version's triggers act; another version's are dropped when due.
+ *
+ * Mail is made in the store (subject and body) and kept in an outbox until
+ * the pass outside the store sends it; events are kept in the vault with a
+ * sequence number, named as Key Vault's Event Grid names them.  No network
+ * and no processes here: the pass (tools/run/life.c) sends and runs hooks. */
+
+enum cv_life_kind {
+	CV_LIFE_AUTO_RENEW = 1,   /* "AutoRenew" */
+	CV_LIFE_EMAIL = 2,        /* "EmailContacts" */
+	CV_LIFE_NEAR_EXPIRY = 3,  /* "NearExpiry": the Event Grid event */
+	CV_LIFE_EXPIRED = 4,      /* "Expired": the Event Grid event */
+};
+
+/* "AutoRenew", "EmailContacts", "NearExpiry", "Expired"; "?" otherwise. */
+const char *cv_life_kind_name(enum cv_life_kind k);
+
+#define CV_LIFE_NEAR_EXPIRY_DAYS 30   /* Event Grid's CertificateNearExpiry */
+#define CV_LIFE_DEFAULT_PERCENTAGE 80 /* Key Vault's default notice */
+
+/* When a lifetime action falls for a version valid nbf..exp: at value % of
+ * the lifetime, or value days before exp; never before nbf. */
+int64_t cv_life_trigger_time(enum cv_trigger_type trigger, int value,
+			     int64_t nbf, int64_t exp);
+
+/* Index every certificate's current version that has no triggers yet, once
+ * per vault (a marker in the vault remembers it was done, in the same
+ * transaction); later calls only read the marker.  *indexed (may be NULL)
+ * is the number of versions indexed now.  Needs a login when the index is
+ * missing.  Errors: CV_ERR_NOT_LOGGED_IN, CV_ERR_READ_ONLY, CV_ERR_CORRUPT,
+ * CV_ERR_IO, CV_ERR_FULL. */
+cv_err cv_life_index_all(cv_vault *v, size_t *indexed);
+
+/* One entry of the due index. */
+typedef struct cv_life_due {
+	int64_t due;
+	char name[CV_NAME_MAX + 1];        /* the certificate, as written */
+	char version[CV_VERSION_LEN + 1];
+	enum cv_life_kind kind;
+} cv_life_due;
+
+/* The triggers due at or before now, earliest first, at most max (> 0).
+ * *out is the caller's to free() (NULL when *n is 0).  No login needed.
+ * Errors: CV_ERR_INVALID (max 0), CV_ERR_CORRUPT, CV_ERR_NOMEM, CV_ERR_IO. */
+cv_err cv_life_due_list(cv_vault *v, int64_t now, size_t max,
+			cv_life_due **out, size_t *n);
+
+enum cv_life_outcome {
+	CV_LIFE_NOTHING = 0,  /* fired before, or no longer in the index */
+	CV_LIFE_DROPPED = 1,  /* the version is no longer current */
+	CV_LIFE_RENEWED = 2,  /* a new version is current (Self, Vault) */
+	CV_LIFE_PENDING = 3,  /* a new operation: ACME order, or a CSR for
+				 Unknown with a notice to the contacts */
+	CV_LIFE_NOTICE = 4,   /* mail queued and/or an event recorded */
+	CV_LIFE_FAILED = 5,   /* the renewal failed: the error is recorded as
+				 an event and a mail to the contacts */
+};
+
+typedef struct cv_life_result {
+	enum cv_life_outcome outcome;
+	char version[CV_VERSION_LEN + 1]; /* the new version or operation's */
+	size_t mails;                     /* mails put in the outbox */
+	size_t events;                    /* events recorded */
+	char message[512];                /* one line saying what was done */
+} cv_life_result;
+
+/* Fire one due trigger at now: in one write transaction the due entry is
+ * removed, the trigger marked fired and its work done.  AutoRenew renews
+ * through the certificate's issuer with the stored policy (reuse_key
+ * obeyed) and the current version's tags: Self and Vault make the new
+ * version at once (the old one stays until it expires), ACME makes an
+ * inProgress operation for the pass to order, Unknown an inProgress
+ * operation with a fresh CSR and a mail asking the contacts to have it
+ * signed; each success or failure is mailed to the contacts.  A renewal
+ * that fails (a CA refusing, an operation already in progress) marks the
+ * trigger fired with CV_LIFE_FAILED, a Certvault.CertificateRenewalFailed
+ * event and an error mail, and returns CV_OK.  A new key is made before the
+ * write transaction, which checks again that the trigger has not fired.
+ * Needs a login.  Errors: CV_ERR_NOT_LOGGED_IN, CV_ERR_CORRUPT, CV_ERR_IO,
+ * CV_ERR_FULL, CV_ERR_NOMEM. */
+cv_err cv_life_fire(cv_vault *v, const cv_life_due *due, int64_t now,
+		    cv_life_result *out);
+
+/* --- The outbox ---------------------------------------------------------- */
+
+#define CV_MAIL_TRIES 5           /* attempts before a mail is dropped */
+#define CV_MAIL_RETRY_FIRST 300   /* seconds; doubled after each failure */
+
+typedef struct cv_mail {
+	uint64_t id;
+	char **to;                        /* every vault contact at queue time */
+	size_t n_to;
+	char *subject;
+	char *body;
+	char name[CV_NAME_MAX + 1];
+	char version[CV_VERSION_LEN + 1];
+	unsigned attempts;                /* failed sends so far */
+	int64_t created, next_try;
+	char *last_error;                 /* NULL before a failure */
+} cv_mail;
+
+void cv_mail_list_free(cv_mail *list, size_t n);
+
+/* Mails whose next try is at or before now, oldest first.  *out is freed
+ * with cv_mail_list_free.  No login needed.  Errors: CV_ERR_CORRUPT,
+ * CV_ERR_NOMEM, CV_ERR_IO. */
+cv_err cv_outbox_list(cv_vault *v, int64_t now, cv_mail **out, size_t *n);
+
+/* Claim mail id for one send, for lease seconds (> 0): its next try moves
+ * to now + lease, so another pass leaves it alone, and a pass killed while
+ * sending frees it when the lease ends.  Needs a login.  Errors:
+ * CV_ERR_BUSY (another pass holds it, or its next try is after now),
+ * CV_ERR_NOT_FOUND (sent or dropped meanwhile), CV_ERR_INVALID (lease),
+ * CV_ERR_NOT_LOGGED_IN, CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_outbox_claim(cv_vault *v, uint64_t id, int64_t now, int64_t lease);
+
+/* The mail id was accepted by the relay: it leaves the outbox.  A mail no
+ * longer there is CV_OK (another pass sent it).  Needs a login.
+ * Errors: CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
+cv_err cv_outbox_sent(cv_vault *v, uint64_t id);
+
+/* The relay refused mail id, or could not be reached: the attempt is
+ * counted and the next try set CV_MAIL_RETRY_FIRST * 2^(attempts-1)
+ * seconds after now.  When permanent, or at CV_MAIL_TRIES attempts, the
+ * mail is dropped and a Certvault.NotificationFailed event records reason;
+ * *dropped (may be NULL) says so.  Needs a login.  Errors:
+ * CV_ERR_NOT_LOGGED_IN, CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_outbox_failed(cv_vault *v, uint64_t id, int permanent,
+			const char *reason, int64_t now, int *dropped);
+
+/* --- Events -------------------------------------------------------------- */
+
+#define CV_EVENT_NEW_VERSION "Microsoft.KeyVault.CertificateNewVersionCreated"
+#define CV_EVENT_NEAR_EXPIRY "Microsoft.KeyVault.CertificateNearExpiry"
+#define CV_EVENT_EXPIRED "Microsoft.KeyVault.CertificateExpired"
+/* certvault's own: a renewal that failed, a mail given up. */
+#define CV_EVENT_RENEWAL_FAILED "Certvault.CertificateRenewalFailed"
+#define CV_EVENT_MAIL_FAILED "Certvault.NotificationFailed"
+
+typedef struct cv_event {
+	uint64_t seq;                     /* from 1, in the order recorded */
+	char *type;                       /* one of CV_EVENT_* */
+	char name[CV_NAME_MAX + 1];
+	char version[CV_VERSION_LEN + 1];
+	int64_t time;                     /* the pass's now */
+	int64_t nbf, exp;                 /* the version's; 0 when unknown */
+	char *message;                    /* one line; may be NULL */
+} cv_event;
+
+void cv_event_list_free(cv_event *list, size_t n);
+
+/* Events recorded at or after since and with a sequence above after_seq,
+ * in order.  No login needed.  Errors: CV_ERR_CORRUPT, CV_ERR_NOMEM,
+ * CV_ERR_IO. */
+cv_err cv_event_list(cv_vault *v, int64_t since, uint64_t after_seq,
+		     cv_event **out, size_t *n);
+
+/* An event as Event Grid's schema shows it (id, topic, subject,
+ * eventType, eventTime, data {Id, VaultName, ObjectType, ObjectName,
+ * Version, NBF, EXP}, dataVersion, metadataVersion), one line of JSON;
+ * vault_name is the topic.  *out is the caller's to free().
+ * Errors: CV_ERR_NOMEM. */
+cv_err cv_event_json(const cv_event *e, const char *vault_name, char **out);
+
+/* The sequence of the last event the hook was run for (0: none), and
+ * advancing it (never backwards; a smaller seq is ignored).  Set needs a
+ * login.  Errors: CV_ERR_NOT_LOGGED_IN, CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_hook_cursor_get(cv_vault *v, uint64_t *seq);
+cv_err cv_hook_cursor_set(cv_vault *v, uint64_t seq);
+
+/* --- The vault's mail relay and hook ------------------------------------ */
+
+enum cv_mail_security {
+	CV_MAIL_PLAIN = 0,     /* no TLS: only to 127.0.0.1 or [::1] */
+	CV_MAIL_STARTTLS = 1,
+	CV_MAIL_TLS = 2,       /* implicit TLS */
+};
+
+typedef struct cv_mail_settings {
+	char *host;               /* name, IPv4, or [IPv6] */
+	unsigned port;            /* 1..65535 */
+	enum cv_mail_security security;
+	char *user;               /* NULL: no login */
+	char *password;           /* with user; sealed at rest; filled in only
+				     when asked for and logged in */
+	int has_password;         /* set on read */
+	char *from;               /* sender address */
+} cv_mail_settings;
+
+void cv_mail_settings_free(cv_mail_settings *s);
+
+/* Store the relay (replacing any).  Needs a login (the password is sealed).
+ * Errors: CV_ERR_INVALID (no host or a host with spaces or slashes, port
+ * outside 1..65535, a plain relay that is not loopback, a password without
+ * a user, a sender that is not an email address), CV_ERR_NOT_LOGGED_IN,
+ * CV_ERR_CRYPTO, CV_ERR_IO. */
+cv_err cv_mail_settings_set(cv_vault *v, const cv_mail_settings *s);
+
+/* The relay; the password only when with_password and logged in.  *out is
+ * freed with cv_mail_settings_free.  Errors: CV_ERR_NOT_FOUND (none set),
+ * CV_ERR_NOT_LOGGED_IN (with_password), CV_ERR_CORRUPT. */
+cv_err cv_mail_settings_get(cv_vault *v, int with_password,
+			    cv_mail_settings **out);
+
+/* Forget the relay.  Needs a login.  Errors: CV_ERR_NOT_FOUND (none set),
+ * CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
+cv_err cv_mail_settings_clear(cv_vault *v);
+
+/* The hook command run on each event (split on blanks, no shell), or NULL
+ * to clear it.  Needs a login.  Errors: CV_ERR_INVALID (empty, over 4096
+ * bytes, a control character), CV_ERR_NOT_FOUND (clearing none),
+ * CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
+cv_err cv_hook_set(cv_vault *v, const char *command);
+
+/* *out is the caller's to free().  Errors: CV_ERR_NOT_FOUND (none set),
+ * CV_ERR_CORRUPT. */
+cv_err cv_hook_get(cv_vault *v, char **out);
 
 #endif

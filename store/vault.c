@@ -28,6 +28,10 @@ static const char *const db_names[CV_DB__COUNT] = {
 	[CV_DB_CONTACTS] = "contacts",
 	[CV_DB_KEY_IDS] = "key_ids",
 	[CV_DB_KEY_NUMS] = "key_nums",
+	[CV_DB_TRIGGERS] = "triggers",
+	[CV_DB_DUE] = "due",
+	[CV_DB_OUTBOX] = "outbox",
+	[CV_DB_EVENTS] = "events",
 };
 
 static const char *const pin_keys[] = {
@@ -58,10 +62,23 @@ cv_process_id(void)
 	return atomic_load_explicit(&process_id, memory_order_relaxed);
 }
 
+/* A lifetime pass may act as at another time (certvault run --now): the
+ * clock is then set for its thread only, for the length of one call. */
+static __thread int64_t clock_set;
+
 int64_t
 cv_now(void)
 {
-	return (int64_t)time(NULL);
+	return clock_set != 0 ? clock_set : (int64_t)time(NULL);
+}
+
+int64_t
+cv_clock_set(int64_t now)
+{
+	int64_t was = clock_set;
+
+	clock_set = now;
+	return was;
 }
 
 int
@@ -364,17 +381,24 @@ done:
 	return err;
 }
 
+/* The tables from CV_DB_TRIGGERS on came with lifetime actions: a vault
+ * made before them lacks them, which is no damage (*missing says so). */
 static cv_err
-open_dbis(cv_vault *v, MDB_txn *txn, unsigned flags)
+open_dbis(cv_vault *v, MDB_txn *txn, unsigned flags, int *missing)
 {
 	int i, rc;
 
+	*missing = 0;
 	for (i = 0; i < CV_DB__COUNT; i++) {
 		unsigned f = flags;
 
 		if (i == CV_DB_KEY_IDS)
 			f |= MDB_DUPSORT;
 		rc = mdb_dbi_open(txn, db_names[i], f, &v->dbi[i]);
+		if (rc == MDB_NOTFOUND && i >= CV_DB_TRIGGERS) {
+			*missing = 1;
+			continue;
+		}
 		if (rc == MDB_NOTFOUND)
 			return cv_err_set(CV_ERR_NOT_A_VAULT,
 					  "%s: the vault lacks its '%s' table",
@@ -524,7 +548,7 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 	pin_rec user = { 0 }, so = { 0 };
 	cv_wbuf w = { 0 };
 	cv_vault_files files = { .dir_fd = -1, .data_fd = -1 };
-	int i, made = 0;
+	int i, made = 0, missing = 0;
 
 	cv_err_clear();
 	if (!cv_name_valid(name))
@@ -556,7 +580,8 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 
 	if ((err = txn_write_any_user(v, &txn)) != CV_OK)
 		goto done;
-	if ((err = open_dbis(v, txn, MDB_CREATE)) != CV_OK)
+	if ((err = open_dbis(v, txn, MDB_CREATE, &missing)) != CV_OK ||
+	    (err = cv_db_put(v, txn, CV_DB_META, "life.indexed", 12, "", 0, 0)) != CV_OK)
 		goto done;
 	cv_rec_begin(&w, CV_REC_HEADER);
 	cv_rec_put_str(&w, CV_T_NAME, name);
@@ -598,6 +623,7 @@ cv_vault_open(const char *dir, cv_vault **out)
 	MDB_val val;
 	cv_field f[CV_T__MAX];
 	uint64_t format;
+	int missing = 0;
 	cv_vault_files files;
 
 	cv_err_clear();
@@ -614,7 +640,7 @@ cv_vault_open(const char *dir, cv_vault **out)
 		return err;
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
 		goto done;
-	if ((err = open_dbis(v, txn, 0)) != CV_OK)
+	if ((err = open_dbis(v, txn, 0, &missing)) != CV_OK)
 		goto done;
 	if ((err = cv_db_get(v, txn, CV_DB_META, "header", 6, &val)) != CV_OK) {
 		if (err == CV_ERR_NOT_FOUND)
@@ -636,6 +662,18 @@ cv_vault_open(const char *dir, cv_vault **out)
 	txn = NULL;
 	if (err != CV_OK)
 		goto done;
+	if (missing && !v->read_only) {
+		/* A vault older than lifetime actions gets their tables, empty;
+		 * the first pass indexes its versions (no "life.indexed"). */
+		if ((err = txn_write_any_user(v, &txn)) != CV_OK ||
+		    (err = open_dbis(v, txn, MDB_CREATE, &missing)) != CV_OK)
+			goto done;
+		err = cv_txn_write_commit(v, txn);
+		txn = NULL;
+		if (err != CV_OK)
+			goto done;
+	}
+	v->has_life = !missing;
 	*out = v;
 	v = NULL;
 done:
@@ -1008,6 +1046,7 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 	static const enum cv_db wiped[] = {
 		CV_DB_CERTS, CV_DB_VERSIONS, CV_DB_KEYS, CV_DB_SECRETS,
 		CV_DB_PENDING, CV_DB_KEY_IDS, CV_DB_KEY_NUMS,
+		CV_DB_TRIGGERS, CV_DB_DUE, CV_DB_OUTBOX, CV_DB_EVENTS,
 	};
 	unsigned char *mk = NULL;
 	unsigned char fresh[CV_MASTER_KEY_LEN];
@@ -1040,12 +1079,15 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 	if ((err = txn_write_any_user(v, &txn)) != CV_OK)
 		goto done;
 	for (i = 0; i < sizeof(wiped) / sizeof(wiped[0]); i++) {
+		if (wiped[i] >= CV_DB_TRIGGERS && !v->has_life)
+			continue;
 		if ((rc = mdb_drop(txn, v->dbi[wiped[i]], 0)) != 0) {
 			err = cv_mdb_err(rc, "empty a table");
 			goto done;
 		}
 	}
-	if ((err = cv_issuer_drop_passwords(v, txn)) != CV_OK)
+	if ((err = cv_issuer_drop_passwords(v, txn)) != CV_OK ||
+	    (err = cv_life_drop_sealed(v, txn)) != CV_OK)
 		goto done;
 	err = cv_db_del(v, txn, CV_DB_META, pin_keys[CV_USER_NORMAL],
 			strlen(pin_keys[CV_USER_NORMAL]));

@@ -70,6 +70,20 @@ extern const struct cli_group cli_group_pending;
 extern const struct cli_group cli_group_secret;
 extern const struct cli_group cli_group_issuer;
 extern const struct cli_group cli_group_contact;
+extern const struct cli_group cli_group_events;
+
+/* The vault's mail relay and hook (cmd_life.c), commands of
+ * cli_group_vault. */
+int cli_vault_set_mail(struct cli_ctx *ctx, const struct cli_command *cmd,
+		       int argc, char **argv);
+int cli_vault_show_mail(struct cli_ctx *ctx, const struct cli_command *cmd,
+			int argc, char **argv);
+int cli_vault_clear_mail(struct cli_ctx *ctx, const struct cli_command *cmd,
+			 int argc, char **argv);
+int cli_vault_set_hook(struct cli_ctx *ctx, const struct cli_command *cmd,
+		       int argc, char **argv);
+int cli_vault_clear_hook(struct cli_ctx *ctx, const struct cli_command *cmd,
+			 int argc, char **argv);
 
 /* `certificate uri` (cmd_uri.c), a command of cli_group_certificate. */
 int cli_certificate_uri(struct cli_ctx *ctx, const struct cli_command *cmd,

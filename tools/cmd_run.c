@@ -1,5 +1,7 @@
-/* certvault run: advance every pending operation, once (--once) or as a
- * service until SIGTERM or SIGINT.
+/* certvault run: advance every pending operation, then act on the lifetime
+ * actions that are due (run/life.h), once (--once) or as a service until
+ * SIGTERM or SIGINT.  --now TIME sets the lifetime actions' clock; --dry-run
+ * prints what would happen and changes nothing (it advances no operation).
  *
  * SIGTERM and SIGINT are held blocked while a pass works, so a step is
  * never cut in half (an ACME request, a hook, a write); the pass looks at
@@ -13,11 +15,14 @@
 #include <time.h>
 
 #include "cli.h"
+#include "run/life.h"
 #include "run/pass.h"
 
 enum {
 	OPT_ONCE = 1,
 	OPT_INTERVAL,
+	OPT_NOW,
+	OPT_DRY_RUN,
 };
 
 #define RUN_INTERVAL_DEFAULT 60
@@ -63,16 +68,19 @@ cli_run(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	static const struct option opts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "now", required_argument, NULL, OPT_NOW },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_opts o;
-	const char *interval_arg = NULL;
+	const char *interval_arg = NULL, *now_arg = NULL;
+	struct life_run lr = { 0 };
 	cv_vault *v = NULL;
 	sigset_t old;
 	int64_t next, wait;
 	long interval = RUN_INTERVAL_DEFAULT;
 	char *end;
-	int c, once = 0, faults, blocked = 0, rc = CLI_EXIT_FAIL;
+	int c, once = 0, dry = 0, faults, lf, blocked = 0, rc = CLI_EXIT_FAIL;
 
 	cli_opts_init(&o, ctx, cmd, argc, argv, opts);
 	while ((c = cli_opts_next(&o)) != CLI_OPT_END) {
@@ -82,6 +90,12 @@ cli_run(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			break;
 		case OPT_INTERVAL:
 			interval_arg = o.arg;
+			break;
+		case OPT_NOW:
+			now_arg = o.arg;
+			break;
+		case OPT_DRY_RUN:
+			dry = 1;
 			break;
 		default:
 			rc = o.rc;
@@ -98,9 +112,32 @@ cli_run(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			goto done;
 		}
 	}
+	if (now_arg != NULL && run_time_parse(now_arg, &lr.now) != 0) {
+		rc = cli_usage(cmd, "--now is an RFC 3339 time (2027-01-02T03:04:05Z) "
+			       "or @SECONDS, not '%s'", now_arg);
+		goto done;
+	}
+	if (now_arg != NULL && !once && !dry) {
+		rc = cli_usage(cmd, "--now needs --once or --dry-run");
+		goto done;
+	}
+	if (dry && interval_arg != NULL) {
+		rc = cli_usage(cmd, "--dry-run makes one pass; --interval does not go with it");
+		goto done;
+	}
+	lr.dry_run = dry;
 	rc = cli_vault_open(ctx, &v);
 	if (rc != CLI_EXIT_OK)
 		goto done;
+	lr.vault_name = ctx->vault_name;
+	if (dry) {
+		/* Nothing is changed, so nothing needs the PIN. */
+		if (lr.now == 0)
+			lr.now = (int64_t)time(NULL);
+		lf = run_life(v, &lr, stdout, NULL);
+		rc = lf == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+		goto done;
+	}
 	rc = cli_login(v, CV_USER_NORMAL, NULL);
 	if (rc != CLI_EXIT_OK)
 		goto done;
@@ -118,6 +155,18 @@ cli_run(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		if (faults < 0) {
 			rc = CLI_EXIT_FAIL;
 			goto done;
+		}
+		if (!stop_pending()) {
+			struct life_run now_lr = lr;
+
+			if (now_lr.now == 0)
+				now_lr.now = (int64_t)time(NULL);
+			lf = run_life(v, &now_lr, stdout, stop_pending);
+			if (lf < 0) {
+				rc = CLI_EXIT_FAIL;
+				goto done;
+			}
+			faults += lf;
 		}
 		if (once) {
 			rc = faults == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;

@@ -486,6 +486,20 @@ static const struct cli_command vault_commands[] = {
 	  "CERTVAULT_NEW_PIN.", vault_set_pin },
 	{ "init-pin", "vault init-pin", "[--so-pin-file F] [--new-pin-file NEW]",
 	  "As the SO, set a new user PIN and unlock it.", vault_init_pin },
+	{ "set-mail", "vault set-mail",
+	  "--host H --port P [--starttls | --tls] [--user U --password-file F] "
+	  "--from ADDR",
+	  "Set the SMTP relay the contacts are mailed through (without TLS only "
+	  "to 127.0.0.1 or [::1]; the password is sealed).", cli_vault_set_mail },
+	{ "show-mail", "vault show-mail", "[--json]",
+	  "Show the mail relay (never its password).", cli_vault_show_mail },
+	{ "clear-mail", "vault clear-mail", "", "Forget the mail relay.",
+	  cli_vault_clear_mail },
+	{ "set-hook", "vault set-hook", "--command CMD",
+	  "Run CMD (no shell) on each new event, the event's JSON on its "
+	  "standard input.", cli_vault_set_hook },
+	{ "clear-hook", "vault clear-hook", "", "Stop running the hook.",
+	  cli_vault_clear_hook },
 };
 
 const struct cli_group cli_group_vault = {

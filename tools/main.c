@@ -52,10 +52,13 @@ static const struct {
 
 /* Commands of their own, not of a group. */
 static const struct cli_command top_commands[] = {
-	{ "run", "run", "[--once] [--interval S]",
-	  "Advance every pending operation (ACME orders): one pass with --once, "
-	  "else a pass every --interval seconds (default 60) until SIGTERM or "
-	  "SIGINT; needs the PIN.", cli_run },
+	{ "run", "run", "[--once] [--interval S] [--now TIME] [--dry-run]",
+	  "Advance every pending operation (ACME orders), then act on the "
+	  "lifetime actions due (renew, mail the contacts, record events, run "
+	  "the hook): one pass with --once, else a pass every --interval seconds "
+	  "(default 60) until SIGTERM or SIGINT; needs the PIN.  --now TIME "
+	  "(RFC 3339 or @SECONDS, with --once) sets the lifetime actions' clock; "
+	  "--dry-run prints what would happen and changes nothing.", cli_run },
 };
 
 static const struct cli_group *const top_groups[] = {
@@ -64,6 +67,7 @@ static const struct cli_group *const top_groups[] = {
 	&cli_group_secret,
 	&cli_group_issuer,
 	&cli_group_contact,
+	&cli_group_events,
 };
 
 /* --- Help ---------------------------------------------------------------- */

@@ -571,7 +571,9 @@ op_end(cv_vault *v, const cv_operation *op, enum cv_op_status status,
 		err = CV_ERR_NOMEM;
 		goto done;
 	}
-	if ((err = cv_op_write(v, txn, stored)) != CV_OK)
+	if ((err = cv_op_write(v, txn, stored)) != CV_OK ||
+	    (status == CV_OP_FAILED &&
+	     (err = cv_life_renewal_failed(v, txn, stored)) != CV_OK))
 		goto done;
 	err = cv_txn_write_commit(v, txn);
 	txn = NULL;

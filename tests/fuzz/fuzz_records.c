@@ -5,7 +5,9 @@
  * picks which key within a table), and then read back through the public
  * functions; the same bytes go to the decoder of unsealed private keys
  * (PKCS#8).  The operation's claim and an ACME issuer's account key and
- * binding are read from those records too.  Whatever the bytes, the store must answer with an error or a
+ * binding are read from those records too, and the lifetime tables'
+ * records (a trigger, a due entry, the outbox, events, the mail relay and
+ * hook, fired as a pass fires them).  Whatever the bytes, the store must answer with an error or a
  * value, never crash or read out of bounds.
  */
 #include <stdio.h>
@@ -81,6 +83,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cv_contact *contacts = NULL;
 	cv_policy *p = NULL;
 	cv_vault_info info;
+	cv_life_due *due = NULL;
+	cv_life_result lr;
+	cv_mail *mails = NULL;
+	cv_event *events = NULL;
+	cv_mail_settings *ms = NULL;
+	unsigned char tkey[CV_NAME_MAX + CV_VERSION_LEN + 16], dkey[sizeof(tkey) + 8];
+	unsigned char one[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+	size_t tlen;
+	uint64_t seq;
+	char *text = NULL;
 	unsigned char *secret = NULL, mac[64];
 	char **names = NULL, *jwk = NULL;
 	EVP_PKEY *key = NULL;
@@ -100,6 +112,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	put_raw(CV_DB_CONTACTS, "a@b", 3, data, size);
 	put_raw(CV_DB_META, size > 0 && (data[0] & 1) ? "pin.user" : "header",
 		size > 0 && (data[0] & 1) ? 8 : 6, data, size);
+
+	/* The lifetime tables: a trigger of kind 2 to 4 (AutoRenew would make
+	 * a key per input) due at 0, the outbox, events and settings. */
+	tlen = (size_t)snprintf((char *)tkey, sizeof(tkey), "c%c%s%c", 0, version, 0);
+	tkey[tlen++] = (unsigned char)(size > 0 ? 2 + data[0] % 3 : 2);
+	memset(dkey, 0, 8);
+	memcpy(dkey + 8, tkey, tlen);
+	put_raw(CV_DB_TRIGGERS, tkey, tlen, data, size);
+	put_raw(CV_DB_DUE, dkey, tlen + 8, (const uint8_t *)"c", 1);
+	if (size > 0 && size < 400)
+		put_raw(CV_DB_DUE, data, size, (const uint8_t *)"c", 1);
+	put_raw(CV_DB_OUTBOX, one, 8, data, size);
+	put_raw(CV_DB_EVENTS, one, 8, data, size);
+	put_raw(CV_DB_META, size > 0 && (data[0] & 2) ? "mail" : "hook", 4, data, size);
+	put_raw(CV_DB_META, size > 0 && (data[0] & 4) ? "hook.cursor" : "events.next",
+		11, data, size);
 
 	if (cv_cert_get(vault, "c", NULL, &cv) == CV_OK)
 		cv_cert_version_free(cv);
@@ -141,5 +169,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(contacts);
 	}
 	(void)cv_vault_info_get(vault, &info);
+
+	if (cv_life_due_list(vault, INT64_MAX / 2, 16, &due, &n) == CV_OK) {
+		for (i = 0; i < n; i++)
+			if (due[i].kind != CV_LIFE_AUTO_RENEW)
+				(void)cv_life_fire(vault, &due[i], 1, &lr);
+		free(due);
+	}
+	if (cv_outbox_list(vault, INT64_MAX, &mails, &n) == CV_OK)
+		cv_mail_list_free(mails, n);
+	(void)cv_outbox_failed(vault, 1, 0, "fuzz", 1, NULL);
+	if (cv_event_list(vault, 0, 0, &events, &n) == CV_OK) {
+		for (i = 0; i < n; i++)
+			if (cv_event_json(&events[i], "Fuzz", &text) == CV_OK)
+				free(text);
+		cv_event_list_free(events, n);
+	}
+	if (cv_mail_settings_get(vault, 1, &ms) == CV_OK)
+		cv_mail_settings_free(ms);
+	if (cv_hook_get(vault, &text) == CV_OK)
+		free(text);
+	(void)cv_hook_cursor_get(vault, &seq);
 	return 0;
 }

@@ -1,0 +1,231 @@
+/* certvault: events, named as Key Vault's Event Grid names them, and the
+ * hook's cursor. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "internal.h"
+
+void
+cv_event_list_free(cv_event *list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(list[i].type);
+		free(list[i].message);
+	}
+	free(list);
+}
+
+cv_err
+life_event_add(cv_vault *v, MDB_txn *txn, const char *type, const life_about *a,
+	       int64_t when, const char *message)
+{
+	cv_wbuf w = { 0 };
+	unsigned char k[8];
+	uint64_t seq;
+	cv_err err;
+
+	cv_rec_begin(&w, CV_REC_EVENT);
+	cv_rec_put_str(&w, CV_T_EVENT_TYPE, type);
+	cv_rec_put_str(&w, CV_T_NAME, a->name);
+	cv_rec_put_str(&w, CV_T_VERSION, a->version);
+	cv_rec_put_u64(&w, CV_T_CREATED, (uint64_t)when);
+	cv_rec_put_u64(&w, CV_T_NBF, (uint64_t)a->nbf);
+	cv_rec_put_u64(&w, CV_T_EXP, (uint64_t)a->exp);
+	cv_rec_put_str(&w, CV_T_MESSAGE, message);
+	if ((err = cv_rec_finish(&w)) != CV_OK ||
+	    (err = life_counter_next(v, txn, "events.next", &seq)) != CV_OK)
+		goto done;
+	life_be64_put(seq, k);
+	err = cv_db_put(v, txn, CV_DB_EVENTS, k, 8, w.p, w.len, 0);
+done:
+	cv_wbuf_free(&w);
+	return err;
+}
+
+static cv_err
+event_parse(const MDB_val *key, const MDB_val *val, cv_event *e)
+{
+	cv_field f[CV_T__MAX];
+	uint64_t when, nbf, exp;
+	cv_err err;
+
+	memset(e, 0, sizeof(*e));
+	if (key->mv_size != 8)
+		return cv_err_set(CV_ERR_CORRUPT, "the vault's events hold a damaged entry");
+	e->seq = life_be64_get(key->mv_data);
+	if ((err = cv_rec_parse(val->mv_data, val->mv_size, CV_REC_EVENT, NULL, f)) != CV_OK ||
+	    (err = cv_field_need(&f[CV_T_EVENT_TYPE], "an event's type")) != CV_OK ||
+	    (err = cv_field_str(&f[CV_T_EVENT_TYPE], &e->type)) != CV_OK ||
+	    (err = cv_field_str(&f[CV_T_MESSAGE], &e->message)) != CV_OK ||
+	    (err = cv_field_strbuf(&f[CV_T_NAME], e->name, sizeof(e->name))) != CV_OK ||
+	    (err = cv_field_strbuf(&f[CV_T_VERSION], e->version, sizeof(e->version))) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &when)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_NBF], 0, &nbf)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_EXP], 0, &exp)) != CV_OK)
+		return err;
+	e->time = (int64_t)when;
+	e->nbf = (int64_t)nbf;
+	e->exp = (int64_t)exp;
+	return CV_OK;
+}
+
+cv_err
+cv_event_list(cv_vault *v, int64_t since, uint64_t after_seq, cv_event **out,
+	      size_t *n)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	unsigned char k[8];
+	cv_event *arr = NULL, *grown, e;
+	size_t count = 0, cap = 0;
+	cv_err err = CV_OK;
+	int rc;
+
+	cv_err_clear();
+	*out = NULL;
+	*n = 0;
+	if (!v->has_life || after_seq == UINT64_MAX)
+		return CV_OK;
+	if ((err = cv_txn_read(v, &txn)) != CV_OK)
+		return err;
+	if ((rc = mdb_cursor_open(txn, v->dbi[CV_DB_EVENTS], &cur)) != 0) {
+		err = cv_mdb_err(rc, "read the events");
+		goto done;
+	}
+	life_be64_put(after_seq + 1, k);
+	key.mv_data = k;
+	key.mv_size = 8;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if ((err = event_parse(&key, &val, &e)) != CV_OK) {
+			free(e.type);
+			free(e.message);
+			goto done;
+		}
+		if (e.time < since) {
+			free(e.type);
+			free(e.message);
+			continue;
+		}
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((grown = realloc(arr, cap * sizeof(*arr))) == NULL) {
+				free(e.type);
+				free(e.message);
+				err = CV_ERR_NOMEM;
+				goto done;
+			}
+			arr = grown;
+		}
+		arr[count++] = e;
+	}
+	if (rc != MDB_NOTFOUND) {
+		err = cv_mdb_err(rc, "read the events");
+		goto done;
+	}
+	*out = arr;
+	*n = count;
+	arr = NULL;
+	count = 0;
+done:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	cv_event_list_free(arr, count);
+	return err;
+}
+
+cv_err
+cv_event_json(const cv_event *e, const char *vault_name, char **out)
+{
+	json_t *doc = NULL, *data = NULL;
+	char when[32], id[64];
+	cv_err err = CV_ERR_NOMEM;
+
+	*out = NULL;
+	life_time_text(e->time, when, sizeof(when));
+	snprintf(id, sizeof(id), "%s-%llu", vault_name ? vault_name : "vault",
+		 (unsigned long long)e->seq);
+	data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}",
+			 "Id", e->name, "VaultName", vault_name ? vault_name : "",
+			 "ObjectType", "Certificate", "ObjectName", e->name,
+			 "Version", e->version, "NBF", (json_int_t)e->nbf,
+			 "EXP", (json_int_t)e->exp);
+	if (data == NULL)
+		goto done;
+	if (e->message != NULL &&
+	    json_object_set_new(data, "Message", json_string(e->message)) != 0)
+		goto done;
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:I}",
+			"id", id, "topic", vault_name ? vault_name : "",
+			"subject", e->name, "eventType", e->type, "eventTime", when,
+			"data", data, "dataVersion", "1", "metadataVersion", "1",
+			"sequence", (json_int_t)e->seq);
+	if (doc == NULL || (*out = json_dumps(doc, JSON_COMPACT)) == NULL)
+		goto done;
+	err = CV_OK;
+done:
+	json_decref(data);
+	json_decref(doc);
+	return err;
+}
+
+cv_err
+cv_hook_cursor_get(cv_vault *v, uint64_t *seq)
+{
+	MDB_txn *txn = NULL;
+	MDB_val val;
+	cv_err err;
+
+	cv_err_clear();
+	*seq = 0;
+	if ((err = cv_txn_read(v, &txn)) != CV_OK)
+		return err;
+	err = cv_db_get(v, txn, CV_DB_META, "hook.cursor", 11, &val);
+	if (err == CV_OK && val.mv_size != 8)
+		err = cv_err_set(CV_ERR_CORRUPT, "the vault's hook cursor is damaged");
+	else if (err == CV_OK)
+		*seq = life_be64_get(val.mv_data);
+	if (err == CV_ERR_NOT_FOUND) {
+		cv_err_clear();
+		err = CV_OK;
+	}
+	mdb_txn_abort(txn);
+	return err;
+}
+
+cv_err
+cv_hook_cursor_set(cv_vault *v, uint64_t seq)
+{
+	MDB_txn *txn = NULL;
+	MDB_val val;
+	unsigned char b[8];
+	cv_err err;
+
+	cv_err_clear();
+	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+		return err;
+	err = cv_db_get(v, txn, CV_DB_META, "hook.cursor", 11, &val);
+	if (err == CV_OK && val.mv_size == 8 && life_be64_get(val.mv_data) >= seq) {
+		mdb_txn_abort(txn);
+		return CV_OK;
+	}
+	if (err != CV_OK && err != CV_ERR_NOT_FOUND) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	cv_err_clear();
+	life_be64_put(seq, b);
+	if ((err = cv_db_put(v, txn, CV_DB_META, "hook.cursor", 11, b, 8, 0)) != CV_OK) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	return cv_txn_write_commit(v, txn);
+}
