@@ -10,14 +10,8 @@
 #include "life.h"
 #include "pass.h"
 
-#if __has_include("net/smtp.h")
 #include "net/smtp.h"
-#define LIFE_HAVE_SMTP 1
-#endif
-#if __has_include("proc/spawn.h")
 #include "proc/spawn.h"
-#define LIFE_HAVE_SPAWN 1
-#endif
 
 #define LIFE_BATCH 256
 #define LIFE_BATCHES_MAX 4096       /* a pass fires at most a million */
@@ -175,7 +169,6 @@ fire_triggers(cv_vault *v, const struct life_run *lr, FILE *out,
 
 /* --- Mail ----------------------------------------------------------------- */
 
-#ifdef LIFE_HAVE_SMTP
 static int
 send_outbox(cv_vault *v, const struct life_run *lr, FILE *out, cv_mail *m,
 	    size_t n)
@@ -253,7 +246,6 @@ send_outbox(cv_vault *v, const struct life_run *lr, FILE *out, cv_mail *m,
 	cv_mail_settings_free(s);
 	return faults;
 }
-#endif
 
 static int
 mail_step(cv_vault *v, const struct life_run *lr, FILE *out)
@@ -276,12 +268,7 @@ mail_step(cv_vault *v, const struct life_run *lr, FILE *out)
 			n == 1 ? "" : "s");
 		goto done;
 	}
-#ifdef LIFE_HAVE_SMTP
 	faults = send_outbox(v, lr, out, m, n);
-#else
-	fprintf(out, "mail: %zu waiting in the outbox: this certvault was built "
-		"without its SMTP client\n", n);
-#endif
 done:
 	fflush(out);
 	cv_mail_list_free(m, n);
@@ -290,7 +277,6 @@ done:
 
 /* --- Hooks ---------------------------------------------------------------- */
 
-#ifdef LIFE_HAVE_SPAWN
 static long
 hook_timeout(void)
 {
@@ -346,7 +332,6 @@ run_hooks(cv_vault *v, const struct life_run *lr, FILE *out, const char *cmd,
 	proc_argv_free(argv);
 	return faults;
 }
-#endif
 
 static int
 hook_step(cv_vault *v, const struct life_run *lr, FILE *out, int (*stop)(void))
@@ -374,13 +359,7 @@ hook_step(cv_vault *v, const struct life_run *lr, FILE *out, int (*stop)(void))
 		fprintf(out, "hook: would run for %zu event%s\n", n, n == 1 ? "" : "s");
 		goto done;
 	}
-#ifdef LIFE_HAVE_SPAWN
 	faults = run_hooks(v, lr, out, cmd, ev, n, stop);
-#else
-	(void)stop;
-	fprintf(out, "hook: %zu event%s waiting: this certvault was built without "
-		"hooks\n", n, n == 1 ? "" : "s");
-#endif
 done:
 	fflush(out);
 	cv_event_list_free(ev, n);
