@@ -16,8 +16,9 @@
  * @SECONDS.  The pass's lines are counted and dropped.
  *
  * Prints one line: "RESULT kind=pass_reads ..." with the first, last, median
- * and largest time in milliseconds, the vault's open and login apart, and the
- * process's largest resident set after the passes (login included).
+ * and largest time in milliseconds, the vault's open and login apart, the
+ * process's largest resident set after the passes (login included), and
+ * its own memory and the vault's mapped pages at the end.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -74,6 +75,26 @@ whole_pass(cv_vault *v, int64_t now, FILE *out)
 	    (lf = run_life(v, &lr, out, NULL)) < 0)
 		return -1;
 	return faults + lf;
+}
+
+/* The kB of one "Name:" line of /proc/self/status (0 if absent): RssAnon
+ * is the process's own memory, RssFile the vault's pages it has mapped
+ * (clean page cache, shared). */
+static long
+status_kb(const char *name)
+{
+	char line[256];
+	size_t len = strlen(name);
+	long kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, name, len) == 0 && line[len] == ':')
+			kb = strtol(line + len + 1, NULL, 10);
+	fclose(f);
+	return kb;
 }
 
 int
@@ -156,8 +177,9 @@ main(int argc, char **argv)
 	printf("last_ms=%.2f ", ms[reps - 1]);
 	qsort(ms, (size_t)reps, sizeof(*ms), cmp_double);
 	printf("median_ms=%.2f max_ms=%.2f open_ms=%.2f login_ms=%.2f lines=%zu "
-	       "faults=%d maxrss_kb=%ld\n", ms[reps / 2], ms[reps - 1], open_ms,
-	       login_ms, lines, faults, ru.ru_maxrss);
+	       "faults=%d maxrss_kb=%ld rss_anon_kb=%ld rss_file_kb=%ld\n", ms[reps / 2],
+	       ms[reps - 1], open_ms, login_ms, lines, faults, ru.ru_maxrss,
+	       status_kb("RssAnon"), status_kb("RssFile"));
 	rc = 0;
 done:
 	if (out != NULL)
