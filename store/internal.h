@@ -34,11 +34,17 @@
  *   due       due (8 bytes BE) name \0 version \0 kind -> name as written
  *   outbox    id (8 bytes BE)        -> CV_REC_MAIL
  *   events    seq (8 bytes BE)       -> CV_REC_EVENT
- * The last four came with lifetime actions: a vault made before them gets
+ *   ops_active lowercase name        -> name as written: the operations
+ *             inProgress, changed with every operation record
+ *             (store/issue/operation.c), so a pass reads only them
+ * The four before ops_active came with lifetime actions: a vault made before them gets
  * them (empty) when it is first opened by a user who may write it, and its
  * versions are indexed by the first pass (meta "life.indexed" marks it).
  * meta also holds "mail" (CV_REC_MAIL_SETTINGS), "hook" (CV_REC_HOOK),
  * "hook.cursor", "outbox.next" and "events.next" (8 bytes BE each).
+ * ops_active came later: an older vault gets it (empty) on the same first
+ * open, and the first listing after a login fills it from the operation
+ * records (meta "ops.indexed" marks it; until then a listing reads them all).
  * meta also holds "next_key_num": every key gets a vault-wide number, never
  * reused, which the PKCS#11 face turns into object handles.
  */
@@ -57,6 +63,7 @@ enum cv_db {
 	CV_DB_DUE,
 	CV_DB_OUTBOX,
 	CV_DB_EVENTS,
+	CV_DB_OPS_ACTIVE,
 	CV_DB__COUNT
 };
 
@@ -69,6 +76,7 @@ struct cv_vault {
 	uint64_t psize;        /* LMDB's page size in data.mdb */
 	int has_life;          /* the lifetime tables exist (a read-only
 				  handle on an older vault has none) */
+	int has_op_index;      /* the ops_active table exists (likewise) */
 
 	pthread_mutex_t lock;  /* guards the fields below */
 	unsigned char *master; /* CV_MASTER_KEY_LEN bytes while logged in */

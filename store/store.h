@@ -404,7 +404,10 @@ cv_err cv_pending_merge(cv_vault *v, const char *name,
 
 /* Names of every certificate whose operation is inProgress, sorted, as
  * written.  Free each name and the array with free().  *n may be 0 (and
- * *names NULL).  No login needed.
+ * *names NULL).  No login needed.  It reads only the index of operations
+ * in progress, not the operations that ended; on a vault made before that
+ * index the first call by a logged-in user who may write the vault fills
+ * it (one write transaction), and until then a call reads every operation.
  * Errors: CV_ERR_CORRUPT, CV_ERR_NOMEM, CV_ERR_IO. */
 cv_err cv_op_list_active(cv_vault *v, char ***names, size_t *n);
 

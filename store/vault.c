@@ -32,6 +32,7 @@ static const char *const db_names[CV_DB__COUNT] = {
 	[CV_DB_DUE] = "due",
 	[CV_DB_OUTBOX] = "outbox",
 	[CV_DB_EVENTS] = "events",
+	[CV_DB_OPS_ACTIVE] = "ops_active",
 };
 
 static const char *const pin_keys[] = {
@@ -381,8 +382,12 @@ done:
 	return err;
 }
 
-/* The tables from CV_DB_TRIGGERS on came with lifetime actions: a vault
- * made before them lacks them, which is no damage (*missing says so). */
+/* The tables from CV_DB_TRIGGERS on came with lifetime actions, and
+ * CV_DB_OPS_ACTIVE after them: a vault made before them lacks them, which
+ * is no damage (*missing says so: MISSING_LIFE, MISSING_OP_INDEX). */
+#define MISSING_LIFE 1
+#define MISSING_OP_INDEX 2
+
 static cv_err
 open_dbis(cv_vault *v, MDB_txn *txn, unsigned flags, int *missing)
 {
@@ -396,7 +401,7 @@ open_dbis(cv_vault *v, MDB_txn *txn, unsigned flags, int *missing)
 			f |= MDB_DUPSORT;
 		rc = mdb_dbi_open(txn, db_names[i], f, &v->dbi[i]);
 		if (rc == MDB_NOTFOUND && i >= CV_DB_TRIGGERS) {
-			*missing = 1;
+			*missing |= i == CV_DB_OPS_ACTIVE ? MISSING_OP_INDEX : MISSING_LIFE;
 			continue;
 		}
 		if (rc == MDB_NOTFOUND)
@@ -581,7 +586,8 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 	if ((err = txn_write_any_user(v, &txn)) != CV_OK)
 		goto done;
 	if ((err = open_dbis(v, txn, MDB_CREATE, &missing)) != CV_OK ||
-	    (err = cv_db_put(v, txn, CV_DB_META, "life.indexed", 12, "", 0, 0)) != CV_OK)
+	    (err = cv_db_put(v, txn, CV_DB_META, "life.indexed", 12, "", 0, 0)) != CV_OK ||
+	    (err = cv_db_put(v, txn, CV_DB_META, "ops.indexed", 11, "", 0, 0)) != CV_OK)
 		goto done;
 	cv_rec_begin(&w, CV_REC_HEADER);
 	cv_rec_put_str(&w, CV_T_NAME, name);
@@ -664,7 +670,9 @@ cv_vault_open(const char *dir, cv_vault **out)
 		goto done;
 	if (missing && !v->read_only) {
 		/* A vault older than lifetime actions gets their tables, empty;
-		 * the first pass indexes its versions (no "life.indexed"). */
+		 * the first pass indexes its versions (no "life.indexed").  One
+		 * older than ops_active gets it, filled by the first listing
+		 * after a login (no "ops.indexed"). */
 		if ((err = txn_write_any_user(v, &txn)) != CV_OK ||
 		    (err = open_dbis(v, txn, MDB_CREATE, &missing)) != CV_OK)
 			goto done;
@@ -673,7 +681,8 @@ cv_vault_open(const char *dir, cv_vault **out)
 		if (err != CV_OK)
 			goto done;
 	}
-	v->has_life = !missing;
+	v->has_life = !(missing & MISSING_LIFE);
+	v->has_op_index = !(missing & MISSING_OP_INDEX);
 	*out = v;
 	v = NULL;
 done:
@@ -1047,6 +1056,7 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 		CV_DB_CERTS, CV_DB_VERSIONS, CV_DB_KEYS, CV_DB_SECRETS,
 		CV_DB_PENDING, CV_DB_KEY_IDS, CV_DB_KEY_NUMS,
 		CV_DB_TRIGGERS, CV_DB_DUE, CV_DB_OUTBOX, CV_DB_EVENTS,
+		CV_DB_OPS_ACTIVE,
 	};
 	unsigned char *mk = NULL;
 	unsigned char fresh[CV_MASTER_KEY_LEN];
@@ -1079,7 +1089,8 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 	if ((err = txn_write_any_user(v, &txn)) != CV_OK)
 		goto done;
 	for (i = 0; i < sizeof(wiped) / sizeof(wiped[0]); i++) {
-		if (wiped[i] >= CV_DB_TRIGGERS && !v->has_life)
+		if (wiped[i] == CV_DB_OPS_ACTIVE ? !v->has_op_index :
+		    wiped[i] >= CV_DB_TRIGGERS && !v->has_life)
 			continue;
 		if ((rc = mdb_drop(txn, v->dbi[wiped[i]], 0)) != 0) {
 			err = cv_mdb_err(rc, "empty a table");

@@ -129,6 +129,28 @@ done:
 	return err;
 }
 
+/* Keep ops_active in step with the record being written or deleted, in
+ * the same transaction: an operation inProgress is listed, any other is
+ * not (active 0 also for a deleted record). */
+static cv_err
+op_index_set(cv_vault *v, MDB_txn *txn, const char *lname, const char *name,
+	     int active)
+{
+	cv_err err;
+
+	if (!v->has_op_index)
+		return CV_OK; /* a read-only handle on an older vault */
+	if (active)
+		return cv_db_put(v, txn, CV_DB_OPS_ACTIVE, lname, strlen(lname), name,
+				 strlen(name), 0);
+	err = cv_db_del(v, txn, CV_DB_OPS_ACTIVE, lname, strlen(lname));
+	if (err == CV_ERR_NOT_FOUND) {
+		cv_err_clear();
+		err = CV_OK;
+	}
+	return err;
+}
+
 cv_err
 cv_op_write(cv_vault *v, MDB_txn *txn, const cv_operation *op)
 {
@@ -167,6 +189,8 @@ cv_op_write(cv_vault *v, MDB_txn *txn, const cv_operation *op)
 	cv_rec_put_tags(&w, &op->tags);
 	if ((err = cv_rec_finish(&w)) == CV_OK)
 		err = cv_db_put(v, txn, CV_DB_PENDING, lname, strlen(lname), w.p, w.len, 0);
+	if (err == CV_OK)
+		err = op_index_set(v, txn, lname, op->name, op->status == CV_OP_IN_PROGRESS);
 	cv_wbuf_free(&w);
 	return err;
 }
@@ -317,7 +341,8 @@ cv_pending_delete(cv_vault *v, const char *name)
 		    (err = cv_db_del(v, txn, CV_DB_CERTS, lname, strlen(lname))) != CV_OK)
 			goto done;
 	}
-	if ((err = cv_db_del(v, txn, CV_DB_PENDING, lname, strlen(lname))) != CV_OK)
+	if ((err = cv_db_del(v, txn, CV_DB_PENDING, lname, strlen(lname))) != CV_OK ||
+	    (err = op_index_set(v, txn, lname, op->name, 0)) != CV_OK)
 		goto done;
 	err = cv_txn_write_commit(v, txn);
 	txn = NULL;
@@ -346,27 +371,41 @@ cv_op_claim_check(const cv_operation *stored, const char *mine)
 	return CV_OK;
 }
 
-cv_err
-cv_op_list_active(cv_vault *v, char ***names, size_t *n)
+/* Append a copy of name (len bytes, not terminated) to *arr. */
+static cv_err
+names_add(char ***arr, size_t *count, size_t *cap, const char *name, size_t len)
 {
-	MDB_txn *txn = NULL;
+	char **grown, *copy;
+
+	if (*count == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+
+		if ((grown = realloc(*arr, ncap * sizeof(**arr))) == NULL)
+			return CV_ERR_NOMEM;
+		*arr = grown;
+		*cap = ncap;
+	}
+	if ((copy = strndup(name, len)) == NULL)
+		return CV_ERR_NOMEM;
+	(*arr)[(*count)++] = copy;
+	return CV_OK;
+}
+
+/* The names of the operations inProgress, by decoding every operation
+ * record: for a vault whose ops_active is not filled yet. */
+static cv_err
+list_by_records(cv_vault *v, MDB_txn *txn, char ***arr, size_t *count,
+		size_t *cap)
+{
 	MDB_cursor *cur = NULL;
 	MDB_val key, val;
 	cv_operation *op = NULL;
-	char **arr = NULL, **grown, lname[CV_NAME_MAX + 1];
-	size_t count = 0, cap = 0;
-	cv_err err;
+	char lname[CV_NAME_MAX + 1];
+	cv_err err = CV_OK;
 	int rc;
 
-	cv_err_clear();
-	*names = NULL;
-	*n = 0;
-	if ((err = cv_txn_read(v, &txn)) != CV_OK)
-		return err;
-	if ((rc = mdb_cursor_open(txn, v->dbi[CV_DB_PENDING], &cur)) != 0) {
-		err = cv_mdb_err(rc, "list the operations");
-		goto done;
-	}
+	if ((rc = mdb_cursor_open(txn, v->dbi[CV_DB_PENDING], &cur)) != 0)
+		return cv_mdb_err(rc, "list the operations");
 	/* Keys are the lowercase names, so the walk is already sorted. */
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
@@ -379,41 +418,172 @@ cv_op_list_active(cv_vault *v, char ***names, size_t *n)
 		lname[key.mv_size] = '\0';
 		if ((err = cv_op_read(v, txn, lname, &op)) != CV_OK)
 			goto done;
-		if (op->status == CV_OP_IN_PROGRESS) {
-			if (count == cap) {
-				cap = cap ? cap * 2 : 8;
-				if ((grown = realloc(arr, cap * sizeof(*arr))) == NULL) {
-					err = CV_ERR_NOMEM;
-					goto done;
-				}
-				arr = grown;
-			}
-			if ((arr[count] = strdup(op->name)) == NULL) {
-				err = CV_ERR_NOMEM;
-				goto done;
-			}
-			count++;
+		if (op->status == CV_OP_IN_PROGRESS &&
+		    (err = names_add(arr, count, cap, op->name, strlen(op->name))) != CV_OK)
+			goto done;
+		cv_operation_free(op);
+		op = NULL;
+	}
+	if (rc != MDB_NOTFOUND)
+		err = cv_mdb_err(rc, "list the operations");
+done:
+	cv_operation_free(op);
+	mdb_cursor_close(cur);
+	return err;
+}
+
+/* The names of the operations inProgress, from ops_active alone. */
+static cv_err
+list_by_index(cv_vault *v, MDB_txn *txn, char ***arr, size_t *count,
+	      size_t *cap)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	cv_err err = CV_OK;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, v->dbi[CV_DB_OPS_ACTIVE], &cur)) != 0)
+		return cv_mdb_err(rc, "list the operations");
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (key.mv_size == 0 || key.mv_size > CV_NAME_MAX ||
+		    val.mv_size != key.mv_size ||
+		    memchr(val.mv_data, '\0', val.mv_size) != NULL) {
+			err = cv_err_set(CV_ERR_CORRUPT,
+					 "the vault's index of operations holds a damaged entry");
+			goto done;
 		}
+		if ((err = names_add(arr, count, cap, val.mv_data, val.mv_size)) != CV_OK)
+			goto done;
+	}
+	if (rc != MDB_NOTFOUND)
+		err = cv_mdb_err(rc, "list the operations");
+done:
+	mdb_cursor_close(cur);
+	return err;
+}
+
+/* Whether ops_active is filled (meta "ops.indexed"), in txn. */
+static cv_err
+op_index_ready(cv_vault *v, MDB_txn *txn, int *ready)
+{
+	MDB_val val;
+	cv_err err;
+
+	*ready = 0;
+	if (!v->has_op_index)
+		return CV_OK;
+	err = cv_db_get(v, txn, CV_DB_META, "ops.indexed", 11, &val);
+	if (err == CV_ERR_NOT_FOUND) {
+		cv_err_clear();
+		return CV_OK;
+	}
+	if (err == CV_OK)
+		*ready = 1;
+	return err;
+}
+
+/* Fill ops_active of a vault made before it, once, in one write
+ * transaction with its marker. */
+static cv_err
+op_index_build(cv_vault *v)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	cv_operation *op = NULL;
+	char lname[CV_NAME_MAX + 1];
+	int ready, rc;
+	cv_err err;
+
+	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+		return err;
+	/* Again inside: another pass may have filled it meanwhile. */
+	if ((err = op_index_ready(v, txn, &ready)) != CV_OK || ready)
+		goto done;
+	if ((rc = mdb_drop(txn, v->dbi[CV_DB_OPS_ACTIVE], 0)) != 0 ||
+	    (rc = mdb_cursor_open(txn, v->dbi[CV_DB_PENDING], &cur)) != 0) {
+		err = cv_mdb_err(rc, "index the operations");
+		goto done;
+	}
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (key.mv_size == 0 || key.mv_size > CV_NAME_MAX) {
+			err = cv_err_set(CV_ERR_CORRUPT, "an operation key of %zu bytes",
+					 key.mv_size);
+			goto done;
+		}
+		memcpy(lname, key.mv_data, key.mv_size);
+		lname[key.mv_size] = '\0';
+		if ((err = cv_op_read(v, txn, lname, &op)) != CV_OK ||
+		    (op->status == CV_OP_IN_PROGRESS &&
+		     (err = op_index_set(v, txn, lname, op->name, 1)) != CV_OK))
+			goto done;
 		cv_operation_free(op);
 		op = NULL;
 	}
 	if (rc != MDB_NOTFOUND) {
-		err = cv_mdb_err(rc, "list the operations");
+		err = cv_mdb_err(rc, "index the operations");
 		goto done;
 	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	if ((err = cv_db_put(v, txn, CV_DB_META, "ops.indexed", 11, "", 0, 0)) != CV_OK)
+		goto done;
+	err = cv_txn_write_commit(v, txn);
+	txn = NULL;
+done:
+	cv_operation_free(op);
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return err;
+}
+
+cv_err
+cv_op_list_active(cv_vault *v, char ***names, size_t *n)
+{
+	MDB_txn *txn = NULL;
+	char **arr = NULL;
+	size_t count = 0, cap = 0;
+	int ready = 0;
+	cv_err err;
+
+	cv_err_clear();
+	*names = NULL;
+	*n = 0;
+	if ((err = cv_txn_read(v, &txn)) != CV_OK)
+		return err;
+	if ((err = op_index_ready(v, txn, &ready)) != CV_OK)
+		goto done;
+	if (!ready && v->has_op_index && !v->read_only &&
+	    cv_vault_logged_in(v) == CV_USER_NORMAL) {
+		/* An older vault, and a user who may write it: fill the index
+		 * now, so this and every later pass reads only it. */
+		mdb_txn_abort(txn);
+		txn = NULL;
+		if ((err = op_index_build(v)) != CV_OK ||
+		    (err = cv_txn_read(v, &txn)) != CV_OK ||
+		    (err = op_index_ready(v, txn, &ready)) != CV_OK)
+			goto done;
+	}
+	if (ready)
+		err = list_by_index(v, txn, &arr, &count, &cap);
+	else
+		err = list_by_records(v, txn, &arr, &count, &cap);
+	if (err != CV_OK)
+		goto done;
 	*names = arr;
 	*n = count;
 	arr = NULL;
 	count = 0;
-	err = CV_OK;
 done:
-	cv_operation_free(op);
 	while (count > 0)
 		free(arr[--count]);
 	free(arr);
-	if (cur != NULL)
-		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
 	return err;
 }
 

@@ -954,6 +954,112 @@ test_index_older_vault(void **state)
 	cv_cert_version_free(cv);
 }
 
+/* Overwrite every record of the named table with bytes no decoder accepts
+ * (those of the events only up to seq), behind the store's back. */
+static void
+damage_table(MDB_txn *txn, const char *table, uint64_t events_upto)
+{
+	MDB_cursor *cur = NULL;
+	MDB_dbi dbi;
+	MDB_val k, d, junk = { 7, "damaged" };
+	int rc;
+
+	assert_int_equal(mdb_dbi_open(txn, table, 0, &dbi), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (strcmp(table, "events") == 0) {
+			const unsigned char *b = k.mv_data;
+			uint64_t seq = 0;
+			size_t i;
+
+			for (i = 0; i < 8 && i < k.mv_size; i++)
+				seq = seq << 8 | b[i];
+			if (seq > events_upto)
+				break;
+		}
+		assert_int_equal(mdb_cursor_put(cur, &k, &junk, MDB_CURRENT), 0);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* A pass with nothing due reads only the operations in progress, what is
+ * due, the outbox and the events after the hook's cursor: with every certificate, version,
+ * trigger and operation record damaged, and the events the hook has seen,
+ * all of it still answers, and finds nothing.  The damage is real: the
+ * trigger that comes due cannot be fired. */
+static void
+test_nothing_due_reads_nothing_else(void **state)
+{
+	fixture *fx = *state;
+	static const char *const tables[] = { "certs", "versions", "keys", "secrets",
+					      "triggers", "pending", "key_nums" };
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	cv_cert_version *cv;
+	cv_life_due *due = NULL;
+	cv_life_result r;
+	cv_mail *m = NULL;
+	cv_event *ev = NULL;
+	char *cmd = NULL;
+	uint64_t seq = 0;
+	size_t n = 99, i, indexed = 99;
+	int64_t now;
+
+	create(fx, "a", policy("Self", "days_before_expiry", 30, "AutoRenew", 0), NULL);
+	create(fx, "b", policy("Self", NULL, 0, NULL, 0), NULL);
+	cv = current(fx, "a");
+	now = cv->nbf + DAY;
+	assert_int_equal(cv_hook_set(fx->v, "/bin/true"), CV_OK);
+	assert_int_equal(cv_event_list(fx->v, 0, 0, &ev, &n), CV_OK);
+	assert_true(n >= 2);
+	assert_int_equal(cv_hook_cursor_set(fx->v, ev[n - 1].seq), CV_OK);
+	cv_event_list_free(ev, n);
+	ev = NULL;
+	assert_int_equal(cv_hook_cursor_get(fx->v, &seq), CV_OK);
+	cv_vault_close(fx->v);
+	fx->v = NULL;
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 16);
+	assert_int_equal(mdb_env_open(env, fx->vault, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		damage_table(txn, tables[i], 0);
+	damage_table(txn, "events", seq);
+	assert_int_equal(__real_mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	assert_int_equal(cv_vault_open(fx->vault, &fx->v), CV_OK);
+	assert_int_equal(cv_vault_login(fx->v, CV_USER_NORMAL, "1234", 4), CV_OK);
+
+	{
+		char **names = NULL;
+
+		/* The operations part of the pass, too. */
+		assert_int_equal(cv_op_list_active(fx->v, &names, &n), CV_OK);
+		assert_int_equal(n, 0);
+		free(names);
+	}
+	assert_int_equal(cv_life_index_all(fx->v, &indexed), CV_OK);
+	assert_int_equal(indexed, 0);
+	assert_int_equal(cv_life_due_list(fx->v, now, 256, &due, &n), CV_OK);
+	assert_int_equal(n, 0);
+	free(due);
+	assert_int_equal(cv_outbox_list(fx->v, now, &m, &n), CV_OK);
+	assert_int_equal(n, 0);
+	cv_mail_list_free(m, n);
+	assert_int_equal(cv_hook_get(fx->v, &cmd), CV_OK);
+	free(cmd);
+	assert_int_equal(cv_event_list(fx->v, 0, seq, &ev, &n), CV_OK);
+	assert_int_equal(n, 0);
+	cv_event_list_free(ev, n);
+
+	assert_int_equal(cv_life_due_list(fx->v, cv->exp - 30 * DAY, 256, &due, &n), CV_OK);
+	assert_true(n >= 1);
+	assert_int_not_equal(cv_life_fire(fx->v, &due[0], cv->exp - 30 * DAY, &r), CV_OK);
+	free(due);
+	cv_cert_version_free(cv);
+}
+
 int
 main(void)
 {
@@ -976,6 +1082,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_mail_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reinit_drops_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_older_vault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nothing_due_reads_nothing_else, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -731,6 +731,314 @@ acme_cancel_during_a_pass_is_requested(void **state)
 	cv_operation_free(op);
 }
 
+/* --- The index of operations in progress ------------------------------------ */
+
+static const char *self_policy =
+	"{\"key_props\":{\"kty\":\"EC\",\"crv\":\"P-256\"},"
+	"\"x509_props\":{\"subject\":\"CN=self.contoso.com\"},"
+	"\"issuer\":{\"name\":\"Self\"}}";
+
+static void
+create_self(fixture *fx, const char *name)
+{
+	cv_policy *p = NULL;
+
+	assert_int_equal(cv_policy_parse(self_policy, strlen(self_policy), &p), CV_OK);
+	assert_int_equal(cv_cert_create(fx->v, name, p, NULL, NULL), CV_OK);
+	cv_policy_free(p);
+}
+
+/* Replace name's operation record with bytes no decoder accepts. */
+static void
+damage_operation(fixture *fx, const char *name)
+{
+	MDB_txn *txn = NULL;
+	char lname[CV_NAME_MAX + 1];
+
+	cv_name_key(name, lname);
+	assert_int_equal(cv_txn_write(fx->v, &txn), CV_OK);
+	assert_int_equal(cv_db_put(fx->v, txn, CV_DB_PENDING, lname, strlen(lname),
+				   "damaged", 7, 0), CV_OK);
+	assert_int_equal(cv_txn_write_commit(fx->v, txn), CV_OK);
+}
+
+/* A listing reads the operations in progress and nothing else: an ended
+ * operation whose record is damaged is not read, so it cannot stop the
+ * listing (a listing that decoded every record would fail on it). */
+static void
+list_reads_only_operations_in_progress(void **state)
+{
+	fixture *fx = *state;
+	char **names = NULL;
+	size_t n = 0;
+
+	create_self(fx, "done");
+	create_pending(fx, "Web");
+	damage_operation(fx, "done");
+	assert_int_equal(cv_op_list_active(fx->v, &names, &n), CV_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(names[0], "Web");
+	free(names[0]);
+	free(names);
+	/* The damage is still refused where the record is read. */
+	{
+		cv_operation *op = NULL;
+
+		assert_int_not_equal(cv_pending_get(fx->v, "done", &op), CV_OK);
+		assert_null(op);
+	}
+}
+
+/* The index as stored, "lname=name;" per entry, and the truth it must
+ * match: every operation record decoded, those inProgress, by the same
+ * notation.  Both into buffers of size n. */
+static void
+index_and_truth(fixture *fx, char *index, char *truth, size_t n)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, d;
+	cv_operation *op = NULL;
+	char lname[CV_NAME_MAX + 1];
+	int rc;
+
+	index[0] = truth[0] = '\0';
+	assert_int_equal(cv_txn_read(fx->v, &txn), CV_OK);
+	assert_int_equal(mdb_cursor_open(txn, fx->v->dbi[CV_DB_OPS_ACTIVE], &cur), 0);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
+		snprintf(index + strlen(index), n - strlen(index), "%.*s=%.*s;",
+			 (int)k.mv_size, (char *)k.mv_data, (int)d.mv_size, (char *)d.mv_data);
+	assert_int_equal(rc, MDB_NOTFOUND);
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_cursor_open(txn, fx->v->dbi[CV_DB_PENDING], &cur), 0);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		snprintf(lname, sizeof(lname), "%.*s", (int)k.mv_size, (char *)k.mv_data);
+		assert_int_equal(cv_op_read(fx->v, txn, lname, &op), CV_OK);
+		if (op->status == CV_OP_IN_PROGRESS)
+			snprintf(truth + strlen(truth), n - strlen(truth), "%s=%s;", lname,
+				 op->name);
+		cv_operation_free(op);
+		op = NULL;
+	}
+	assert_int_equal(rc, MDB_NOTFOUND);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+}
+
+/* A listing returns exactly want ("lname=name;" ...), which is also what
+ * the index holds and what the records say. */
+static void
+assert_index(fixture *fx, const char *want)
+{
+	char index[1024], truth[1024], listed[1024] = "", lname[CV_NAME_MAX + 1];
+	char **names = NULL;
+	size_t n = 0, i;
+
+	assert_int_equal(cv_op_list_active(fx->v, &names, &n), CV_OK);
+	for (i = 0; i < n; i++) {
+		cv_name_key(names[i], lname);
+		snprintf(listed + strlen(listed), sizeof(listed) - strlen(listed), "%s=%s;",
+			 lname, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	assert_string_equal(listed, want);
+	/* After the listing: on an older vault it is what fills the index. */
+	index_and_truth(fx, index, truth, sizeof(index));
+	assert_string_equal(truth, want);
+	assert_string_equal(index, want);
+}
+
+/* Every way an operation begins or ends changes the index in the same
+ * transaction: create, merge, complete, fail, cancel (at once and as a
+ * pass decides), delete; a Self certificate's operation is never in it. */
+static void
+op_index_follows_every_change(void **state)
+{
+	fixture *fx = *state;
+	cv_operation *op = NULL, *c = NULL;
+	char *pem;
+	size_t len;
+
+	assert_index(fx, "");
+	create_self(fx, "Self1");
+	assert_index(fx, "");
+	create_pending(fx, "Web");
+	create_pending(fx, "mail");
+	acme_issuer(fx, "Pebble", "ACME", 1);
+	create_acme(fx, "Api");
+	create_acme(fx, "shop");
+	create_acme(fx, "blog");
+	assert_index(fx, "api=Api;blog=blog;mail=mail;shop=shop;web=Web;");
+	/* A merge by hand. */
+	pem = answer_pending(fx, "Web", &len);
+	assert_int_equal(cv_pending_merge(fx->v, "Web", (unsigned char *)pem, len, NULL, NULL),
+			 CV_OK);
+	free(pem);
+	assert_index(fx, "api=Api;blog=blog;mail=mail;shop=shop;");
+	/* A claim, a save and a release keep it listed. */
+	assert_int_equal(cv_op_claim(fx->v, "Api", 300, &op), CV_OK);
+	op->step = strdup("order");
+	assert_int_equal(cv_op_save(fx->v, op), CV_OK);
+	assert_int_equal(cv_op_release(fx->v, op), CV_OK);
+	assert_index(fx, "api=Api;blog=blog;mail=mail;shop=shop;");
+	cv_operation_free(op);
+	/* A pass fails one. */
+	assert_int_equal(cv_op_claim(fx->v, "Api", 300, &op), CV_OK);
+	assert_int_equal(cv_op_fail(fx->v, op, "Refused", "the CA said no"), CV_OK);
+	cv_operation_free(op);
+	assert_index(fx, "blog=blog;mail=mail;shop=shop;");
+	/* A cancel that takes effect at once; one only requested stays
+	 * listed until the pass decides. */
+	assert_int_equal(cv_pending_cancel(fx->v, "mail", NULL), CV_OK);
+	assert_index(fx, "blog=blog;shop=shop;");
+	assert_int_equal(cv_op_claim(fx->v, "shop", 300, &op), CV_OK);
+	assert_int_equal(cv_pending_cancel(fx->v, "shop", &c), CV_OK);
+	assert_int_equal(c->status, CV_OP_IN_PROGRESS);
+	cv_operation_free(c);
+	assert_index(fx, "blog=blog;shop=shop;");
+	assert_int_equal(cv_op_save(fx->v, op), CV_OK);
+	assert_int_equal(cv_op_cancelled(fx->v, op), CV_OK);
+	cv_operation_free(op);
+	assert_index(fx, "blog=blog;");
+	/* A pass completes one. */
+	pem = answer_pending(fx, "blog", &len);
+	assert_int_equal(cv_op_claim(fx->v, "blog", 300, &op), CV_OK);
+	assert_int_equal(cv_op_complete(fx->v, op, (unsigned char *)pem, len, NULL), CV_OK);
+	cv_operation_free(op);
+	free(pem);
+	assert_index(fx, "");
+	/* A new operation of a name whose last one ended, then deleted. */
+	create_pending(fx, "mail");
+	assert_index(fx, "mail=mail;");
+	assert_int_equal(cv_pending_delete(fx->v, "mail"), CV_OK);
+	assert_index(fx, "");
+}
+
+/* A commit that fails leaves the index as it was with the records: after
+ * a failed create, merge, cancel and fail the vault is byte for byte what
+ * it was (ops_active included), and the index still matches. */
+static void
+op_index_failed_commit_changes_nothing(void **state)
+{
+	fixture *fx = *state;
+	cv_policy *p = NULL;
+	cv_operation *op = NULL;
+	char *before, *pem;
+	size_t len;
+
+	create_pending(fx, "web");
+	acme_issuer(fx, "Pebble", "ACME", 1);
+	create_acme(fx, "api");
+	assert_int_equal(cv_op_claim(fx->v, "api", 300, &op), CV_OK);
+	pem = answer_pending(fx, "web", &len);
+	before = vault_digest(fx);
+	assert_int_equal(cv_policy_parse(unknown_policy, strlen(unknown_policy), &p), CV_OK);
+	fail_commit_at = 1;
+	assert_int_equal(cv_cert_create(fx->v, "mail", p, NULL, NULL), CV_ERR_IO);
+	cv_policy_free(p);
+	fail_commit_at = 1;
+	assert_int_equal(cv_pending_merge(fx->v, "web", (unsigned char *)pem, len, NULL, NULL),
+			 CV_ERR_IO);
+	fail_commit_at = 1;
+	assert_int_equal(cv_pending_cancel(fx->v, "web", NULL), CV_ERR_IO);
+	fail_commit_at = 1;
+	assert_int_equal(cv_op_fail(fx->v, op, "Refused", "no"), CV_ERR_IO);
+	fail_commit_at = 1;
+	assert_int_equal(cv_pending_delete(fx->v, "web"), CV_ERR_IO);
+	fail_commit_at = 0;
+	ASSERT_UNCHANGED(fx, before);
+	assert_index(fx, "api=api;web=web;");
+	free(before);
+	free(pem);
+	cv_operation_free(op);
+}
+
+/* Make fx's vault look as one made before ops_active: the table and its
+ * marker gone. */
+static void
+make_older_vault(fixture *fx)
+{
+	MDB_txn *txn = NULL;
+
+	assert_int_equal(cv_txn_write(fx->v, &txn), CV_OK);
+	assert_int_equal(mdb_drop(txn, fx->v->dbi[CV_DB_OPS_ACTIVE], 1), 0);
+	assert_int_equal(cv_db_del(fx->v, txn, CV_DB_META, "ops.indexed", 11), CV_OK);
+	assert_int_equal(cv_txn_write_commit(fx->v, txn), CV_OK);
+	cv_vault_close(fx->v);
+	fx->v = NULL;
+}
+
+static int
+ops_marker(fixture *fx)
+{
+	MDB_txn *txn = NULL;
+	MDB_val val;
+	cv_err err;
+
+	assert_int_equal(cv_txn_read(fx->v, &txn), CV_OK);
+	err = cv_db_get(fx->v, txn, CV_DB_META, "ops.indexed", 11, &val);
+	mdb_txn_abort(txn);
+	assert_true(err == CV_OK || err == CV_ERR_NOT_FOUND);
+	return err == CV_OK;
+}
+
+/* A vault made before the index: its operations are listed by reading
+ * them all until a logged-in user lists them; that listing fills the index
+ * once, and from then on it follows every change. */
+static void
+op_index_older_vault_is_indexed_once(void **state)
+{
+	fixture *fx = *state;
+	char **names = NULL;
+	size_t n = 0;
+	char *before;
+
+	create_self(fx, "Self1");
+	create_pending(fx, "Web");
+	create_pending(fx, "mail");
+	assert_int_equal(cv_pending_cancel(fx->v, "mail", NULL), CV_OK);
+	create_pending(fx, "api");
+	make_older_vault(fx);
+	assert_int_equal(cv_vault_open(fx->vault, &fx->v), CV_OK);
+	/* Opened, it has the table, empty and not marked filled. */
+	assert_false(ops_marker(fx));
+	before = vault_digest(fx);
+	/* Without a login: the records are read, nothing is written. */
+	assert_int_equal(cv_op_list_active(fx->v, &names, &n), CV_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "api");
+	assert_string_equal(names[1], "Web");
+	free(names[0]);
+	free(names[1]);
+	free(names);
+	ASSERT_UNCHANGED(fx, before);
+	free(before);
+	/* A failed commit of the filling: the listing says so, and the vault
+	 * is as it was. */
+	assert_int_equal(cv_vault_login(fx->v, CV_USER_NORMAL, "1234", 4), CV_OK);
+	before = vault_digest(fx);
+	fail_commit_at = 1;
+	assert_int_equal(cv_op_list_active(fx->v, &names, &n), CV_ERR_IO);
+	assert_null(names);
+	assert_int_equal(n, 0);
+	ASSERT_UNCHANGED(fx, before);
+	free(before);
+	assert_false(ops_marker(fx));
+	/* Logged in: the first listing fills it. */
+	assert_index(fx, "api=api;web=Web;");
+	assert_true(ops_marker(fx));
+	/* Filled once: a second listing writes nothing. */
+	before = vault_digest(fx);
+	assert_index(fx, "api=api;web=Web;");
+	ASSERT_UNCHANGED(fx, before);
+	free(before);
+	assert_int_equal(cv_pending_cancel(fx->v, "Web", NULL), CV_OK);
+	assert_index(fx, "api=api;");
+}
+
 int
 main(void)
 {
@@ -748,6 +1056,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(disabled_issuer_refused_vault_signs_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(acme_cancel_before_a_pass_takes_effect, setup, teardown),
 		cmocka_unit_test_setup_teardown(acme_cancel_during_a_pass_is_requested, setup, teardown),
+		cmocka_unit_test_setup_teardown(list_reads_only_operations_in_progress, setup, teardown),
+		cmocka_unit_test_setup_teardown(op_index_follows_every_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(op_index_failed_commit_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(op_index_older_vault_is_indexed_once, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
