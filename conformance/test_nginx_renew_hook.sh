@@ -295,6 +295,7 @@ check "the request loops are running when the pass starts" loops_running
 AT=$(date +%s)
 run env CERTVAULT_PIN="$PIN" "$CERTVAULT" run --once --now "@$AT"
 cp "$OUT" "$WORK/pass1.out"
+check "the request loops ran through the whole pass" loops_running
 check_eq "run --once past the trigger exits 0" "$RC" 0
 [ "$RC" -ne 0 ] && diag "$(cat "$ERR")"
 check "... renews $NAME" grep -q "^$NAME: AutoRenew: renewed: new version" "$WORK/pass1.out"
@@ -357,6 +358,7 @@ loops_start fails
 sleep 1
 run env CERTVAULT_PIN="$PIN" "$CERTVAULT" run --once --now "@$AT2"
 cp "$OUT" "$WORK/pass2.out"
+check "the request loops ran through the whole pass" loops_running
 check_eq "a pass whose hook fails exits 0" "$RC" 0
 check "... renews $NAME" grep -q "^$NAME: AutoRenew: renewed: new version" "$WORK/pass2.out"
 check_eq "... reports the failed hook in one line" \
