@@ -146,11 +146,17 @@ reloads() {
 	grep -c 'signal 1 (SIGHUP) received' "$NGX/logs/error.log"
 }
 
-# wait_new_workers OLD: until the workers are others than OLD (10 s at most).
+# wait_new_workers OLD: until the workers are others than OLD and OLD's
+# have ended (so no connection reaches the old configuration); 10 s at most.
 wait_new_workers() {
-	local i
+	local i p old_alive
 	for i in $(seq 1 100); do
-		[ -n "$(worker_pids)" ] && [ "$(worker_pids)" != "$1" ] && return 0
+		old_alive=0
+		for p in $1; do
+			kill -0 "$p" 2>/dev/null && old_alive=1
+		done
+		[ "$old_alive" = 0 ] && [ -n "$(worker_pids)" ] && [ "$(worker_pids)" != "$1" ] &&
+			return 0
 		sleep 0.1
 	done
 	return 1
@@ -311,7 +317,7 @@ check_eq "... its second" "$(versions "$NAME")" 2
 check_eq "the hook got $NAME's event with the new version" \
 	"$(grep -c "^$NEW_VERSION $NAME $V2\$" "$WORK/hook.log")" 1
 check_eq "... and $OTHER's" "$(grep -c "^$NEW_VERSION $OTHER " "$WORK/hook.log")" 1
-check "the hook reloaded nginx: new workers" wait_new_workers "$OLD_WORKERS"
+check "the hook reloaded nginx: new workers, the old ones gone" wait_new_workers "$OLD_WORKERS"
 check_eq "... once, for $NAME only" "$(($(reloads) - RELOADS0))" 1
 check_eq "... with no [emerg]" "$(grep -c '\[emerg\]' "$NGX/logs/error.log")" 0
 cv certificate download --name "$NAME" --chain --file "$WORK/v2.pem" >/dev/null
