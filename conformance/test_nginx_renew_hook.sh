@@ -11,7 +11,8 @@
 # serial, the key URI unchanged) while bounded curl loops over the pass and
 # the reload all got their answers.  The same pass again makes no version
 # and runs no hook.  A hook that fails is reported by the pass in one line,
-# and the renewal it followed stays made.
+# and the renewal it followed stays made (that version, dated at a --now
+# ahead, does not sign before then: the module goes by the real clock).
 . "$(dirname "$0")/lib.sh"
 need nginx curl getent jq
 [ "$TARGET" = certvault ] || skip_all "nginx runs against certvault only"
@@ -354,6 +355,16 @@ check_eq "... and serves version 2" "$(served | serial)" "$(serial <"$WORK/v2.pe
 
 # --- A hook that fails: one line, the renewal stays -------------------------------------------
 
+# sign_current: the key by the label URI (the current version's) signs.
+printf 'to sign\n' | openssl dgst -sha256 -binary >"$WORK/data.sha256"
+sign_current() {
+	run env OPENSSL_CONF="$OPENSSL_CNF" openssl pkeyutl -engine pkcs11 -keyform engine \
+		-inkey "$URI?pin-value=$PIN" -sign -in "$WORK/data.sha256" -out "$WORK/sig"
+}
+sign_current
+check_eq "version 2's key signs by the label URI" "$RC" 0
+[ "$RC" -ne 0 ] && diag "$(tail -5 "$ERR")"
+
 hook_script "$WORK/hook-fails.sh" "$WORK/no-such-folder/served.pem"
 run env CERTVAULT_PIN="$PIN" "$CERTVAULT" vault set-hook --command "$WORK/hook-fails.sh"
 check "vault set-hook --command <a hook that cannot write nginx's file>" test "$RC" -eq 0
@@ -376,6 +387,10 @@ check_eq "the renewal stays made: three versions" "$(versions "$NAME")" 3
 V3=$(current_version "$NAME")
 check "... the third current" test -n "$V3" -a "$V3" != "$V2" -a "$V3" != "$V1"
 check_eq "the hook saw its event" "$(grep -c "^$NEW_VERSION $NAME $V3\$" "$WORK/hook.log")" 1
+sign_current
+check "version 3, dated at the pass's --now ahead, does not sign yet" \
+	test "$RC" -ne 0 -a -n "$(grep 'Key function not permitted' "$ERR")"
+[ "$RC" -eq 0 ] && diag "pkeyutl signed with version 3's key"
 check_eq "nginx, not reloaded, still serves version 2" "$(served | serial)" \
 	"$(serial <"$WORK/v2.pem")"
 run env CERTVAULT_PIN="$PIN" "$CERTVAULT" run --once --now "@$AT2"
