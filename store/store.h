@@ -910,7 +910,8 @@ cv_err cv_mail_settings_get(cv_vault *v, int with_password,
 cv_err cv_mail_settings_clear(cv_vault *v);
 
 /* The hook command run on each event (split on blanks, no shell), or NULL
- * to clear it.  Needs a login.  Errors: CV_ERR_INVALID (empty, over 4096
+ * to clear it.  A hook set hears of events from now on: the hook cursor
+ * moves to the last event in the same write.  Needs a login.  Errors: CV_ERR_INVALID (empty, over 4096
  * bytes, a control character), CV_ERR_NOT_FOUND (clearing none),
  * CV_ERR_NOT_LOGGED_IN, CV_ERR_IO. */
 cv_err cv_hook_set(cv_vault *v, const char *command);

@@ -203,8 +203,6 @@ cli_vault_set_hook(struct cli_ctx *ctx, const struct cli_command *cmd,
 	};
 	struct cli_opts o;
 	const char *command = NULL;
-	cv_event *ev = NULL;
-	size_t n = 0;
 	cv_vault *v = NULL;
 	int c, rc = CLI_EXIT_FAIL;
 	cv_err err;
@@ -226,13 +224,8 @@ cli_vault_set_hook(struct cli_ctx *ctx, const struct cli_command *cmd,
 		goto done;
 	if ((rc = cli_login(v, CV_USER_NORMAL, NULL)) != CLI_EXIT_OK)
 		goto done;
-	if ((err = cv_hook_set(v, command)) != CV_OK) {
-		rc = cli_fail_store(err);
-		goto done;
-	}
 	/* A new hook hears of what happens from now on, not of the past. */
-	if ((err = cv_event_list(v, 0, 0, &ev, &n)) != CV_OK ||
-	    (n > 0 && (err = cv_hook_cursor_set(v, ev[n - 1].seq)) != CV_OK)) {
+	if ((err = cv_hook_set(v, command)) != CV_OK) {
 		rc = cli_fail_store(err);
 		goto done;
 	}
@@ -240,7 +233,6 @@ cli_vault_set_hook(struct cli_ctx *ctx, const struct cli_command *cmd,
 		printf("hook set: %s\n", command);
 	rc = CLI_EXIT_OK;
 done:
-	cv_event_list_free(ev, n);
 	cv_vault_close(v);
 	return rc;
 }

@@ -202,6 +202,30 @@ cv_hook_cursor_get(cv_vault *v, uint64_t *seq)
 }
 
 cv_err
+life_hook_cursor_to_last(cv_vault *v, MDB_txn *txn)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	unsigned char b[8];
+	int rc;
+
+	if (!v->has_life)
+		return CV_OK;
+	if ((rc = mdb_cursor_open(txn, v->dbi[CV_DB_EVENTS], &cur)) != 0)
+		return cv_mdb_err(rc, "read the events");
+	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return CV_OK;
+	if (rc != 0)
+		return cv_mdb_err(rc, "read the events");
+	if (key.mv_size != 8)
+		return cv_err_set(CV_ERR_CORRUPT, "an event's key is damaged");
+	memcpy(b, key.mv_data, 8);
+	return cv_db_put(v, txn, CV_DB_META, "hook.cursor", 11, b, 8, 0);
+}
+
+cv_err
 cv_hook_cursor_set(cv_vault *v, uint64_t seq)
 {
 	MDB_txn *txn = NULL;

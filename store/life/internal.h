@@ -69,6 +69,9 @@ typedef struct life_about {
 
 /* Append an event in txn (the next sequence number); message may be
  * NULL. */
+/* Move the hook's cursor to the last event (none: left as it is), in txn:
+ * a hook set now hears of what happens from now on. */
+cv_err life_hook_cursor_to_last(cv_vault *v, MDB_txn *txn);
 cv_err life_event_add(cv_vault *v, MDB_txn *txn, const char *type,
 		      const life_about *a, int64_t when, const char *message);
 

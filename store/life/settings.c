@@ -236,7 +236,8 @@ cv_hook_set(cv_vault *v, const char *command)
 	if ((err = cv_rec_finish(&w)) != CV_OK ||
 	    (err = cv_txn_write(v, &txn)) != CV_OK ||
 	    (err = cv_db_put(v, txn, CV_DB_META, HOOK_KEY, strlen(HOOK_KEY), w.p, w.len,
-			     0)) != CV_OK)
+			     0)) != CV_OK ||
+	    (err = life_hook_cursor_to_last(v, txn)) != CV_OK)
 		goto done;
 	err = cv_txn_write_commit(v, txn);
 	txn = NULL;

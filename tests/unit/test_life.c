@@ -820,6 +820,12 @@ test_events_since(void **state)
 	assert_int_equal(cv_hook_cursor_set(fx->v, 1), CV_OK); /* never backwards */
 	assert_int_equal(cv_hook_cursor_get(fx->v, &seq), CV_OK);
 	assert_int_equal(seq, 2);
+	/* A hook set now hears of what happens from now on: the cursor moves
+	 * to the last event in the same write as the hook, so no kill between
+	 * two writes can leave a new hook to be run for the past. */
+	assert_int_equal(cv_hook_set(fx->v, "/bin/true"), CV_OK);
+	assert_int_equal(cv_hook_cursor_get(fx->v, &seq), CV_OK);
+	assert_int_equal(seq, 3);
 	cv_cert_version_free(cv);
 }
 
