@@ -968,6 +968,7 @@ damage_table(MDB_txn *txn, const char *table, uint64_t events_upto)
 	MDB_cursor *cur = NULL;
 	MDB_dbi dbi;
 	MDB_val k, d, junk = { 7, "damaged" };
+	unsigned char key[512];
 	int rc;
 
 	assert_int_equal(mdb_dbi_open(txn, table, 0, &dbi), 0);
@@ -984,6 +985,11 @@ damage_table(MDB_txn *txn, const char *table, uint64_t events_upto)
 			if (seq > events_upto)
 				break;
 		}
+		/* The key as a copy: LMDB copies the key it is given over the
+		 * one in its page, and the two must not overlap. */
+		assert_true(k.mv_size <= sizeof(key));
+		memcpy(key, k.mv_data, k.mv_size);
+		k.mv_data = key;
 		assert_int_equal(mdb_cursor_put(cur, &k, &junk, MDB_CURRENT), 0);
 	}
 	mdb_cursor_close(cur);
