@@ -241,15 +241,18 @@ port_in_use() {
 	"${NSRUN[@]}" ss -Htln "sport = :$1" 2>/dev/null | grep -q .
 }
 
-# A free TCP port, from 20000 + $$ % 20000 on.
+# A free TCP port in 20000-32767: below the kernel's ephemeral range
+# (32768 on), which the clients of tests running beside this one draw
+# from, and from a random start, so two tests started together seldom try
+# the same one.
 free_port() {
-	local p=$((20000 + ($$ + TAP_N) % 20000)) i
+	local p=$((20000 + (RANDOM + $$ + TAP_N) % 12768)) i
 	for i in $(seq 1 100); do
 		if ! port_in_use "$p"; then
 			echo "$p"
 			return 0
 		fi
-		p=$((20000 + (p - 20000 + 7) % 20000))
+		p=$((20000 + (p - 20000 + 7) % 12768))
 	done
 	return 1
 }
