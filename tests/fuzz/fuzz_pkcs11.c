@@ -48,7 +48,8 @@ static const CK_ATTRIBUTE_TYPE TYPES[] = {
 #define MAX_OBJECTS 8
 
 static CK_FUNCTION_LIST_PTR f;
-static CK_SESSION_HANDLE session;
+static CK_SLOT_ID slot;
+static CK_SESSION_HANDLE login_session, session;
 
 static void
 die(const char *what, CK_RV rv)
@@ -128,10 +129,14 @@ setup(void)
 		die("C_Logout", rv);
 	if ((rv = f->C_CloseSession(so_s)) != CKR_OK)
 		die("C_CloseSession", rv);
+	/* This session keeps the login; each input works in one of its own,
+	 * whose closing takes the session objects it made, destroyable or
+	 * not. */
+	slot = slots[0];
 	if ((rv = f->C_OpenSession(slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-				   &session)) != CKR_OK)
+				   &login_session)) != CKR_OK)
 		die("C_OpenSession", rv);
-	if ((rv = f->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR)user, strlen(user))) != CKR_OK)
+	if ((rv = f->C_Login(login_session, CKU_USER, (CK_UTF8CHAR_PTR)user, strlen(user))) != CKR_OK)
 		die("C_Login user", rv);
 }
 
@@ -236,6 +241,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 		ready = 1;
 	}
+	if (f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+			     &session) != CKR_OK)
+		abort();
 	while (byte(&r, &op)) {
 		CK_ATTRIBUTE t[MAX_ATTRS];
 		CK_ULONG n;
@@ -283,5 +291,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Leave the vault as it was: what this input made goes. */
 	for (i = 0; i < n_made; i++)
 		(void)f->C_DestroyObject(session, made[i]);
+	if (f->C_CloseSession(session) != CKR_OK)
+		abort();
 	return 0;
 }
