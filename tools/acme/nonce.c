@@ -106,9 +106,8 @@ request_init(struct acme_ctx *ctx, struct http_request *req, const char *method,
 	req->max_body = ACME_MAX_RESPONSE;
 }
 
-/* Read an answer that is not a success into ctx->prob. */
-static void
-problem_read(struct acme_ctx *ctx, const char *url,
+void
+acme_problem_read(struct acme_ctx *ctx, const char *url,
 	     const struct http_response *resp)
 {
 	json_t *j = json_loadb((const char *)resp->body, resp->body_len, 0, NULL);
@@ -156,7 +155,7 @@ acme_http_get(struct acme_ctx *ctx, const char *url, struct http_response *resp)
 		return transport_fault(ctx, url, err);
 	if (resp->status >= 200 && resp->status < 300)
 		return ACME_RC_OK;
-	problem_read(ctx, url, resp);
+	acme_problem_read(ctx, url, resp);
 	rc = problem_sort(&ctx->prob);
 	return rc == ACME_RC_UNKNOWN ? ACME_RC_REFUSED : rc;
 }
@@ -181,7 +180,7 @@ nonce_fetch(struct acme_ctx *ctx)
 		goto done;
 	}
 	if (resp.status < 200 || resp.status >= 300) {
-		problem_read(ctx, ctx->dir.new_nonce, &resp);
+		acme_problem_read(ctx, ctx->dir.new_nonce, &resp);
 		rc = problem_sort(&ctx->prob);
 		goto done;
 	}
@@ -257,7 +256,7 @@ acme_post(struct acme_ctx *ctx, const char *url, const char *payload,
 			rc = ACME_RC_OK;
 			goto done;
 		}
-		problem_read(ctx, url, resp);
+		acme_problem_read(ctx, url, resp);
 		if (strcmp(ctx->prob.type, "badNonce") != 0) {
 			rc = problem_sort(&ctx->prob);
 			goto done;

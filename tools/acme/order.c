@@ -227,9 +227,8 @@ acme_order_problem(struct acme_ctx *ctx, const char *url, json_t *order)
 		 type ? type : "orderInvalid");
 }
 
-/* 1 when the order asks for exactly these DNS names. */
-static int
-order_names_match(json_t *order, char *const *names, size_t n)
+int
+acme_order_names_match(json_t *order, char *const *names, size_t n)
 {
 	json_t *ids = json_object_get(order, "identifiers"), *id;
 	size_t i, k, matched = 0;
@@ -299,7 +298,7 @@ acme_order_find(struct acme_ctx *ctx, char *const *names, size_t n,
 			 * one may be an earlier version's. */
 			if (status == NULL || (strcmp(status, "pending") != 0 &&
 					       strcmp(status, "ready") != 0) ||
-			    !order_names_match(o, names, n))
+			    !acme_order_names_match(o, names, n))
 				continue;
 			*order_url = strdup(url);
 			if (*order_url == NULL) {
