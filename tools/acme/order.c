@@ -232,21 +232,28 @@ acme_order_names_match(json_t *order, char *const *names, size_t n)
 {
 	json_t *ids = json_object_get(order, "identifiers"), *id;
 	size_t i, k, matched = 0;
+	unsigned char *used = NULL;
 
-	if (!json_is_array(ids) || json_array_size(ids) != n)
+	if (!json_is_array(ids) || json_array_size(ids) != n ||
+	    (used = calloc(n ? n : 1, 1)) == NULL)
 		return 0;
+	/* Each name answers one identifier: an order that names one twice
+	 * and another not at all is not these names. */
 	json_array_foreach(ids, i, id) {
 		const char *t = acme_json_str(id, "type"), *v = acme_json_str(id, "value");
 
 		if (t == NULL || v == NULL || strcmp(t, "dns") != 0)
-			return 0;
+			goto done;
 		for (k = 0; k < n; k++) {
-			if (strcasecmp(names[k], v) == 0) {
+			if (!used[k] && strcasecmp(names[k], v) == 0) {
+				used[k] = 1;
 				matched++;
 				break;
 			}
 		}
 	}
+done:
+	free(used);
 	return matched == n;
 }
 
