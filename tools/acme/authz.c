@@ -62,6 +62,7 @@ acme_authz_problem(struct acme_ctx *ctx, const char *url, json_t *authz,
 		type += sizeof(prefix) - 1;
 	snprintf(ctx->prob.type, sizeof(ctx->prob.type), "%s",
 		 type ? type : "unauthorized");
+	acme_one_line(ctx->prob.type);
 	return ACME_RC_REFUSED;
 }
 

@@ -109,6 +109,9 @@ enum acme_rc acme_post_get_json(struct acme_ctx *ctx, const char *url,
 				json_t **out);
 /* Keep the last unused nonce for the next pass at the same directory. */
 void acme_nonce_keep(struct acme_ctx *ctx);
+/* A CA's text becomes part of one line: control characters become spaces,
+ * and trailing space goes. */
+void acme_one_line(char *s);
 /* An answer that is not a success (a problem document, RFC 7807, or any
  * body) into ctx->prob. */
 void acme_problem_read(struct acme_ctx *ctx, const char *url,

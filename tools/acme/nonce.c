@@ -27,10 +27,8 @@ acme_json_str(json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-/* A CA's text becomes part of one line: control characters become spaces,
- * and trailing space goes. */
-static void
-one_line(char *s)
+void
+acme_one_line(char *s)
 {
 	size_t n;
 
@@ -64,7 +62,7 @@ acme_fault(struct acme_ctx *ctx, enum acme_rc rc, const char *url,
 	va_start(ap, fmt);
 	vsnprintf(ctx->prob.detail, sizeof(ctx->prob.detail), fmt, ap);
 	va_end(ap);
-	one_line(ctx->prob.detail);
+	acme_one_line(ctx->prob.detail);
 	return rc;
 }
 
@@ -127,8 +125,8 @@ acme_problem_read(struct acme_ctx *ctx, const char *url,
 	else
 		snprintf(p->detail, sizeof(p->detail), "HTTP status %ld",
 			 resp->status);
-	one_line(p->type);
-	one_line(p->detail);
+	acme_one_line(p->type);
+	acme_one_line(p->detail);
 	json_decref(j);
 }
 

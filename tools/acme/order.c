@@ -225,6 +225,7 @@ acme_order_problem(struct acme_ctx *ctx, const char *url, json_t *order)
 		type += sizeof(prefix) - 1;
 	snprintf(ctx->prob.type, sizeof(ctx->prob.type), "%s",
 		 type ? type : "orderInvalid");
+	acme_one_line(ctx->prob.type);
 }
 
 int
