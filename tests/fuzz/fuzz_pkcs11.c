@@ -74,7 +74,7 @@ cleanup(void)
 
 	if (f != NULL)
 		(void)f->C_Finalize(NULL);
-	if (dir != NULL && strncmp(dir, "/tmp/cv-fuzz-pkcs11-", 20) == 0)
+	if (dir != NULL && strstr(dir, "/cv-fuzz-pkcs11-") != NULL)
 		(void)nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -83,7 +83,7 @@ cleanup(void)
 static void
 setup(void)
 {
-	static char dir[] = "/tmp/cv-fuzz-pkcs11-XXXXXX";
+	static char dir[512];
 	static const char so[] = "so-pin-5678", user[] = "user-pin-1234";
 	CK_SLOT_ID slots[4];
 	CK_ULONG n = 4;
@@ -91,9 +91,15 @@ setup(void)
 	CK_SESSION_HANDLE so_s;
 	CK_RV rv;
 
-	char path[128];
+	const char *tmp = getenv("TMPDIR");
+	char path[600];
 	FILE *conf;
 
+	/* Under TMPDIR when set: libFuzzer ends a run by _Exit, past the
+	 * atexit removal, so tests/fuzz/run.sh points TMPDIR at its own
+	 * folder. */
+	snprintf(dir, sizeof(dir), "%s/cv-fuzz-pkcs11-XXXXXX",
+		 tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp", 0);
 	setenv("CV_FUZZ_DIR", dir, 1);

@@ -23,6 +23,10 @@ meson compile -C build-fuzz "${build[@]}" >build-fuzz.compile.log 2>&1 ||
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# The pkcs11 target makes its vault under TMPDIR; libFuzzer's exit skips
+# its removal, so the folder is this one's.
+mkdir -p "$work/tmp"
+export TMPDIR="$work/tmp"
 n=0 status=0
 for t in $targets; do
   n=$((n + 1))
