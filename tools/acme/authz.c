@@ -36,10 +36,8 @@ authz_domain(json_t *authz)
 	return d ? d : "(no identifier)";
 }
 
-/* The authorization's failure into ctx->prob: the error of a challenge that
- * has one, else its status. */
-static enum acme_rc
-authz_problem(struct acme_ctx *ctx, const char *url, json_t *authz,
+enum acme_rc
+acme_authz_problem(struct acme_ctx *ctx, const char *url, json_t *authz,
 	      const char *status)
 {
 	static const char prefix[] = "urn:ietf:params:acme:error:";
@@ -64,6 +62,7 @@ authz_problem(struct acme_ctx *ctx, const char *url, json_t *authz,
 		type += sizeof(prefix) - 1;
 	snprintf(ctx->prob.type, sizeof(ctx->prob.type), "%s",
 		 type ? type : "unauthorized");
+	acme_one_line(ctx->prob.type);
 	return ACME_RC_REFUSED;
 }
 
@@ -278,7 +277,7 @@ acme_authz_answer(struct acme_ctx *ctx, acme_challenger *ch, json_t *authz_urls,
 				goto done;
 			continue;
 		}
-		rc = authz_problem(ctx, url, authz, status ? status : "unknown");
+		rc = acme_authz_problem(ctx, url, authz, status ? status : "unknown");
 		goto done;
 	}
 done:
@@ -326,7 +325,7 @@ acme_authz_wait(struct acme_ctx *ctx, acme_challenger *ch, json_t *authz_urls,
 			*all_valid = 0;
 			if (status == NULL || (strcmp(status, "pending") != 0 &&
 					       strcmp(status, "processing") != 0)) {
-				rc = authz_problem(ctx, url, authz,
+				rc = acme_authz_problem(ctx, url, authz,
 						   status ? status : "unknown");
 				goto done;
 			}

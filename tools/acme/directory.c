@@ -40,13 +40,48 @@ directory_copy(struct acme_directory *to, const struct acme_directory *from)
 }
 
 enum acme_rc
+acme_directory_parse(struct acme_ctx *ctx, const char *url,
+		     const unsigned char *body, size_t len, struct acme_directory *d)
+{
+	json_t *j = NULL, *meta;
+	enum acme_rc rc;
+	const char *nn, *na, *no;
+
+	memset(d, 0, sizeof(*d));
+	j = json_loadb((const char *)body, len, 0, NULL);
+	nn = acme_json_str(j, "newNonce");
+	na = acme_json_str(j, "newAccount");
+	no = acme_json_str(j, "newOrder");
+	if (nn == NULL || na == NULL || no == NULL) {
+		rc = acme_fault(ctx, ACME_RC_TRANSIENT, url, "not an ACME directory "
+				"(no newNonce, newAccount and newOrder URLs)");
+		goto done;
+	}
+	d->url = strdup(url);
+	d->new_nonce = strdup(nn);
+	d->new_account = strdup(na);
+	d->new_order = strdup(no);
+	meta = json_object_get(j, "meta");
+	d->eab_required = json_is_true(json_object_get(meta, "externalAccountRequired"));
+	if (d->url == NULL || d->new_nonce == NULL || d->new_account == NULL ||
+	    d->new_order == NULL) {
+		rc = acme_fault(ctx, ACME_RC_LOCAL, url, "out of memory");
+		goto done;
+	}
+	rc = ACME_RC_OK;
+done:
+	if (rc != ACME_RC_OK)
+		acme_directory_clear(d);
+	json_decref(j);
+	return rc;
+}
+
+enum acme_rc
 acme_directory_get(struct acme_ctx *ctx, const char *url)
 {
 	struct http_response resp;
 	struct acme_directory d;
-	json_t *j = NULL, *meta;
 	enum acme_rc rc;
-	const char *nn, *na, *no;
 
 	memset(&d, 0, sizeof(d));
 	acme_directory_clear(&ctx->dir);
@@ -59,23 +94,9 @@ acme_directory_get(struct acme_ctx *ctx, const char *url)
 	rc = acme_http_get(ctx, url, &resp);
 	if (rc != ACME_RC_OK)
 		goto done;
-	j = json_loadb((const char *)resp.body, resp.body_len, 0, NULL);
-	nn = acme_json_str(j, "newNonce");
-	na = acme_json_str(j, "newAccount");
-	no = acme_json_str(j, "newOrder");
-	if (nn == NULL || na == NULL || no == NULL) {
-		rc = acme_fault(ctx, ACME_RC_TRANSIENT, url, "not an ACME directory "
-				"(no newNonce, newAccount and newOrder URLs)");
+	if ((rc = acme_directory_parse(ctx, url, resp.body, resp.body_len, &d)) != ACME_RC_OK)
 		goto done;
-	}
-	d.url = strdup(url);
-	d.new_nonce = strdup(nn);
-	d.new_account = strdup(na);
-	d.new_order = strdup(no);
-	meta = json_object_get(j, "meta");
-	d.eab_required = json_is_true(json_object_get(meta, "externalAccountRequired"));
-	if (d.url == NULL || d.new_nonce == NULL || d.new_account == NULL ||
-	    d.new_order == NULL || directory_copy(&ctx->dir, &d) != 0) {
+	if (directory_copy(&ctx->dir, &d) != 0) {
 		rc = acme_fault(ctx, ACME_RC_LOCAL, url, "out of memory");
 		goto done;
 	}
@@ -86,7 +107,6 @@ acme_directory_get(struct acme_ctx *ctx, const char *url)
 	rc = ACME_RC_OK;
 done:
 	acme_directory_clear(&d);
-	json_decref(j);
 	http_response_clear(&resp);
 	return rc;
 }

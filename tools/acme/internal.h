@@ -88,6 +88,12 @@ enum acme_rc acme_jws_eab(struct acme_ctx *ctx, const char *key_id,
 
 /* directory.c */
 enum acme_rc acme_directory_get(struct acme_ctx *ctx, const char *url);
+/* The directory document body (from url) into *d (cleared on entry; the
+ * caller clears it).  Errors: ACME_RC_TRANSIENT (not a directory: ctx->prob
+ * says so), ACME_RC_LOCAL (memory). */
+enum acme_rc acme_directory_parse(struct acme_ctx *ctx, const char *url,
+				  const unsigned char *body, size_t len,
+				  struct acme_directory *d);
 void acme_directory_clear(struct acme_directory *d);
 
 /* nonce.c: an unsigned GET (the directory), and the signed POST every step
@@ -103,6 +109,13 @@ enum acme_rc acme_post_get_json(struct acme_ctx *ctx, const char *url,
 				json_t **out);
 /* Keep the last unused nonce for the next pass at the same directory. */
 void acme_nonce_keep(struct acme_ctx *ctx);
+/* A CA's text becomes part of one line: control characters become spaces,
+ * and trailing space goes. */
+void acme_one_line(char *s);
+/* An answer that is not a success (a problem document, RFC 7807, or any
+ * body) into ctx->prob. */
+void acme_problem_read(struct acme_ctx *ctx, const char *url,
+		       const struct http_response *resp);
 /* Fill ctx->prob for a fault found here (a local fault or the CA's
  * answer making no sense), and return rc. */
 enum acme_rc acme_fault(struct acme_ctx *ctx, enum acme_rc rc, const char *url,
@@ -130,6 +143,12 @@ enum acme_rc acme_order_get(struct acme_ctx *ctx, const char *url,
 			    json_t **order);
 /* The order's problem (its "error" member), into ctx->prob. */
 void acme_order_problem(struct acme_ctx *ctx, const char *url, json_t *order);
+/* 1 when the order's identifiers are exactly these DNS names, else 0. */
+int acme_order_names_match(json_t *order, char *const *names, size_t n);
+/* An authorization's failure into ctx->prob: the error of a challenge that
+ * has one, else its status.  Returns ACME_RC_REFUSED. */
+enum acme_rc acme_authz_problem(struct acme_ctx *ctx, const char *url, json_t *authz,
+				const char *status);
 
 /* authz.c: work on every authorization of an order.  Returns ACME_RC_OK with
  * *all_valid 1 when they are all valid, 0 when validation is under way.

@@ -27,10 +27,8 @@ acme_json_str(json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-/* A CA's text becomes part of one line: control characters become spaces,
- * and trailing space goes. */
-static void
-one_line(char *s)
+void
+acme_one_line(char *s)
 {
 	size_t n;
 
@@ -64,7 +62,7 @@ acme_fault(struct acme_ctx *ctx, enum acme_rc rc, const char *url,
 	va_start(ap, fmt);
 	vsnprintf(ctx->prob.detail, sizeof(ctx->prob.detail), fmt, ap);
 	va_end(ap);
-	one_line(ctx->prob.detail);
+	acme_one_line(ctx->prob.detail);
 	return rc;
 }
 
@@ -106,9 +104,8 @@ request_init(struct acme_ctx *ctx, struct http_request *req, const char *method,
 	req->max_body = ACME_MAX_RESPONSE;
 }
 
-/* Read an answer that is not a success into ctx->prob. */
-static void
-problem_read(struct acme_ctx *ctx, const char *url,
+void
+acme_problem_read(struct acme_ctx *ctx, const char *url,
 	     const struct http_response *resp)
 {
 	json_t *j = json_loadb((const char *)resp->body, resp->body_len, 0, NULL);
@@ -128,8 +125,8 @@ problem_read(struct acme_ctx *ctx, const char *url,
 	else
 		snprintf(p->detail, sizeof(p->detail), "HTTP status %ld",
 			 resp->status);
-	one_line(p->type);
-	one_line(p->detail);
+	acme_one_line(p->type);
+	acme_one_line(p->detail);
 	json_decref(j);
 }
 
@@ -156,7 +153,7 @@ acme_http_get(struct acme_ctx *ctx, const char *url, struct http_response *resp)
 		return transport_fault(ctx, url, err);
 	if (resp->status >= 200 && resp->status < 300)
 		return ACME_RC_OK;
-	problem_read(ctx, url, resp);
+	acme_problem_read(ctx, url, resp);
 	rc = problem_sort(&ctx->prob);
 	return rc == ACME_RC_UNKNOWN ? ACME_RC_REFUSED : rc;
 }
@@ -181,7 +178,7 @@ nonce_fetch(struct acme_ctx *ctx)
 		goto done;
 	}
 	if (resp.status < 200 || resp.status >= 300) {
-		problem_read(ctx, ctx->dir.new_nonce, &resp);
+		acme_problem_read(ctx, ctx->dir.new_nonce, &resp);
 		rc = problem_sort(&ctx->prob);
 		goto done;
 	}
@@ -257,7 +254,7 @@ acme_post(struct acme_ctx *ctx, const char *url, const char *payload,
 			rc = ACME_RC_OK;
 			goto done;
 		}
-		problem_read(ctx, url, resp);
+		acme_problem_read(ctx, url, resp);
 		if (strcmp(ctx->prob.type, "badNonce") != 0) {
 			rc = problem_sort(&ctx->prob);
 			goto done;

@@ -225,29 +225,36 @@ acme_order_problem(struct acme_ctx *ctx, const char *url, json_t *order)
 		type += sizeof(prefix) - 1;
 	snprintf(ctx->prob.type, sizeof(ctx->prob.type), "%s",
 		 type ? type : "orderInvalid");
+	acme_one_line(ctx->prob.type);
 }
 
-/* 1 when the order asks for exactly these DNS names. */
-static int
-order_names_match(json_t *order, char *const *names, size_t n)
+int
+acme_order_names_match(json_t *order, char *const *names, size_t n)
 {
 	json_t *ids = json_object_get(order, "identifiers"), *id;
 	size_t i, k, matched = 0;
+	unsigned char *used = NULL;
 
-	if (!json_is_array(ids) || json_array_size(ids) != n)
+	if (!json_is_array(ids) || json_array_size(ids) != n ||
+	    (used = calloc(n ? n : 1, 1)) == NULL)
 		return 0;
+	/* Each name answers one identifier: an order that names one twice
+	 * and another not at all is not these names. */
 	json_array_foreach(ids, i, id) {
 		const char *t = acme_json_str(id, "type"), *v = acme_json_str(id, "value");
 
 		if (t == NULL || v == NULL || strcmp(t, "dns") != 0)
-			return 0;
+			goto done;
 		for (k = 0; k < n; k++) {
-			if (strcasecmp(names[k], v) == 0) {
+			if (!used[k] && strcasecmp(names[k], v) == 0) {
+				used[k] = 1;
 				matched++;
 				break;
 			}
 		}
 	}
+done:
+	free(used);
 	return matched == n;
 }
 
@@ -299,7 +306,7 @@ acme_order_find(struct acme_ctx *ctx, char *const *names, size_t n,
 			 * one may be an earlier version's. */
 			if (status == NULL || (strcmp(status, "pending") != 0 &&
 					       strcmp(status, "ready") != 0) ||
-			    !order_names_match(o, names, n))
+			    !acme_order_names_match(o, names, n))
 				continue;
 			*order_url = strdup(url);
 			if (*order_url == NULL) {
