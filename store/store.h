@@ -122,6 +122,19 @@ uint64_t cv_vault_generation(cv_vault *v);
  * read access to data.mdb): every write returns CV_ERR_READ_ONLY. */
 int cv_vault_read_only(cv_vault *v);
 
+/* Copy the whole vault into fd, an open regular file, empty and writable
+ * (the caller makes it, mode 0600, and names it): LMDB's compacting copy,
+ * taken in one read transaction, so it holds exactly the changes committed
+ * before it began while applications and the tool go on reading and
+ * writing.  The file is a data.mdb of its own, synced on success: put it
+ * as data.mdb in a folder of its own that passes cv_vault_open's rule, and
+ * it opens with the vault's PINs.  Needs no login: every key and secret in
+ * it stays sealed under the master key.  On error the file holds a partial
+ * copy, which the caller removes.
+ * Errors: CV_ERR_INVALID (fd is not a regular file), CV_ERR_IO (with
+ * LMDB's or the system's reason, such as a full file system). */
+cv_err cv_vault_backup(cv_vault *v, int fd);
+
 /* Keep unsealed keys out of core dumps: turn on OpenSSL's secure heap (a
  * mapping marked MADV_DONTDUMP and locked against swapping, where OpenSSL
  * then puts private keys' BIGNUMs and the store its key plaintext), or use
