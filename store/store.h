@@ -135,6 +135,30 @@ int cv_vault_read_only(cv_vault *v);
  * LMDB's or the system's reason, such as a full file system). */
 cv_err cv_vault_backup(cv_vault *v, int fd);
 
+/* What cv_vault_verify read: records per table, sealed records opened. */
+typedef struct cv_verify_counts {
+	size_t certs, versions, keys, secrets, operations, issuers, contacts;
+	size_t triggers, due, outbox, events, ops_active;
+	size_t sealed;      /* sealed records opened under the master key */
+	size_t problems;    /* damage found, each given to problem() */
+	int logged_in;      /* the sealed records were opened */
+} cv_verify_counts;
+
+/* Read every record of the vault back in one read transaction: each
+ * decodes (certificates, versions, keys, secrets, operations, issuers,
+ * contacts, and the lifetime tables), each link holds (a version's
+ * certificate, key and secret; a certificate's current version; an
+ * operation's certificate; a due entry's trigger; ops_active lists exactly
+ * the operations inProgress), and, with the user logged in, each sealed
+ * record opens under the master key (keys, secrets, issuer passwords, the
+ * mail relay's password).  Each damage found is one line "table/key: what
+ * is wrong" given to problem(arg, line) (valid during the call) and
+ * counted in counts->problems; the walk goes on.  Needs no login.
+ * Errors (the walk could not finish): CV_ERR_INVALID, CV_ERR_NOMEM,
+ * CV_ERR_IO, CV_ERR_CORRUPT (LMDB's pages themselves). */
+cv_err cv_vault_verify(cv_vault *v, cv_verify_counts *counts,
+		       void (*problem)(void *arg, const char *line), void *arg);
+
 /* Keep unsealed keys out of core dumps: turn on OpenSSL's secure heap (a
  * mapping marked MADV_DONTDUMP and locked against swapping, where OpenSSL
  * then puts private keys' BIGNUMs and the store its key plaintext), or use
