@@ -1,4 +1,4 @@
-/* certvault vault ...: create a vault, show it, change its PINs. */
+/* certvault vault ...: create a vault, show it, change its PINs, back it up, verify it. */
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -695,7 +695,7 @@ static const struct cli_command vault_commands[] = {
 const struct cli_group cli_group_vault = {
 	.name = "vault",
 	.path = "vault",
-	.summary = "The vault itself: create, show, PINs.",
+	.summary = "The vault itself: create, show, PINs, backup, verify.",
 	.commands = vault_commands,
 	.n_commands = sizeof(vault_commands) / sizeof(vault_commands[0]),
 };
