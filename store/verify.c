@@ -330,6 +330,24 @@ check_issuer(struct verify *s, const MDB_val *k, const MDB_val *val)
 		damaged(s, "issuers", k, "does not decode: %s", reason(err));
 		return err == CV_ERR_NOMEM ? err : CV_OK;
 	}
+	if (s->sealed && is->has_account_key) {
+		unsigned char sig[64];
+
+		/* Signing unseals the account key and checks it against the
+		 * record's public key: the whole of what the ACME client uses. */
+		cv_err_clear();
+		err = cv_issuer_account_sign(s->v, name, (const unsigned char *)"verify",
+					     6, sig);
+		OPENSSL_cleanse(sig, sizeof(sig));
+		if (err == CV_ERR_NOMEM)
+			goto done;
+		if (err != CV_OK)
+			damaged(s, "issuers", k, "its ACME account key does not open: %s",
+				reason(err));
+		else
+			s->n->sealed++;
+		err = CV_OK;
+	}
 	if (s->sealed && is->has_password) {
 		cv_issuer_free(is);
 		is = NULL;
@@ -340,6 +358,7 @@ check_issuer(struct verify *s, const MDB_val *k, const MDB_val *val)
 		else
 			s->n->sealed++;
 	}
+done:
 	cv_issuer_free(is);
 	return err == CV_ERR_NOMEM ? err : CV_OK;
 }
@@ -459,6 +478,8 @@ cv_vault_verify(cv_vault *v, cv_verify_counts *counts,
 	cv_err err;
 
 	cv_err_clear();
+	if (counts == NULL)
+		return cv_err_set(CV_ERR_INVALID, "no counts to fill");
 	memset(counts, 0, sizeof(*counts));
 	if (v == NULL || problem == NULL)
 		return cv_err_set(CV_ERR_INVALID, "no vault or no report to make");

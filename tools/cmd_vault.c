@@ -1,4 +1,5 @@
-/* certvault vault ...: create a vault, show it, change its PINs, back it up, verify it. */
+/* certvault vault ...: create a vault, show it, change its PINs, back it
+ * up, verify it. */
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>

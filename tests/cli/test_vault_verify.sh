@@ -14,6 +14,10 @@ echo "issuer-secret-1" >"$WORK/issuer.pass"
 run_cv issuer create --name digi --provider DigiCert --account-id a --webroot "$WORK/www" \
 	--password-file "$WORK/issuer.pass"
 run_cv contact add --email ops@example.com
+# An ACME issuer gets its account key, sealed, when it is made (no CA is
+# asked).
+run_cv issuer create --name acme --provider ACME --directory-url https://127.0.0.1:14000/dir \
+	--http-listen 127.0.0.1:5002
 
 # --- a clean vault ------------------------------------------------------------
 before=$(vault_dump)
@@ -24,9 +28,11 @@ check_eq "and the versions" "$(jout .versions)" 2
 check_eq "and the keys (the pending one too)" "$(jout .keys)" 3
 check_eq "and the operations" "$(jout .operations)" 3
 check_eq "and ops_active (the one in progress)" "$(jout .opsActive)" 1
-check_eq "and the issuers and contacts" "$(jout '[.issuers, .contacts] | join(",")')" "1,1"
+check_eq "and the issuers and contacts" "$(jout '[.issuers, .contacts] | join(",")')" "2,1"
 check "and the lifetime tables" test "$(jout .triggers)" -gt 0 -a "$(jout .due)" -eq "$(jout .triggers)"
-check_eq "it opened keys, secrets and the issuer's password" "$(jout .sealedOpened)" $((3 + 2 + 1))
+# DigiCert is an ACME preset: digi has an account key besides its password.
+check_eq "it opened keys, secrets, the issuer's password and both ACME account keys" \
+	"$(jout .sealedOpened)" $((3 + 2 + 1 + 2))
 check_eq "and found nothing wrong" "$(jout .problems)" 0
 before=$(vault_dump)
 expect_ok "without a login it checks the rest" vault verify --no-login --json
@@ -37,7 +43,8 @@ check_eq "the vault is as it was" "$(vault_dump)" "$before"
 # rebuild DIR OP TABLE KEY [VALUE]: a copy of the vault in DIR made from its
 # mdb_dump with one record edited (cut: its value cut short by 3 bytes,
 # flip: its middle byte changed, seal: the
-# middle byte of its sealed field changed, drop: removed, add: added with VALUE), as
+# middle byte of its sealed field changed, sealacct: of its sealed ACME
+# account key, drop: removed, add: added with VALUE), as
 # someone with write access to data.mdb and no PIN can.  KEY is text, "/"
 # for each NUL; its first 16 hex digits may be given as "T:" (a due time).
 cat >"$WORK/edit.py" <<'PY'
@@ -77,11 +84,12 @@ for line in open(path):
             if op == "flip":
                 m = len(v) // 2
                 v = v[:m] + bytes([v[m] ^ 1]) + v[m + 1:]
-            if op == "seal":
+            if op in ("seal", "sealacct"):
+                want = 8 if op == "seal" else 107
                 off = 2
                 while off + 5 <= len(v):
                     tag, n = v[off], int.from_bytes(v[off + 1:off + 5], "big")
-                    if tag == 8:
+                    if tag == want:
                         m = off + 5 + n // 2
                         v = v[:m] + bytes([v[m] ^ 1]) + v[m + 1:]
                         break
@@ -152,6 +160,8 @@ damaged "an operation record cut short" \
 	"pending/self-1: does not decode" cut pending self-1
 damaged "an issuer whose sealed password was changed" \
 	"issuers/digi: its password does not open" seal issuers digi
+damaged "an ACME account key whose sealed bytes were changed" \
+	"issuers/acme: its ACME account key does not open" sealacct issuers acme
 damaged "a contact record cut short" \
 	"contacts/ops@example.com: does not decode" cut contacts ops@example.com
 damaged "a deleted key record" \
