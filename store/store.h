@@ -151,9 +151,10 @@ typedef struct cv_verify_counts {
  * operation's certificate; a due entry's trigger; ops_active lists exactly
  * the operations inProgress), and, with the user logged in, each sealed
  * record opens under the master key (keys, secrets, issuer passwords and
- * ACME account keys, the mail relay's password).  Each damage found is one line "table/key: what
- * is wrong" given to problem(arg, line) (valid during the call) and
- * counted in counts->problems; the walk goes on.  Needs no login.
+ * ACME account keys, the mail relay's password).  Each damage found is one
+ * line "table/key: what is wrong" given to problem(arg, line) (valid during
+ * the call) and counted in counts->problems; the walk goes on.  Needs no
+ * login.
  * Errors (the walk could not finish): CV_ERR_INVALID, CV_ERR_NOMEM,
  * CV_ERR_IO, CV_ERR_CORRUPT (LMDB's pages themselves). */
 cv_err cv_vault_verify(cv_vault *v, cv_verify_counts *counts,
