@@ -122,6 +122,44 @@ uint64_t cv_vault_generation(cv_vault *v);
  * read access to data.mdb): every write returns CV_ERR_READ_ONLY. */
 int cv_vault_read_only(cv_vault *v);
 
+/* Copy the whole vault into fd, an open regular file, empty and writable
+ * (the caller makes it, mode 0600, and names it): LMDB's compacting copy,
+ * taken in one read transaction, so it holds exactly the changes committed
+ * before it began while applications and the tool go on reading and
+ * writing.  The file is a data.mdb of its own, synced on success: put it
+ * as data.mdb in a folder of its own that passes cv_vault_open's rule, and
+ * it opens with the vault's PINs.  Needs no login: every key and secret in
+ * it stays sealed under the master key.  On error the file holds a partial
+ * copy, which the caller removes.
+ * Errors: CV_ERR_INVALID (fd is not a regular file), CV_ERR_IO (with
+ * LMDB's or the system's reason, such as a full file system). */
+cv_err cv_vault_backup(cv_vault *v, int fd);
+
+/* What cv_vault_verify read: records per table, sealed records opened. */
+typedef struct cv_verify_counts {
+	size_t certs, versions, keys, secrets, operations, issuers, contacts;
+	size_t triggers, due, outbox, events, ops_active;
+	size_t sealed;      /* sealed records opened under the master key */
+	size_t problems;    /* damage found, each given to problem() */
+	int logged_in;      /* the sealed records were opened */
+} cv_verify_counts;
+
+/* Read every record of the vault back in one read transaction: each
+ * decodes (certificates, versions, keys, secrets, operations, issuers,
+ * contacts, and the lifetime tables), each link holds (a version's
+ * certificate, key and secret; a certificate's current version; an
+ * operation's certificate; a due entry's trigger; ops_active lists exactly
+ * the operations inProgress), and, with the user logged in, each sealed
+ * record opens under the master key (keys, secrets, issuer passwords and
+ * ACME account keys, the mail relay's password).  Each damage found is one
+ * line "table/key: what is wrong" given to problem(arg, line) (valid during
+ * the call) and counted in counts->problems; the walk goes on.  Needs no
+ * login.
+ * Errors (the walk could not finish): CV_ERR_INVALID, CV_ERR_NOMEM,
+ * CV_ERR_IO, CV_ERR_CORRUPT (LMDB's pages themselves). */
+cv_err cv_vault_verify(cv_vault *v, cv_verify_counts *counts,
+		       void (*problem)(void *arg, const char *line), void *arg);
+
 /* Keep unsealed keys out of core dumps: turn on OpenSSL's secure heap (a
  * mapping marked MADV_DONTDUMP and locked against swapping, where OpenSSL
  * then puts private keys' BIGNUMs and the store its key plaintext), or use

@@ -301,4 +301,12 @@ int cli_pem_encode(const char *label, const cv_blob *blobs, size_t n,
 int cli_file_write(const char *path, const void *data, size_t len,
 		   mode_t mode, int overwrite);
 
+/* Write a new regular file at path as cli_file_write does (mode, refusal
+ * of an existing path without overwrite, a temporary file beside it, then
+ * a link or rename), with fill(fd, arg) writing the content; fill prints
+ * its own line and returns an exit code.  With overwrite only a regular
+ * file is replaced; "-" is a file name like any other. */
+int cli_file_write_with(const char *path, mode_t mode, int overwrite,
+			int (*fill)(int fd, void *arg), void *arg);
+
 #endif

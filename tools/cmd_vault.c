@@ -1,4 +1,5 @@
-/* certvault vault ...: create a vault, show it, change its PINs. */
+/* certvault vault ...: create a vault, show it, change its PINs, back it
+ * up, verify it. */
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -17,6 +18,9 @@ enum {
 	OPT_SO,
 	OPT_SYSTEM,
 	OPT_NO_REGISTER,
+	OPT_FILE,
+	OPT_OVERWRITE,
+	OPT_NO_LOGIN,
 };
 
 /* What vault create looks at before it asks for any PIN, so that a bad
@@ -467,6 +471,179 @@ done:
 	return rc;
 }
 
+static int
+fill_backup(int fd, void *arg)
+{
+	cv_err err = cv_vault_backup(arg, fd);
+
+	return err == CV_OK ? CLI_EXIT_OK : cli_fail_store(err);
+}
+
+/* The backup must not land in the vault's own folder: --overwrite of
+ * data.mdb there would put an older state under running applications. */
+static int
+outside_vault(const char *vault_dir, const char *file)
+{
+	struct stat vst, fst;
+	char *copy = NULL;
+	int rc = CLI_EXIT_FAIL;
+
+	if ((copy = strdup(file)) == NULL) {
+		rc = cli_fail("out of memory");
+		goto done;
+	}
+	if (stat(vault_dir, &vst) != 0 || stat(dirname(copy), &fst) != 0) {
+		/* A missing folder is named by the write itself. */
+		rc = CLI_EXIT_OK;
+		goto done;
+	}
+	if (vst.st_dev == fst.st_dev && vst.st_ino == fst.st_ino) {
+		rc = cli_fail("%s is in the vault's own folder; write the backup "
+			      "outside it", file);
+		goto done;
+	}
+	rc = CLI_EXIT_OK;
+done:
+	free(copy);
+	return rc;
+}
+
+static int
+vault_backup(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+	     char **argv)
+{
+	static const struct option opts[] = {
+		{ "file", required_argument, NULL, OPT_FILE },
+		{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_opts o;
+	const char *file = NULL;
+	cv_vault *v = NULL;
+	struct stat st;
+	json_t *j = NULL;
+	int c, overwrite = 0, rc = CLI_EXIT_FAIL;
+
+	cli_opts_init(&o, ctx, cmd, argc, argv, opts);
+	while ((c = cli_opts_next(&o)) != CLI_OPT_END) {
+		switch (c) {
+		case OPT_FILE:
+			file = o.arg;
+			break;
+		case OPT_OVERWRITE:
+			overwrite = 1;
+			break;
+		default:
+			rc = o.rc;
+			goto done;
+		}
+	}
+	if (file == NULL) {
+		rc = cli_usage(cmd, "--file is required");
+		goto done;
+	}
+	if (strcmp(file, "-") == 0) {
+		rc = cli_usage(cmd, "a vault backup is a file that opens as a "
+			       "vault: name one, not standard output");
+		goto done;
+	}
+	rc = cli_vault_open(ctx, &v);
+	if (rc != CLI_EXIT_OK)
+		goto done;
+	rc = outside_vault(ctx->vault_dir, file);
+	if (rc != CLI_EXIT_OK)
+		goto done;
+	rc = cli_file_write_with(file, 0600, overwrite, fill_backup, v);
+	if (rc != CLI_EXIT_OK)
+		goto done;
+	if (lstat(file, &st) != 0) {
+		rc = cli_fail("cannot read %s back: %s", file, strerror(errno));
+		goto done;
+	}
+	j = json_pack("{s:s, s:s, s:I}", "vault", ctx->vault_name,
+		      "file", file, "bytes", (json_int_t)st.st_size);
+	if (j == NULL) {
+		rc = cli_fail("out of memory");
+		goto done;
+	}
+	rc = cli_print(ctx, j);
+	j = NULL;
+done:
+	json_decref(j);
+	cv_vault_close(v);
+	return rc;
+}
+
+static void
+report_damage(void *arg, const char *line)
+{
+	(void)arg;
+	(void)cli_fail("damaged: %s", line);
+}
+
+static int
+vault_verify(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+	     char **argv)
+{
+	static const struct option opts[] = {
+		{ "no-login", no_argument, NULL, OPT_NO_LOGIN },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_opts o;
+	cv_verify_counts n;
+	cv_vault *v = NULL;
+	cv_err err;
+	json_t *j = NULL;
+	int c, login = 1, rc = CLI_EXIT_FAIL;
+
+	cli_opts_init(&o, ctx, cmd, argc, argv, opts);
+	while ((c = cli_opts_next(&o)) != CLI_OPT_END) {
+		switch (c) {
+		case OPT_NO_LOGIN:
+			login = 0;
+			break;
+		default:
+			rc = o.rc;
+			goto done;
+		}
+	}
+	rc = cli_vault_open(ctx, &v);
+	if (rc != CLI_EXIT_OK)
+		goto done;
+	if (login && (rc = cli_login(v, CV_USER_NORMAL, NULL)) != CLI_EXIT_OK)
+		goto done;
+	if ((err = cv_vault_verify(v, &n, report_damage, NULL)) != CV_OK) {
+		rc = cli_fail_store(err);
+		goto done;
+	}
+	j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		      "s:I, s:I, s:I, s:b, s:I}",
+		      "vault", ctx->vault_name,
+		      "certificates", (json_int_t)n.certs,
+		      "versions", (json_int_t)n.versions,
+		      "keys", (json_int_t)n.keys,
+		      "secrets", (json_int_t)n.secrets,
+		      "operations", (json_int_t)n.operations,
+		      "issuers", (json_int_t)n.issuers,
+		      "contacts", (json_int_t)n.contacts,
+		      "triggers", (json_int_t)n.triggers,
+		      "due", (json_int_t)n.due,
+		      "outbox", (json_int_t)n.outbox,
+		      "events", (json_int_t)n.events,
+		      "opsActive", (json_int_t)n.ops_active,
+		      "sealedOpened", (json_int_t)n.sealed,
+		      "loggedIn", n.logged_in,
+		      "problems", (json_int_t)n.problems);
+	rc = cli_print(ctx, j);
+	j = NULL;
+	if (rc == CLI_EXIT_OK && n.problems > 0)
+		rc = CLI_EXIT_FAIL;
+done:
+	json_decref(j);
+	cv_vault_close(v);
+	return rc;
+}
+
 static const struct cli_command vault_commands[] = {
 	{ "create", "vault create",
 	  "--name NAME [--pin-file F] [--so-pin-file F] [--system | --no-register]",
@@ -480,6 +657,20 @@ static const struct cli_command vault_commands[] = {
 	{ "show", "vault show", "[--json]",
 	  "Show the vault's name, serial, folder, creation time and PIN state.",
 	  vault_show },
+	{ "backup", "vault backup", "--file F [--overwrite]",
+	  "Copy the whole vault into the new file F (mode 0600) while "
+	  "applications and the tool go on using it: one consistent, compacted "
+	  "state.  F is a data.mdb: to restore, make a folder of your own "
+	  "(mkdir -m 700 DIR), copy F into it as DIR/data.mdb (cp F "
+	  "DIR/data.mdb) and use DIR as the vault; it opens with the same "
+	  "PINs.", vault_backup },
+	{ "verify", "vault verify", "[--no-login] [--json]",
+	  "Read every record back: each decodes, each link holds (a version's "
+	  "certificate, key and secret, a certificate's current version, an "
+	  "operation's certificate, the lifetime index, ops_active) and, after a "
+	  "login, each sealed key, secret and password opens.  Prints the counts; "
+	  "each damage is one line \"damaged: TABLE/KEY: what\" and exit 1.  "
+	  "--no-login skips the sealed records.", vault_verify },
 	{ "set-pin", "vault set-pin",
 	  "[--so] [--pin-file OLD] [--so-pin-file OLD] [--new-pin-file NEW]",
 	  "Change the user PIN (or the SO PIN with --so); new PIN also from "
@@ -505,7 +696,7 @@ static const struct cli_command vault_commands[] = {
 const struct cli_group cli_group_vault = {
 	.name = "vault",
 	.path = "vault",
-	.summary = "The vault itself: create, show, PINs.",
+	.summary = "The vault itself: create, show, PINs, backup, verify.",
 	.commands = vault_commands,
 	.n_commands = sizeof(vault_commands) / sizeof(vault_commands[0]),
 };

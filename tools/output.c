@@ -701,9 +701,30 @@ overwrite_rule(const char *path, const struct stat *st, int *in_place)
 	}
 }
 
-int
-cli_file_write(const char *path, const void *data, size_t len, mode_t mode,
-	       int overwrite)
+/* How cli_file_write puts its bytes into the new file. */
+struct bytes {
+	const char *path;
+	const void *data;
+	size_t len;
+};
+
+static int
+fill_bytes(int fd, void *arg)
+{
+	const struct bytes *b = arg;
+
+	if (write_all(fd, b->data, b->len) != 0)
+		return cli_fail("cannot write %s: %s", b->path, strerror(errno));
+	return CLI_EXIT_OK;
+}
+
+/* Write a new file at path through a temporary file beside it: fill puts
+ * the content into its descriptor and prints its own line on failure.  in
+ * place, when not NULL, is what an existing FIFO or character device gets
+ * written with --overwrite; without it only a regular file is replaced. */
+static int
+file_write(const char *path, const struct bytes *in_place_data, mode_t mode,
+	   int overwrite, int (*fill)(int fd, void *arg), void *arg)
 {
 	char *tmp = NULL;
 	size_t plen = strlen(path);
@@ -712,16 +733,6 @@ cli_file_write(const char *path, const void *data, size_t len, mode_t mode,
 
 	if (plen == 0) {
 		rc = cli_fail("an empty file name");
-		goto done;
-	}
-	if (strcmp(path, "-") == 0) {
-		if (fflush(stdout) != 0 ||
-		    write_all(STDOUT_FILENO, data, len) != 0) {
-			rc = cli_fail("cannot write to standard output: %s",
-				      strerror(errno));
-			goto done;
-		}
-		rc = CLI_EXIT_OK;
 		goto done;
 	}
 	if (lstat(path, &st) == 0) {
@@ -739,8 +750,14 @@ cli_file_write(const char *path, const void *data, size_t len, mode_t mode,
 		rc = overwrite_rule(path, &st, &in_place);
 		if (rc != CLI_EXIT_OK)
 			goto done;
+		if (in_place && in_place_data == NULL) {
+			rc = cli_fail("%s is not a regular file; --overwrite "
+				      "replaces a regular file only", path);
+			goto done;
+		}
 		if (in_place) {
-			rc = write_in_place(path, &st, data, len);
+			rc = write_in_place(path, &st, in_place_data->data,
+					    in_place_data->len);
 			goto done;
 		}
 		rc = CLI_EXIT_FAIL;
@@ -758,8 +775,14 @@ cli_file_write(const char *path, const void *data, size_t len, mode_t mode,
 		goto done;
 	}
 	made = 1;
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
-	    fsync(fd) != 0) {
+	if (fchmod(fd, mode) != 0) {
+		rc = cli_fail("cannot write %s: %s", path, strerror(errno));
+		goto done;
+	}
+	if ((rc = fill(fd, arg)) != CLI_EXIT_OK)
+		goto done;
+	rc = CLI_EXIT_FAIL;
+	if (fsync(fd) != 0) {
 		rc = cli_fail("cannot write %s: %s", path, strerror(errno));
 		goto done;
 	}
@@ -809,4 +832,27 @@ done:
 		unlink(tmp);
 	free(tmp);
 	return rc;
+}
+
+int
+cli_file_write(const char *path, const void *data, size_t len, mode_t mode,
+	       int overwrite)
+{
+	struct bytes b = { path, data, len };
+
+	if (strcmp(path, "-") == 0) {
+		if (fflush(stdout) != 0 ||
+		    write_all(STDOUT_FILENO, data, len) != 0)
+			return cli_fail("cannot write to standard output: %s",
+					strerror(errno));
+		return CLI_EXIT_OK;
+	}
+	return file_write(path, &b, mode, overwrite, fill_bytes, &b);
+}
+
+int
+cli_file_write_with(const char *path, mode_t mode, int overwrite,
+		    int (*fill)(int fd, void *arg), void *arg)
+{
+	return file_write(path, NULL, mode, overwrite, fill, arg);
 }

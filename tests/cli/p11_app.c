@@ -4,6 +4,8 @@
  *   token   the first slot's token: "none", "uninitialized" or
  *           "initialized", or "error CKR" from C_GetTokenInfo
  *   count   the objects a public session finds, or "error CKR"
+ *   sign N PIN  logs in with PIN and signs N times with the first private
+ *           key it finds (RSA, SHA-256): "signed N", or "error CKR after K"
  * The test drives it while it changes the vault underneath. */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -66,6 +68,48 @@ count(void)
 		printf("%lu\n", total);
 }
 
+static void
+sign(const char *args)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_MECHANISM mech = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+	CK_BYTE data[] = "certvault p11_app", sig[1024];
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE key;
+	CK_ULONG n = 0, siglen;
+	char pin[64];
+	long want, done = 0;
+	CK_RV rv;
+
+	if (sscanf(args, "%ld %63s", &want, pin) != 2 || want < 0) {
+		printf("usage: sign N PIN\n");
+		return;
+	}
+	if ((rv = f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s)) != CKR_OK) {
+		printf("error 0x%lx after 0\n", rv);
+		return;
+	}
+	rv = f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
+	if (rv == CKR_OK && (rv = f->C_FindObjectsInit(s, tmpl, 1)) == CKR_OK) {
+		rv = f->C_FindObjects(s, &key, 1, &n);
+		f->C_FindObjectsFinal(s);
+		if (rv == CKR_OK && n == 0)
+			rv = CKR_KEY_HANDLE_INVALID;
+	}
+	for (; rv == CKR_OK && done < want; done++) {
+		siglen = sizeof(sig);
+		if ((rv = f->C_SignInit(s, &mech, key)) == CKR_OK)
+			rv = f->C_Sign(s, data, sizeof(data) - 1, sig, &siglen);
+	}
+	if (rv != CKR_OK)
+		printf("error 0x%lx after %ld\n", rv, done > 0 ? done - 1 : 0);
+	else
+		printf("signed %ld\n", done);
+	f->C_Logout(s);
+	f->C_CloseSession(s);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -90,6 +134,8 @@ main(int argc, char **argv)
 			token();
 		else if (strncmp(line, "count", 5) == 0)
 			count();
+		else if (strncmp(line, "sign ", 5) == 0)
+			sign(line + 5);
 		else if (strncmp(line, "quit", 4) == 0)
 			break;
 		else

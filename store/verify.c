@@ -1,0 +1,516 @@
+/* certvault: vault verify, every record read back and every link followed.
+ *
+ * One read transaction sees one committed state, so a check never reports
+ * a link that a writer was in the middle of making.  Records are read with
+ * the readers the rest of the store uses where there is one, so a record
+ * verify passes is a record the store can use. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include "internal.h"
+
+struct verify {
+	cv_vault *v;
+	MDB_txn *txn;
+	cv_verify_counts *n;
+	void (*problem)(void *arg, const char *line);
+	void *arg;
+	int sealed;              /* the user is logged in: open sealed records */
+};
+
+static void damaged(struct verify *s, const char *table, const MDB_val *k,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* A record's key as text: name/version/kind, other bytes as \xNN. */
+static void
+key_text(const MDB_val *k, char *out, size_t cap)
+{
+	const unsigned char *p = k->mv_data;
+	size_t i, o = 0;
+
+	for (i = 0; i < k->mv_size && o + 5 < cap; i++) {
+		if (p[i] == '\0')
+			out[o++] = '/';
+		else if (isprint(p[i]) && p[i] != '\\')
+			out[o++] = (char)p[i];
+		else
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", p[i]);
+	}
+	out[o] = '\0';
+}
+
+static void
+damaged(struct verify *s, const char *table, const MDB_val *k,
+	const char *fmt, ...)
+{
+	char key[400], what[600], line[1100];
+	va_list ap;
+
+	key_text(k, key, sizeof(key));
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof(line), "%s/%s: %s", table, key, what);
+	s->n->problems++;
+	s->problem(s->arg, line);
+}
+
+/* The store's reason for a failed read, for a report line. */
+static const char *
+reason(cv_err err)
+{
+	const char *d = cv_err_detail();
+
+	return d[0] != '\0' ? d : cv_strerror(err);
+}
+
+static int
+exists(struct verify *s, enum cv_db db, const void *key, size_t len)
+{
+	MDB_val val;
+
+	return cv_db_get(s->v, s->txn, db, key, len, &val) == CV_OK;
+}
+
+/* A "name\0version" key split into its two strings; 0 when it is not one. */
+static int
+split_vkey(const MDB_val *k, char name[CV_NAME_MAX + 1],
+	   char version[CV_VERSION_LEN + 1])
+{
+	const char *p = k->mv_data, *nul;
+	size_t nlen, vlen;
+
+	nul = memchr(p, '\0', k->mv_size);
+	if (nul == NULL)
+		return 0;
+	nlen = (size_t)(nul - p);
+	vlen = k->mv_size - nlen - 1;
+	if (nlen == 0 || nlen > CV_NAME_MAX || vlen == 0 || vlen > CV_VERSION_LEN ||
+	    memchr(nul + 1, '\0', vlen) != NULL)
+		return 0;
+	memcpy(name, p, nlen);
+	name[nlen] = '\0';
+	memcpy(version, nul + 1, vlen);
+	version[vlen] = '\0';
+	return 1;
+}
+
+/* A key that is a name, as a string; 0 when it is not one. */
+static int
+name_key(const MDB_val *k, char name[CV_NAME_MAX + 1])
+{
+	if (k->mv_size == 0 || k->mv_size > CV_NAME_MAX ||
+	    memchr(k->mv_data, '\0', k->mv_size) != NULL)
+		return 0;
+	memcpy(name, k->mv_data, k->mv_size);
+	name[k->mv_size] = '\0';
+	return 1;
+}
+
+typedef cv_err (*check_fn)(struct verify *s, const MDB_val *k, const MDB_val *val);
+
+/* Run check on every record of db.  A read failure of LMDB itself ends
+ * the walk with that error; damage found is reported and the walk goes on. */
+static cv_err
+walk(struct verify *s, enum cv_db db, size_t *count, check_fn check)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, val;
+	cv_err err = CV_OK;
+	int rc;
+
+	if ((rc = mdb_cursor_open(s->txn, s->v->dbi[db], &c)) != 0)
+		return cv_mdb_err(rc, "verify");
+	for (rc = mdb_cursor_get(c, &k, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &val, MDB_NEXT)) {
+		(*count)++;
+		if ((err = check(s, &k, &val)) != CV_OK)
+			goto done;
+	}
+	if (rc != MDB_NOTFOUND)
+		err = cv_mdb_err(rc, "verify");
+done:
+	mdb_cursor_close(c);
+	return err;
+}
+
+/* Decoding alone, for the kinds whose readers work on a record in hand. */
+static int
+decodes(struct verify *s, const char *table, const MDB_val *k, const MDB_val *val,
+	enum cv_rec_type type, const unsigned *repeats, cv_field f[CV_T__MAX])
+{
+	cv_err err;
+
+	cv_err_clear();
+	err = cv_rec_parse(val->mv_data, val->mv_size, type, repeats, f);
+	if (err != CV_OK) {
+		damaged(s, table, k, "does not decode: %s", reason(err));
+		return 0;
+	}
+	return 1;
+}
+
+static cv_err
+check_cert(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	char name[CV_NAME_MAX + 1];
+	cv_cert_rec cert;
+	cv_policy *policy = NULL;
+	cv_vkey vk;
+	cv_err err;
+
+	(void)val;
+	memset(&cert, 0, sizeof(cert));
+	if (!name_key(k, name)) {
+		damaged(s, "certs", k, "the key is not a certificate name");
+		return CV_OK;
+	}
+	cv_err_clear();
+	if ((err = cv_cert_rec_read(s->v, s->txn, name, &cert)) != CV_OK) {
+		damaged(s, "certs", k, "does not decode: %s", reason(err));
+		goto done;
+	}
+	cv_err_clear();
+	if ((err = cv_cert_rec_policy(&cert, &policy)) != CV_OK)
+		damaged(s, "certs", k, "its policy does not parse: %s", reason(err));
+	if (cert.current[0] != '\0') {
+		cv_vkey_make(&vk, cert.name, cert.current);
+		if (!exists(s, CV_DB_VERSIONS, vk.b, vk.len))
+			damaged(s, "certs", k, "its current version %s does not exist",
+				cert.current);
+	}
+done:
+	cv_policy_free(policy);
+	cv_cert_rec_clear(&cert);
+	return err == CV_ERR_NOMEM ? err : CV_OK;
+}
+
+static cv_err
+check_version(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	static const unsigned repeats[] = { CV_T_CHAIN, CV_T_TAG_NAME, CV_T_TAG_VALUE, 0 };
+	char name[CV_NAME_MAX + 1], version[CV_VERSION_LEN + 1];
+	cv_field f[CV_T__MAX];
+
+	if (!split_vkey(k, name, version)) {
+		damaged(s, "versions", k, "the key is not name/version");
+		return CV_OK;
+	}
+	if (decodes(s, "versions", k, val, CV_REC_VERSION, repeats, f) &&
+	    !f[CV_T_DER].present)
+		damaged(s, "versions", k, "has no certificate");
+	if (!exists(s, CV_DB_CERTS, name, strlen(name)))
+		damaged(s, "versions", k, "its certificate %s does not exist", name);
+	if (!exists(s, CV_DB_KEYS, k->mv_data, k->mv_size))
+		damaged(s, "versions", k, "its key does not exist");
+	if (!exists(s, CV_DB_SECRETS, k->mv_data, k->mv_size))
+		damaged(s, "versions", k, "its secret does not exist");
+	return CV_OK;
+}
+
+static cv_err
+check_key(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	char name[CV_NAME_MAX + 1], version[CV_VERSION_LEN + 1];
+	cv_key_rec kr;
+	EVP_PKEY *priv = NULL;
+	cv_err err;
+
+	(void)val;
+	memset(&kr, 0, sizeof(kr));
+	if (!split_vkey(k, name, version)) {
+		damaged(s, "keys", k, "the key is not name/version");
+		return CV_OK;
+	}
+	cv_err_clear();
+	if ((err = cv_key_rec_read(s->v, s->txn, name, version, &kr)) != CV_OK) {
+		damaged(s, "keys", k, "does not decode: %s", reason(err));
+		goto done;
+	}
+	if (s->sealed) {
+		cv_err_clear();
+		if ((err = cv_key_rec_private(s->v, name, version, &kr, &priv)) != CV_OK)
+			damaged(s, "keys", k, "its private key does not open: %s",
+				reason(err));
+		else
+			s->n->sealed++;
+	}
+done:
+	EVP_PKEY_free(priv);
+	cv_key_rec_clear(&kr);
+	return err == CV_ERR_NOMEM ? err : CV_OK;
+}
+
+static cv_err
+check_secret(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	char name[CV_NAME_MAX + 1], version[CV_VERSION_LEN + 1];
+	cv_field f[CV_T__MAX];
+	unsigned char *plain = NULL;
+	size_t plain_len = 0;
+	cv_err err;
+
+	if (!split_vkey(k, name, version)) {
+		damaged(s, "secrets", k, "the key is not name/version");
+		return CV_OK;
+	}
+	if (!decodes(s, "secrets", k, val, CV_REC_SECRET, NULL, f))
+		return CV_OK;
+	if (!f[CV_T_SEALED].present) {
+		damaged(s, "secrets", k, "has no sealed secret");
+		return CV_OK;
+	}
+	if (!exists(s, CV_DB_VERSIONS, k->mv_data, k->mv_size))
+		damaged(s, "secrets", k, "its version does not exist");
+	if (s->sealed) {
+		cv_err_clear();
+		err = cv_vault_unseal(s->v, CV_DB_SECRETS, k->mv_data, k->mv_size,
+				      f[CV_T_SEALED].p, f[CV_T_SEALED].len,
+				      &plain, &plain_len);
+		if (err == CV_ERR_NOMEM)
+			return err;
+		if (err != CV_OK)
+			damaged(s, "secrets", k, "does not open: %s", reason(err));
+		else
+			s->n->sealed++;
+		OPENSSL_clear_free(plain, plain_len);
+	}
+	return CV_OK;
+}
+
+static cv_err
+check_operation(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	char name[CV_NAME_MAX + 1];
+	cv_operation *op = NULL;
+	int active;
+	cv_err err;
+
+	(void)val;
+	if (!name_key(k, name)) {
+		damaged(s, "pending", k, "the key is not a certificate name");
+		return CV_OK;
+	}
+	cv_err_clear();
+	if ((err = cv_op_read(s->v, s->txn, name, &op)) != CV_OK) {
+		damaged(s, "pending", k, "does not decode: %s", reason(err));
+		return err == CV_ERR_NOMEM ? err : CV_OK;
+	}
+	if (!exists(s, CV_DB_CERTS, name, strlen(name)))
+		damaged(s, "pending", k, "its certificate does not exist");
+	/* Until the first listing fills ops_active ("ops.indexed"), an
+	 * older vault's operations are not in it yet, which is no damage. */
+	if (s->v->has_op_index && exists(s, CV_DB_META, "ops.indexed", 11)) {
+		active = exists(s, CV_DB_OPS_ACTIVE, name, strlen(name));
+		if (op->status == CV_OP_IN_PROGRESS && !active)
+			damaged(s, "pending", k, "is inProgress but not in ops_active");
+	}
+	cv_operation_free(op);
+	return CV_OK;
+}
+
+static cv_err
+check_issuer(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	char name[CV_NAME_MAX + 1];
+	cv_issuer *is = NULL;
+	cv_err err;
+
+	(void)val;
+	if (!name_key(k, name)) {
+		damaged(s, "issuers", k, "the key is not an issuer name");
+		return CV_OK;
+	}
+	cv_err_clear();
+	if ((err = cv_issuer_read(s->v, s->txn, name, &is)) != CV_OK) {
+		damaged(s, "issuers", k, "does not decode: %s", reason(err));
+		return err == CV_ERR_NOMEM ? err : CV_OK;
+	}
+	if (s->sealed && is->has_account_key) {
+		unsigned char sig[64];
+
+		/* Signing unseals the account key and checks it against the
+		 * record's public key: the whole of what the ACME client uses. */
+		cv_err_clear();
+		err = cv_issuer_account_sign(s->v, name, (const unsigned char *)"verify",
+					     6, sig);
+		OPENSSL_cleanse(sig, sizeof(sig));
+		if (err == CV_ERR_NOMEM)
+			goto done;
+		if (err != CV_OK)
+			damaged(s, "issuers", k, "its ACME account key does not open: %s",
+				reason(err));
+		else
+			s->n->sealed++;
+		err = CV_OK;
+	}
+	if (s->sealed && is->has_password) {
+		cv_issuer_free(is);
+		is = NULL;
+		cv_err_clear();
+		if ((err = cv_issuer_get(s->v, name, 1, &is)) != CV_OK)
+			damaged(s, "issuers", k, "its password does not open: %s",
+				reason(err));
+		else
+			s->n->sealed++;
+	}
+done:
+	cv_issuer_free(is);
+	return err == CV_ERR_NOMEM ? err : CV_OK;
+}
+
+static cv_err
+check_contact(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	cv_field f[CV_T__MAX];
+
+	(void)decodes(s, "contacts", k, val, CV_REC_CONTACT, NULL, f);
+	return CV_OK;
+}
+
+static cv_err
+check_trigger(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	cv_field f[CV_T__MAX];
+
+	(void)decodes(s, "triggers", k, val, CV_REC_TRIGGER, NULL, f);
+	return CV_OK;
+}
+
+static cv_err
+check_due(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	MDB_val trigger;
+	unsigned char when[8];
+	uint64_t due = 0;
+	int i;
+
+	(void)val;
+	if (k->mv_size <= 8) {
+		damaged(s, "due", k, "the key is not a time and a trigger");
+		return CV_OK;
+	}
+	trigger.mv_data = (unsigned char *)k->mv_data + 8;
+	trigger.mv_size = k->mv_size - 8;
+	memcpy(when, k->mv_data, 8);
+	for (i = 0; i < 8; i++)
+		due = due << 8 | when[i];
+	if (!exists(s, CV_DB_TRIGGERS, trigger.mv_data, trigger.mv_size))
+		damaged(s, "due", &trigger, "its trigger does not exist (due at %llu)",
+			(unsigned long long)due);
+	return CV_OK;
+}
+
+static cv_err
+check_mail(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	static const unsigned repeats[] = { CV_T_TO, 0 };
+	cv_field f[CV_T__MAX];
+
+	(void)decodes(s, "outbox", k, val, CV_REC_MAIL, repeats, f);
+	return CV_OK;
+}
+
+static cv_err
+check_event(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	cv_field f[CV_T__MAX];
+
+	(void)decodes(s, "events", k, val, CV_REC_EVENT, NULL, f);
+	return CV_OK;
+}
+
+static cv_err
+check_active(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	char name[CV_NAME_MAX + 1];
+	cv_operation *op = NULL;
+	cv_err err;
+
+	(void)val;
+	if (!name_key(k, name)) {
+		damaged(s, "ops_active", k, "the key is not a certificate name");
+		return CV_OK;
+	}
+	cv_err_clear();
+	err = cv_op_read(s->v, s->txn, name, &op);
+	if (err == CV_ERR_NOMEM)
+		return err;
+	if (err == CV_ERR_NO_OPERATION)
+		damaged(s, "ops_active", k, "lists an operation that does not exist");
+	else if (err == CV_OK && op->status != CV_OP_IN_PROGRESS)
+		damaged(s, "ops_active", k, "lists an operation that is %s, not inProgress",
+			cv_op_status_name(op->status));
+	/* An operation that does not decode is reported under pending. */
+	cv_operation_free(op);
+	return CV_OK;
+}
+
+static cv_err
+check_mail_settings(struct verify *s)
+{
+	cv_mail_settings *ms = NULL;
+	MDB_val k = { 4, (void *)"mail" };
+	cv_err err;
+
+	cv_err_clear();
+	err = cv_mail_settings_get(s->v, s->sealed, &ms);
+	if (err == CV_ERR_NOT_FOUND || err == CV_ERR_NOMEM)
+		return err == CV_ERR_NOMEM ? err : CV_OK;
+	if (err != CV_OK)
+		damaged(s, "meta", &k, "the mail relay does not %s: %s",
+			s->sealed ? "open" : "decode", reason(err));
+	else if (s->sealed && ms->has_password)
+		s->n->sealed++;
+	cv_mail_settings_free(ms);
+	return CV_OK;
+}
+
+cv_err
+cv_vault_verify(cv_vault *v, cv_verify_counts *counts,
+		void (*problem)(void *arg, const char *line), void *arg)
+{
+	struct verify s;
+	cv_err err;
+
+	cv_err_clear();
+	if (counts == NULL)
+		return cv_err_set(CV_ERR_INVALID, "no counts to fill");
+	memset(counts, 0, sizeof(*counts));
+	if (v == NULL || problem == NULL)
+		return cv_err_set(CV_ERR_INVALID, "no vault or no report to make");
+	memset(&s, 0, sizeof(s));
+	s.v = v;
+	s.n = counts;
+	s.problem = problem;
+	s.arg = arg;
+	s.sealed = cv_vault_logged_in(v) == CV_USER_NORMAL;
+	counts->logged_in = s.sealed;
+	if ((err = cv_txn_read(v, &s.txn)) != CV_OK)
+		return err;
+	if ((err = walk(&s, CV_DB_CERTS, &counts->certs, check_cert)) != CV_OK ||
+	    (err = walk(&s, CV_DB_VERSIONS, &counts->versions, check_version)) != CV_OK ||
+	    (err = walk(&s, CV_DB_KEYS, &counts->keys, check_key)) != CV_OK ||
+	    (err = walk(&s, CV_DB_SECRETS, &counts->secrets, check_secret)) != CV_OK ||
+	    (err = walk(&s, CV_DB_PENDING, &counts->operations, check_operation)) != CV_OK ||
+	    (err = walk(&s, CV_DB_ISSUERS, &counts->issuers, check_issuer)) != CV_OK ||
+	    (err = walk(&s, CV_DB_CONTACTS, &counts->contacts, check_contact)) != CV_OK)
+		goto done;
+	if (v->has_life &&
+	    ((err = walk(&s, CV_DB_TRIGGERS, &counts->triggers, check_trigger)) != CV_OK ||
+	     (err = walk(&s, CV_DB_DUE, &counts->due, check_due)) != CV_OK ||
+	     (err = walk(&s, CV_DB_OUTBOX, &counts->outbox, check_mail)) != CV_OK ||
+	     (err = walk(&s, CV_DB_EVENTS, &counts->events, check_event)) != CV_OK))
+		goto done;
+	if (v->has_op_index &&
+	    (err = walk(&s, CV_DB_OPS_ACTIVE, &counts->ops_active, check_active)) != CV_OK)
+		goto done;
+	err = check_mail_settings(&s);
+done:
+	mdb_txn_abort(s.txn);
+	return err;
+}

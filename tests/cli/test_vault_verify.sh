@@ -1,0 +1,200 @@
+#!/bin/bash
+# vault verify: every record decodes, every link holds, every sealed record
+# opens; each kind of damage is named, one line each, and exits 1.
+. "$(dirname "$0")/lib.sh"
+need mdb_load /usr/bin/python3
+
+make_vault
+for n in 1 2; do
+	run_cv certificate create --name "self-$n" --policy "$(policy "CN=self-$n.example")"
+done
+run_cv certificate create --name pending --policy "$(policy "CN=pending.example" Unknown)"
+mkdir -p "$WORK/www"
+echo "issuer-secret-1" >"$WORK/issuer.pass"
+run_cv issuer create --name digi --provider DigiCert --account-id a --webroot "$WORK/www" \
+	--password-file "$WORK/issuer.pass"
+run_cv contact add --email ops@example.com
+# An ACME issuer gets its account key, sealed, when it is made (no CA is
+# asked).
+run_cv issuer create --name acme --provider ACME --directory-url https://127.0.0.1:14000/dir \
+	--http-listen 127.0.0.1:5002
+
+# --- a clean vault ------------------------------------------------------------
+before=$(vault_dump)
+expect_ok "a clean vault verifies" vault verify --json
+check_eq "verify changes nothing" "$(vault_dump)" "$before"
+check_eq "it counts the certificates" "$(jout .certificates)" 3
+check_eq "and the versions" "$(jout .versions)" 2
+check_eq "and the keys (the pending one too)" "$(jout .keys)" 3
+check_eq "and the operations" "$(jout .operations)" 3
+check_eq "and ops_active (the one in progress)" "$(jout .opsActive)" 1
+check_eq "and the issuers and contacts" "$(jout '[.issuers, .contacts] | join(",")')" "2,1"
+check "and the lifetime tables" test "$(jout .triggers)" -gt 0 -a "$(jout .due)" -eq "$(jout .triggers)"
+# DigiCert is an ACME preset: digi has an account key besides its password.
+check_eq "it opened keys, secrets, the issuer's password and both ACME account keys" \
+	"$(jout .sealedOpened)" $((3 + 2 + 1 + 2))
+check_eq "and found nothing wrong" "$(jout .problems)" 0
+before=$(vault_dump)
+expect_ok "without a login it checks the rest" vault verify --no-login --json
+check_eq "and opens nothing sealed" "$(jout .sealedOpened)" 0
+check_eq "the vault is as it was" "$(vault_dump)" "$before"
+
+# --- damage ---------------------------------------------------------------------
+# rebuild DIR OP TABLE KEY [VALUE]: a copy of the vault in DIR made from its
+# mdb_dump with one record edited (cut: its value cut short by 3 bytes,
+# flip: its middle byte changed, seal: the
+# middle byte of its sealed field changed, sealacct: of its sealed ACME
+# account key, drop: removed, add: added with VALUE), as
+# someone with write access to data.mdb and no PIN can.  KEY is text, "/"
+# for each NUL; its first 16 hex digits may be given as "T:" (a due time).
+cat >"$WORK/edit.py" <<'PY'
+import sys
+path, op, table, key = sys.argv[1:5]
+value = sys.argv[5] if len(sys.argv) > 5 else ""
+kb = key.replace("/", "\0").encode()
+if key.startswith("T:"):
+    kb = bytes(8) + key[2:].replace("/", "\0").encode()
+out, db, values, pending_key, done = [], None, False, None, False
+for line in open(path):
+    if line.startswith("database="):
+        db = line.strip().split("=", 1)[1]
+    if line.startswith("HEADER=END"):
+        values, pending_key = True, None
+        out.append(line)
+        continue
+    if line.startswith("DATA=END"):
+        if db == table and op == "add" and not done:
+            out.append(" " + kb.hex() + "\n")
+            out.append(" " + value.encode().hex() + "\n")
+            done = True
+        values = False
+    if values and db == table and line.startswith(" "):
+        if pending_key is None:
+            pending_key = bytes.fromhex(line.strip())
+            held = line
+            continue
+        k, pending_key = pending_key, None
+        if k == kb and op != "add":
+            done = True
+            v = bytes.fromhex(line.strip())
+            if op == "drop":
+                continue
+            if op == "cut":
+                v = v[:-3]
+            if op == "flip":
+                m = len(v) // 2
+                v = v[:m] + bytes([v[m] ^ 1]) + v[m + 1:]
+            if op in ("seal", "sealacct"):
+                want = 8 if op == "seal" else 107
+                off = 2
+                while off + 5 <= len(v):
+                    tag, n = v[off], int.from_bytes(v[off + 1:off + 5], "big")
+                    if tag == want:
+                        m = off + 5 + n // 2
+                        v = v[:m] + bytes([v[m] ^ 1]) + v[m + 1:]
+                        break
+                    off += 5 + n
+                else:
+                    sys.exit("no sealed field in %s" % key)
+            out.append(held)
+            out.append(" " + v.hex() + "\n")
+            continue
+        out.append(held)
+    out.append(line)
+if not done:
+    sys.exit("no record %s in %s" % (key, table))
+open(path, "w").write("".join(out))
+PY
+N=0
+rebuild() {
+	local dir=$1
+	shift
+	rm -rf "$dir"
+	mkdir -m 700 "$dir" &&
+		mdb_dump -a "$VAULT" >"$WORK/all.dump" &&
+		/usr/bin/python3 "$WORK/edit.py" "$WORK/all.dump" "$@" &&
+		mdb_load -f "$WORK/all.dump" "$dir"
+}
+
+# damaged TEXT WANT OP TABLE KEY [VALUE]: verify of the edited copy exits 1
+# and names the damage in a line of its own; every line it prints on
+# stderr is one damage.
+damaged() {
+	local text=$1 want=$2 dir
+	shift 2
+	N=$((N + 1))
+	dir="$WORK/damaged-$N"
+	if ! rebuild "$dir" "$@" >"$WORK/rebuild.err" 2>&1; then
+		fail "$text" "could not edit the copy: $(cat "$WORK/rebuild.err")"
+		return
+	fi
+	before=$(vault_dump "$dir")
+	run_any "$CERTVAULT" --vault "$dir" vault verify
+	if [ "$RC" -eq 1 ] && grep -qF -- "certvault: damaged: $want" "$ERR" &&
+		! grep -qv '^certvault: damaged: ' "$ERR"; then
+		pass "$text: \"$want\""
+	else
+		fail "$text: \"$want\"" "exit $RC, stderr:" "$(cat "$ERR")"
+	fi
+	check_eq "$text: verify leaves the copy as it was" "$(vault_dump "$dir")" "$before"
+}
+
+VER1=$(cv certificate show --name self-1 --json | jq -r '.id | split("/") | last')
+VER2=$(cv certificate show --name self-2 --json | jq -r '.id | split("/") | last')
+diag "self-1 is version $VER1, self-2 $VER2"
+
+mkdir -m 700 "$WORK/same" && mdb_dump -a "$VAULT" >"$WORK/same.dump" &&
+	mdb_load -f "$WORK/same.dump" "$WORK/same"
+run_any "$CERTVAULT" --vault "$WORK/same" vault verify
+check "a copy made by mdb_dump and mdb_load, unedited, verifies" test "$RC" -eq 0
+
+damaged "a version record cut short" \
+	"versions/self-1/$VER1: does not decode" cut versions "self-1/$VER1"
+damaged "a certificate record cut short" \
+	"certs/self-2: does not decode" cut certs self-2
+damaged "a key record with its middle byte changed" \
+	"keys/self-1/$VER1: does not decode" flip keys "self-1/$VER1"
+damaged "a secret whose sealed bytes were changed" \
+	"secrets/self-2/$VER2: does not open" seal secrets "self-2/$VER2"
+damaged "an operation record cut short" \
+	"pending/self-1: does not decode" cut pending self-1
+damaged "an issuer whose sealed password was changed" \
+	"issuers/digi: its password does not open" seal issuers digi
+damaged "an ACME account key whose sealed bytes were changed" \
+	"issuers/acme: its ACME account key does not open" sealacct issuers acme
+damaged "a contact record cut short" \
+	"contacts/ops@example.com: does not decode" cut contacts ops@example.com
+damaged "a deleted key record" \
+	"versions/self-2/$VER2: its key does not exist" drop keys "self-2/$VER2"
+damaged "a deleted secret" \
+	"versions/self-1/$VER1: its secret does not exist" drop secrets "self-1/$VER1"
+damaged "a deleted current version" \
+	"certs/self-1: its current version $VER1 does not exist" drop versions "self-1/$VER1"
+damaged "an operation without its certificate" \
+	"pending/self-2: its certificate does not exist" drop certs self-2
+damaged "a dangling due entry" \
+	"due/ghost/$VER1/\\x01: its trigger does not exist (due at 0)" \
+	add due "T:ghost/$VER1/"$'\x01' ghost
+damaged "ops_active naming no operation" \
+	"ops_active/ghost: lists an operation that does not exist" add ops_active ghost ghost
+damaged "ops_active naming a completed operation" \
+	"ops_active/self-1: lists an operation that is completed, not inProgress" \
+	add ops_active self-1 self-1
+damaged "an operation in progress missing from ops_active" \
+	"pending/pending: is inProgress but not in ops_active" drop ops_active pending
+
+# Without a login the sealed bytes are not opened, and a record that only
+# fails to open passes; everything else is still found.
+rebuild "$WORK/nologin" seal secrets "self-2/$VER2" >/dev/null 2>&1
+run_any "$CERTVAULT" --vault "$WORK/nologin" vault verify --no-login
+check "--no-login does not open secrets" test "$RC" -eq 0
+rebuild "$WORK/nologin" drop keys "self-2/$VER2" >/dev/null 2>&1
+run_any "$CERTVAULT" --vault "$WORK/nologin" vault verify --no-login
+check "but still finds a missing key" grep -qF "versions/self-2/$VER2: its key does not exist" "$ERR"
+
+# A wrong PIN is counted (as every PIN attempt is), so here the vault does
+# change: the check is the refusal alone.
+run_cv vault verify --pin-file <(echo wrong-pin-0000)
+check "a wrong PIN is refused with one line" _refused_with "PIN"
+
+done_testing
