@@ -100,7 +100,7 @@ nginx_start() {
 
 # requests N PORT CA: N GETs, 8 at a time; prints how many gave 200.
 requests() {
-	seq 1 "$1" | xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 \
+	seq 1 "$1" | xargs -P 8 -I{} curl -s -w '\n%{http_code}\n' --max-time 10 \
 		--cacert "$3" --resolve "localhost:$2:127.0.0.1" "https://localhost:$2/" |
 		grep -c '^200$'
 }

@@ -70,8 +70,8 @@ trust_add() {
 }
 
 get() {
-	curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 --cacert "$WORK/trust.pem" \
-		--resolve "localhost:$PORT:127.0.0.1" "https://localhost:$PORT/"
+	curl -s -w '\n%{http_code}\n' --max-time 5 --cacert "$WORK/trust.pem" \
+		--resolve "localhost:$PORT:127.0.0.1" "https://localhost:$PORT/" | tail -n 1
 }
 
 # loops_start TAG: CLIENTS loops, each until loops_stop (at most

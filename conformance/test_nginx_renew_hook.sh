@@ -65,8 +65,8 @@ worker_pids() {
 # TLS 1.3 handshake still checks the server's signature with the served
 # certificate's key, so a certificate served with a key not its own fails.
 get() {
-	curl -s -k --tlsv1.3 -o /dev/null -w '%{http_code}\n' --max-time 5 \
-		--resolve "localhost:$PORT:127.0.0.1" "https://localhost:$PORT/"
+	curl -s -k --tlsv1.3 -w '\n%{http_code}\n' --max-time 5 \
+		--resolve "localhost:$PORT:127.0.0.1" "https://localhost:$PORT/" | tail -n 1
 }
 
 # loops_start TAG: CLIENTS loops, each until loops_stop (at most

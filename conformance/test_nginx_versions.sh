@@ -86,8 +86,8 @@ trust_add() {
 
 # get: one request; prints the HTTP code (000 when the handshake failed).
 get() {
-	curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 --cacert "$WORK/trust.pem" \
-		--resolve "localhost:$PORT:127.0.0.1" "https://localhost:$PORT/"
+	curl -s -w '\n%{http_code}\n' --max-time 5 --cacert "$WORK/trust.pem" \
+		--resolve "localhost:$PORT:127.0.0.1" "https://localhost:$PORT/" | tail -n 1
 }
 
 # requests N: N requests one after another; prints how many gave 200.

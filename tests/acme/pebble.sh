@@ -128,7 +128,7 @@ JSON
 	wait_port "$PEBBLE_PORT" "$PEBBLE_PID" && wait_port "$PEBBLE_MGMT_PORT" "$PEBBLE_PID" ||
 		{ _PEBBLE_WHY="pebble did not start: $(tail -3 "$d/pebble.log")"; return 1; }
 	for i in $(seq 1 50); do
-		curl -s --cacert "$PEBBLE_TLS_CA" -o /dev/null "$PEBBLE_DIRECTORY" && return 0
+		curl -s --cacert "$PEBBLE_TLS_CA" "$PEBBLE_DIRECTORY" >/dev/null && return 0
 		sleep 0.1
 	done
 	_PEBBLE_WHY="Pebble's directory does not answer"

@@ -25,14 +25,14 @@ acme_policy listen listen.example.com www.listen.example.com
 run "$CERTVAULT" certificate create --name listen --policy "@$WORK/policy-listen.json"
 check_eq "create with the ACME issuer returns at once" "$RC" 0
 check_eq "the operation waits for a pass" "$(op_field listen .status)" inProgress
-check "nothing answers http-01 before a pass" bash -c "! curl -s -o /dev/null http://127.0.0.1:$PEBBLE_HTTP_PORT/"
+check "nothing answers http-01 before a pass" bash -c "! curl -s http://127.0.0.1:$PEBBLE_HTTP_PORT/ >/dev/null"
 status=$(passes_until_done listen 5)
 check_eq "run --once passes complete the order, Pebble fetching the responder's answers" \
 	"$status" completed
 [ "$status" = completed ] || diag "$(cat "$WORK/passes-listen")" "$(tail -20 "$WORK/pebble/pebble.log")"
 check_grep "the pass says: completed, with the version" "$WORK/passes-listen" \
 	'^listen: completed, version [0-9a-f]{32}$'
-check "the responder stopped with the pass" bash -c "! curl -s -o /dev/null http://127.0.0.1:$PEBBLE_HTTP_PORT/"
+check "the responder stopped with the pass" bash -c "! curl -s http://127.0.0.1:$PEBBLE_HTTP_PORT/ >/dev/null"
 cv certificate download --name listen --file "$WORK/listen.pem" >/dev/null 2>&1
 cv certificate download --name listen --chain --file "$WORK/listen-chain.pem" >/dev/null 2>&1
 check "the certificate verifies up to Pebble's root" \

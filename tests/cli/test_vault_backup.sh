@@ -16,11 +16,14 @@ check_eq "and the existing file is untouched" "$(cat "$WORK/existing")" keep
 mkdir "$WORK/folder"
 expect_fail_with "a folder, with --overwrite" "is a folder" \
 	vault backup --file "$WORK/folder" --overwrite
-expect_fail_with "/dev/null" "already exists; use --overwrite" \
-	vault backup --file /dev/null
-expect_fail_with "/dev/null, with --overwrite" "not a regular file" \
-	vault backup --file /dev/null --overwrite
-check "and /dev/null is still a character device" test -c /dev/null
+# A special file, made in the test's folder: a FIFO stands for /dev/null
+# and its kind, which no test may name as an output file.
+mkfifo "$WORK/fifo"
+expect_fail_with "a FIFO" "already exists; use --overwrite" \
+	vault backup --file "$WORK/fifo"
+expect_fail_with "a FIFO, with --overwrite" "not a regular file" \
+	vault backup --file "$WORK/fifo" --overwrite
+check "and the FIFO is still a FIFO" test -p "$WORK/fifo"
 expect_fail_with "a missing folder" "No such file or directory" \
 	vault backup --file "$WORK/missing/backup"
 check "and no folder was made" test ! -e "$WORK/missing"
