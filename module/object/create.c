@@ -6,6 +6,7 @@
  * they copy; destroy drops a session object or a pending key pair.  The vault never gains
  * objects here except through its own lifecycle.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/core_names.h>
@@ -281,11 +282,18 @@ cv_object_create(cv_session *s, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n,
 {
 	const CK_ATTRIBUTE *a;
 	CK_OBJECT_CLASS cls;
+	CK_ULONG i;
 	int token = 0;
 
 	if (s == NULL || out == NULL || (tmpl == NULL && n > 0))
 		return CKR_ARGUMENTS_BAD;
 	*out = CK_INVALID_HANDLE;
+	/* A value claimed but not given, or longer than a DER reader takes,
+	 * is refused for the whole template before any attribute is read. */
+	for (i = 0; i < n; i++)
+		if ((tmpl[i].pValue == NULL && tmpl[i].ulValueLen > 0) ||
+		    tmpl[i].ulValueLen > (CK_ULONG)LONG_MAX)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
 	if ((a = attrs_find(tmpl, n, CKA_CLASS)) == NULL)
 		return CKR_TEMPLATE_INCOMPLETE;
 	if (!cv_attr_ulong(a, &cls))
