@@ -27,15 +27,10 @@
 #include <openssl/x509v3.h>
 
 #include "store.h"
+#include "fixture.h"
 #include "record.h"
 
-typedef struct fixture {
-	char dir[256];
-	char vault[300];
-	cv_vault *v;
-	EVP_PKEY *ca_key;
-	X509 *ca;
-} fixture;
+typedef cvt_fixture fixture;
 
 /* --- Helpers ------------------------------------------------------------ */
 
@@ -63,16 +58,11 @@ static int
 setup(void **state)
 {
 	fixture *fx = calloc(1, sizeof(*fx));
-	char tmpl[] = "/tmp/cv-bind-XXXXXX";
 
-	if (fx == NULL || mkdtemp(tmpl) == NULL)
+	if (fx == NULL || cvt_vault_make(fx, "BindKV") != 0) {
+		free(fx);
 		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "%s", tmpl);
-	snprintf(fx->vault, sizeof(fx->vault), "%s/v", tmpl);
-	if (cv_vault_create(fx->vault, "BindKV", "1234", 4, "87654321", 8) != CV_OK ||
-	    cv_vault_open(fx->vault, &fx->v) != CV_OK ||
-	    cv_vault_login(fx->v, CV_USER_NORMAL, "1234", 4) != CV_OK)
-		return -1;
+	}
 	fx->ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (fx->ca_key == NULL)
 		return -1;
@@ -85,37 +75,11 @@ static int
 teardown(void **state)
 {
 	fixture *fx = *state;
-	char cmd[400];
+	int rc = cvt_vault_remove(fx);
 
-	cv_vault_close(fx->v);
-	X509_free(fx->ca);
-	EVP_PKEY_free(fx->ca_key);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	if (system(cmd) != 0)
-		return -1;
 	free(fx);
-	return 0;
+	return rc;
 }
-
-static char *
-vault_digest(fixture *fx)
-{
-	char cmd[512], line[200] = "";
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "mdb_dump -a '%s' | sha256sum", fx->vault);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	assert_non_null(fgets(line, sizeof(line), p));
-	assert_int_equal(pclose(p), 0);
-	return strdup(line);
-}
-
-#define ASSERT_UNCHANGED(fx, before) do { \
-		char *after_ = vault_digest(fx); \
-		assert_string_equal(before, after_); \
-		free(after_); \
-	} while (0)
 
 static cv_policy *
 policy_from(const char *json)
@@ -315,11 +279,11 @@ reuse_key_never_makes_a_key_exportable(void **state)
 	assert_int_equal(cv_cert_get(fx->v, "locked", NULL, &a), CV_OK);
 
 	/* Asking for the same key, now exportable: refused, naming why. */
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	p->exportable = 1;
 	assert_int_equal(cv_cert_create(fx->v, "locked", p, NULL, NULL), CV_ERR_POLICY);
 	assert_non_null(strstr(cv_err_detail(), "not exportable"));
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 
 	/* The same through a policy update, then a new version. */
@@ -375,7 +339,7 @@ changes_need_a_login(void **state)
 	assert_int_equal(cv_issuer_put(fx->v, &is, CV_PUT_CREATE, NULL), CV_OK);
 
 	cv_vault_logout(fx->v);
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	assert_int_equal(cv_cert_policy_update(fx->v, "live", to_exportable,
 					       strlen(to_exportable), NULL), CV_ERR_NOT_LOGGED_IN);
 	assert_int_equal(cv_cert_set_attributes(fx->v, "live", NULL, 0, NULL, NULL),
@@ -391,14 +355,14 @@ changes_need_a_login(void **state)
 	c.email = "dev@contoso.com";
 	assert_int_equal(cv_contact_add(fx->v, &c), CV_ERR_NOT_LOGGED_IN);
 	assert_int_equal(cv_contact_delete(fx->v, "ops@contoso.com"), CV_ERR_NOT_LOGGED_IN);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 
 	/* The SO PIN opens the token's PINs, not its certificates. */
 	assert_int_equal(cv_vault_login(fx->v, CV_USER_SO, "87654321", 8), CV_OK);
 	assert_int_equal(cv_cert_set_attributes(fx->v, "live", NULL, 0, NULL, NULL),
 			 CV_ERR_NOT_LOGGED_IN);
 	assert_int_equal(cv_contact_delete(fx->v, "ops@contoso.com"), CV_ERR_NOT_LOGGED_IN);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	cv_vault_logout(fx->v);
 
 	/* Public data stays readable without a PIN. */
@@ -413,7 +377,7 @@ changes_need_a_login(void **state)
 	assert_int_equal(cv_cert_policy_get(fx->v, "live", &p), CV_OK);
 	assert_int_equal(cv_key_get(fx->v, num_of(fx, "live"), &info), CV_OK);
 	cv_key_info_clear(&info);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 
 	/* A wrong PIN is still counted without a login. */
@@ -465,11 +429,11 @@ flipped_exportable_of_a_pending_key(void **state)
 	raw_set_u64(&r, "keys", vk, vklen, CV_T_EXPORTABLE, 1);
 	raw_close(fx, &r);
 
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	assert_int_equal(cv_pending_merge(fx->v, "pend", (unsigned char *)pem, len, NULL, NULL),
 			 CV_ERR_CORRUPT);
 	assert_non_null(strstr(cv_err_detail(), "pend/"));
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 	assert_corrupt_key(fx, num);
 

@@ -21,65 +21,10 @@
 #include <openssl/x509.h>
 
 #include "store.h"
+#include "fixture.h"
 #include "internal.h"
 
-typedef struct fixture {
-	char dir[256];
-	char vault[300];
-	cv_vault *v;
-} fixture;
-
-static int
-setup(void **state)
-{
-	fixture *fx = calloc(1, sizeof(*fx));
-	char tmpl[] = "/tmp/cv-acme-XXXXXX";
-
-	if (fx == NULL || mkdtemp(tmpl) == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "%s", tmpl);
-	snprintf(fx->vault, sizeof(fx->vault), "%s/v", tmpl);
-	if (cv_vault_create(fx->vault, "AcmeKV", "1234", 4, "87654321", 8) != CV_OK ||
-	    cv_vault_open(fx->vault, &fx->v) != CV_OK ||
-	    cv_vault_login(fx->v, CV_USER_NORMAL, "1234", 4) != CV_OK)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fixture *fx = *state;
-	char cmd[400];
-
-	cv_vault_close(fx->v);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(fx);
-	return 0;
-}
-
-static char *
-vault_digest(fixture *fx)
-{
-	char cmd[512], line[200] = "";
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "mdb_dump -a '%s' | sha256sum", fx->vault);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	assert_non_null(fgets(line, sizeof(line), p));
-	assert_int_equal(pclose(p), 0);
-	return strdup(line);
-}
-
-#define ASSERT_UNCHANGED(fx, before) do { \
-		char *after_ = vault_digest(fx); \
-		assert_string_equal(before, after_); \
-		free(after_); \
-	} while (0)
+typedef cvt_fixture fixture;
 
 /* The base64url of "binding-key-for-the-tests-0123456789", no padding. */
 #define EAB_KEY "YmluZGluZy1rZXktZm9yLXRoZS10ZXN0cy0wMTIzNDU2Nzg5"
@@ -407,10 +352,10 @@ moved_account_key_does_not_open(void **state)
 	assert_int_equal(cv_txn_write_commit(fx->v, txn), CV_OK);
 	cv_wbuf_free(&w);
 
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	assert_int_equal(cv_issuer_account_sign(fx->v, "Beta", (const unsigned char *)"x", 1, sig),
 			 CV_ERR_CORRUPT);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	assert_int_equal(cv_issuer_account_sign(fx->v, "Alpha", (const unsigned char *)"x", 1, sig),
 			 CV_OK);
 	free(before);
@@ -427,7 +372,7 @@ bad_issuers_are_refused(void **state)
 	char *names[] = { "web.contoso.com", "bad name" };
 
 	acme_issuer(fx, "Acme1", NULL);
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	snprintf(in.name, sizeof(in.name), "Acme2");
 	in.provider = "ACME";
 	in.enabled = 1;
@@ -487,7 +432,7 @@ bad_issuers_are_refused(void **state)
 	in.directory_url = "http://[::1]:14000/dir";
 	cv_vault_logout(fx->v);
 	assert_int_equal(cv_issuer_put(fx->v, &in, CV_PUT_CREATE, NULL), CV_ERR_NOT_LOGGED_IN);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	assert_int_equal(cv_vault_login(fx->v, CV_USER_NORMAL, "1234", 4), CV_OK);
 	/* Now good: IPv6 loopback http, IPv6 listen. */
 	assert_int_equal(cv_issuer_put(fx->v, &in, CV_PUT_CREATE, NULL), CV_OK);
@@ -650,14 +595,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(jwk_is_the_stored_public_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(signature_verifies_as_es256, setup, teardown),
-		cmocka_unit_test_setup_teardown(eab_mac_is_hmac_of_the_decoded_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(private_key_is_never_returned, setup, teardown),
-		cmocka_unit_test_setup_teardown(moved_account_key_does_not_open, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_issuers_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(update_replaces_given_and_forgets_the_account, setup, teardown),
-		cmocka_unit_test_setup_teardown(reinit_drops_account_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(jwk_is_the_stored_public_key, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(signature_verifies_as_es256, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(eab_mac_is_hmac_of_the_decoded_key, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(private_key_is_never_returned, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(moved_account_key_does_not_open, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(bad_issuers_are_refused, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(update_replaces_given_and_forgets_the_account, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(reinit_drops_account_keys, cvt_setup, cvt_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,82 +23,11 @@
 #include <openssl/x509.h>
 
 #include "store.h"
+#include "fixture.h"
 
 #define DAY 86400
 
-int __real_mdb_txn_commit(MDB_txn *);
-int __wrap_mdb_txn_commit(MDB_txn *);
-
-static int fail_commit_at; /* 0: never; n: the nth commit fails */
-
-int
-__wrap_mdb_txn_commit(MDB_txn *txn)
-{
-	if (fail_commit_at > 0 && --fail_commit_at == 0) {
-		mdb_txn_abort(txn);
-		return EIO;
-	}
-	return __real_mdb_txn_commit(txn);
-}
-
-typedef struct fixture {
-	char dir[256];
-	char vault[300];
-	cv_vault *v;
-} fixture;
-
-static int
-setup(void **state)
-{
-	fixture *fx = calloc(1, sizeof(*fx));
-	char tmpl[] = "/tmp/cv-lifeu-XXXXXX";
-
-	if (fx == NULL || mkdtemp(tmpl) == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "%s", tmpl);
-	snprintf(fx->vault, sizeof(fx->vault), "%s/v", tmpl);
-	if (cv_vault_create(fx->vault, "LifeKV", "1234", 4, "87654321", 8) != CV_OK ||
-	    cv_vault_open(fx->vault, &fx->v) != CV_OK ||
-	    cv_vault_login(fx->v, CV_USER_NORMAL, "1234", 4) != CV_OK)
-		return -1;
-	fail_commit_at = 0;
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fixture *fx = *state;
-	char cmd[400];
-
-	cv_vault_close(fx->v);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(fx);
-	return 0;
-}
-
-static char *
-vault_digest(fixture *fx)
-{
-	char cmd[512], line[200] = "";
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "mdb_dump -a '%s' | sha256sum", fx->vault);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	assert_non_null(fgets(line, sizeof(line), p));
-	assert_int_equal(pclose(p), 0);
-	return strdup(line);
-}
-
-#define ASSERT_UNCHANGED(fx, before) do { \
-		char *after_ = vault_digest(fx); \
-		assert_string_equal(before, after_); \
-		free(after_); \
-	} while (0)
+typedef cvt_fixture fixture;
 
 /* An EC P-256 policy of 12 months with one lifetime action (action NULL:
  * none) and an issuer. */
@@ -369,15 +298,15 @@ test_commit_failure_then_once(void **state)
 	assert_int_equal(cv_life_due_list(fx->v, at, 100, &due, &n), CV_OK);
 	assert_int_equal(n, 1);
 	for (k = 1; k <= 3; k++) {
-		before = vault_digest(fx);
-		fail_commit_at = k;
+		before = cvt_vault_digest(fx);
+		cvt_fail_commit_at = k;
 		if (cv_life_fire(fx->v, &due[0], at, &r) != CV_OK) {
 			failed++;
-			ASSERT_UNCHANGED(fx, before);
+			CVT_ASSERT_UNCHANGED(fx, before);
 			assert_int_equal(count_versions(fx, "kill"), 1);
 		}
 		free(before);
-		fail_commit_at = 0;
+		cvt_fail_commit_at = 0;
 		if (failed == 0)
 			break;
 		if (count_versions(fx, "kill") == 2)
@@ -395,7 +324,7 @@ test_commit_failure_then_once(void **state)
 		cv_mail *m = NULL;
 		size_t nm = 0;
 
-		before = vault_digest(fx);
+		before = cvt_vault_digest(fx);
 		create(fx, "note", policy("Self", "lifetime_percentage", 10, "EmailContacts", 0),
 		       NULL);
 		free(before);
@@ -406,12 +335,12 @@ test_commit_failure_then_once(void **state)
 		for (i = 0; i < n; i++) {
 			if (strcmp(due[i].name, "note") != 0 || due[i].kind != CV_LIFE_EMAIL)
 				continue;
-			before = vault_digest(fx);
-			fail_commit_at = 1;
+			before = cvt_vault_digest(fx);
+			cvt_fail_commit_at = 1;
 			assert_int_not_equal(cv_life_fire(fx->v, &due[i], at, &r), CV_OK);
-			ASSERT_UNCHANGED(fx, before);
+			CVT_ASSERT_UNCHANGED(fx, before);
 			free(before);
-			fail_commit_at = 0;
+			cvt_fail_commit_at = 0;
 			assert_int_equal(cv_life_fire(fx->v, &due[i], at, &r), CV_OK);
 			assert_int_equal(r.outcome, CV_LIFE_NOTICE);
 			assert_int_equal(r.mails, 1);
@@ -856,7 +785,7 @@ test_mail_settings(void **state)
 	snprintf(cmd, sizeof(cmd), "mdb_dump -a -p '%s' | grep -q Sekrit-relay", fx->vault);
 	assert_int_not_equal(system(cmd), 0);
 
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	bad = in;
 	bad.host = "mail.contoso.com"; /* plain off loopback */
 	assert_int_equal(cv_mail_settings_set(fx->v, &bad), CV_ERR_INVALID);
@@ -871,7 +800,7 @@ test_mail_settings(void **state)
 	assert_int_equal(cv_mail_settings_set(fx->v, &bad), CV_ERR_INVALID);
 	assert_int_equal(cv_hook_set(fx->v, "  "), CV_ERR_INVALID);
 	assert_int_equal(cv_hook_set(fx->v, "a\nb"), CV_ERR_INVALID);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 
 	assert_int_equal(cv_hook_set(fx->v, "/usr/sbin/nginx -s reload"), CV_OK);
@@ -1077,24 +1006,24 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trigger_times),
-		cmocka_unit_test_setup_teardown(test_due_times_follow_policy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_self_renewal_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reuse_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_commit_failure_then_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_renew_vault_ca, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_renew_unknown_makes_csr_and_mail, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_renew_acme_makes_operation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_renew_failure_recorded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_renewal_ends_later, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_outbox_retry_bound, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_outbox_sent_and_permanent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_outbox_claim, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_events_since, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mail_settings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reinit_drops_relay, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_index_older_vault, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nothing_due_reads_nothing_else, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_due_times_follow_policy, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_self_renewal_once, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_reuse_key, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_commit_failure_then_once, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_renew_vault_ca, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_renew_unknown_makes_csr_and_mail, cvt_setup,
+						cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_renew_acme_makes_operation, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_renew_failure_recorded, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_renewal_ends_later, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_retry_bound, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_sent_and_permanent, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_claim, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_events_since, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_mail_settings, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_reinit_drops_relay, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_index_older_vault, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_nothing_due_reads_nothing_else, cvt_setup, cvt_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,16 +25,14 @@
 #include <openssl/x509v3.h>
 
 #include "store.h"
+#include "fixture.h"
 
 /* --- Failure injection -------------------------------------------------- */
 
 int __real_mdb_put(MDB_txn *, MDB_dbi, MDB_val *, MDB_val *, unsigned int);
 int __wrap_mdb_put(MDB_txn *, MDB_dbi, MDB_val *, MDB_val *, unsigned int);
-int __real_mdb_txn_commit(MDB_txn *);
-int __wrap_mdb_txn_commit(MDB_txn *);
 
 static int fail_put_at;    /* 0: never; n: the nth call fails */
-static int fail_commit_at;
 
 int
 __wrap_mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *d, unsigned int f)
@@ -44,26 +42,9 @@ __wrap_mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *d, unsigned int f
 	return __real_mdb_put(txn, dbi, k, d, f);
 }
 
-int
-__wrap_mdb_txn_commit(MDB_txn *txn)
-{
-	if (fail_commit_at > 0 && --fail_commit_at == 0) {
-		/* A failed commit frees the transaction, as LMDB's does. */
-		mdb_txn_abort(txn);
-		return EIO;
-	}
-	return __real_mdb_txn_commit(txn);
-}
-
 /* --- Fixtures ----------------------------------------------------------- */
 
-typedef struct fixture {
-	char dir[256];
-	char vault[300];
-	cv_vault *v;
-	EVP_PKEY *ca_key;
-	X509 *ca;
-} fixture;
+typedef cvt_fixture fixture;
 
 static EVP_PKEY *
 new_rsa(void)
@@ -106,19 +87,14 @@ static int
 setup(void **state)
 {
 	fixture *fx = calloc(1, sizeof(*fx));
-	char tmpl[] = "/tmp/cv-life-XXXXXX";
 
-	if (fx == NULL || mkdtemp(tmpl) == NULL)
+	if (fx == NULL || cvt_vault_make(fx, "LifeKV") != 0) {
+		free(fx);
 		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "%s", tmpl);
-	snprintf(fx->vault, sizeof(fx->vault), "%s/v", tmpl);
-	if (cv_vault_create(fx->vault, "LifeKV", "1234", 4, "87654321", 8) != CV_OK ||
-	    cv_vault_open(fx->vault, &fx->v) != CV_OK ||
-	    cv_vault_login(fx->v, CV_USER_NORMAL, "1234", 4) != CV_OK)
-		return -1;
+	}
 	fx->ca_key = new_rsa();
 	fx->ca = make_cert("Throwaway Test CA", fx->ca_key, NULL, fx->ca_key, 1, 0, 365);
-	fail_put_at = fail_commit_at = 0;
+	fail_put_at = cvt_fail_commit_at = 0;
 	*state = fx;
 	return 0;
 }
@@ -127,38 +103,11 @@ static int
 teardown(void **state)
 {
 	fixture *fx = *state;
-	char cmd[400];
+	int rc = cvt_vault_remove(fx);
 
-	cv_vault_close(fx->v);
-	X509_free(fx->ca);
-	EVP_PKEY_free(fx->ca_key);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	if (system(cmd) != 0)
-		return -1;
 	free(fx);
-	return 0;
+	return rc;
 }
-
-/* The digest of the whole vault as mdb_dump prints it. */
-static char *
-vault_digest(fixture *fx)
-{
-	char cmd[512], line[200] = "";
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "mdb_dump -a '%s' | sha256sum", fx->vault);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	assert_non_null(fgets(line, sizeof(line), p));
-	assert_int_equal(pclose(p), 0);
-	return strdup(line);
-}
-
-#define ASSERT_UNCHANGED(fx, before) do { \
-		char *after_ = vault_digest(fx); \
-		assert_string_equal(before, after_); \
-		free(after_); \
-	} while (0)
 
 static cv_policy *
 policy_from(const char *json)
@@ -260,13 +209,13 @@ create_needs_login_and_valid_name(void **state)
 {
 	fixture *fx = *state;
 	cv_policy *p = NULL;
-	char *before = vault_digest(fx);
+	char *before = cvt_vault_digest(fx);
 
 	assert_int_equal(cv_policy_default(&p), CV_OK);
 	assert_int_equal(cv_cert_create(fx->v, "bad_name", p, NULL, NULL), CV_ERR_BAD_NAME);
 	cv_vault_logout(fx->v);
 	assert_int_equal(cv_cert_create(fx->v, "ok", p, NULL, NULL), CV_ERR_NOT_LOGGED_IN);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 	cv_policy_free(p);
 }
@@ -299,12 +248,12 @@ pending_then_merge(void **state)
 	cv_cert_version_free(cv);
 
 	/* A second create is Key Vault's conflict, and changes nothing. */
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	assert_int_equal(cv_cert_create(fx->v, "WEB", p, NULL, NULL), CV_ERR_CONFLICT);
 	assert_string_equal(cv_err_detail(),
 			    "A new key vault certificate can not be created or imported while "
 			    "a pending key vault certificate's status is inProgress.");
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 
 	/* A certificate for another key: Key Vault's mismatch text. */
 	stranger = make_cert("web", other, fx->ca, fx->ca_key, 0, 0, 90);
@@ -323,7 +272,7 @@ pending_then_merge(void **state)
 	pem = pem_of(signed_leaf, fx->ca, &len);
 	assert_int_not_equal(cv_pending_merge(fx->v, "web", (unsigned char *)pem, len / 3,
 					      NULL, NULL), CV_OK);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 
 	/* The CA's answer, leaf and chain. */
@@ -367,10 +316,10 @@ old_csr_answer_is_refused(void **state)
 	assert_int_equal(cv_pending_merge(fx->v, "api", (unsigned char *)pem, len, NULL, NULL), CV_OK);
 	/* A new version with a new key: the old answer no longer fits. */
 	assert_int_equal(cv_cert_create(fx->v, "api", p, NULL, NULL), CV_OK);
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	assert_int_equal(cv_pending_merge(fx->v, "api", (unsigned char *)pem, len, NULL, NULL),
 			 CV_ERR_CSR_REUSED);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	/* The first version stays in service meanwhile. */
 	assert_int_equal(cv_cert_get(fx->v, "api", NULL, &cv), CV_OK);
 	assert_true(cv->enabled);
@@ -401,11 +350,11 @@ cancel_and_delete(void **state)
 	assert_int_equal(op->status, CV_OP_CANCELLED);
 	assert_true(op->cancellation_requested);
 	cv_operation_free(op);
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	assert_int_equal(cv_pending_cancel(fx->v, "tmp", NULL), CV_ERR_NOT_IN_PROGRESS);
 	assert_int_equal(cv_pending_merge(fx->v, "tmp", (unsigned char *)pem, len, NULL, NULL),
 			 CV_ERR_NOT_IN_PROGRESS);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 	assert_int_equal(cv_pending_delete(fx->v, "tmp"), CV_OK);
 	assert_int_equal(cv_pending_get(fx->v, "tmp", &op), CV_ERR_NO_OPERATION);
@@ -516,7 +465,7 @@ import_and_secret(void **state)
 	OPENSSL_clear_free(secret, slen);
 
 	/* Refusals leave the vault as it was. */
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	{
 		char longpw[202];
 
@@ -541,7 +490,7 @@ import_and_secret(void **state)
 				       &slen), CV_ERR_NOT_LOGGED_IN);
 	assert_int_equal(cv_cert_import(fx->v, "x", (unsigned char *)pem, len, NULL, NULL, NULL,
 					NULL), CV_ERR_NOT_LOGGED_IN);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 	free(expired);
 	free(pem);
@@ -593,7 +542,7 @@ attributes_and_policy_update(void **state)
 	assert_string_equal(cv->tags.values[1], "web team");
 	cv_cert_version_free(cv);
 
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	tags.n = 16;
 	assert_int_equal(cv_cert_set_attributes(fx->v, "attr", NULL, 1, &tags, NULL),
 			 CV_ERR_INVALID);
@@ -602,7 +551,7 @@ attributes_and_policy_update(void **state)
 	assert_int_equal(cv_cert_policy_update(fx->v, "attr", bogus, strlen(bogus), NULL),
 			 CV_ERR_POLICY);
 	assert_int_equal(cv_cert_policy_update(fx->v, "attr", "{", 1, NULL), CV_ERR_JSON);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 
 	assert_int_equal(cv_cert_policy_update(fx->v, "attr", patch, strlen(patch), &q), CV_OK);
@@ -703,26 +652,26 @@ failed_writes_change_nothing(void **state)
 	assert_int_equal(cv_cert_create(fx->v, "inject", p, NULL, NULL), CV_OK);
 	leaf = sign_pending(fx, "inject");
 	pem = pem_of(leaf, fx->ca, &len);
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	/* A merge writes several records; fail each one in turn. */
 	for (i = 1; i <= 4; i++) {
 		fail_put_at = i;
 		assert_int_not_equal(cv_pending_merge(fx->v, "inject", (unsigned char *)pem, len,
 						      NULL, NULL), CV_OK);
 		fail_put_at = 0;
-		ASSERT_UNCHANGED(fx, before);
+		CVT_ASSERT_UNCHANGED(fx, before);
 	}
-	fail_commit_at = 1;
+	cvt_fail_commit_at = 1;
 	assert_int_equal(cv_pending_merge(fx->v, "inject", (unsigned char *)pem, len, NULL, NULL),
 			 CV_ERR_IO);
-	fail_commit_at = 0;
-	ASSERT_UNCHANGED(fx, before);
+	cvt_fail_commit_at = 0;
+	CVT_ASSERT_UNCHANGED(fx, before);
 	/* And a create of a self-signed certificate. */
 	assert_int_equal(cv_policy_default(&d), CV_OK);
 	fail_put_at = 2;
 	assert_int_not_equal(cv_cert_create(fx->v, "inject2", d, NULL, NULL), CV_OK);
 	fail_put_at = 0;
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	/* With nothing injected the same calls succeed. */
 	assert_int_equal(cv_pending_merge(fx->v, "inject", (unsigned char *)pem, len, NULL, NULL),
 			 CV_OK);

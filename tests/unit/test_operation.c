@@ -27,34 +27,17 @@
 #include <openssl/x509v3.h>
 
 #include "store.h"
+#include "fixture.h"
 #include "internal.h"
 
 /* --- Failure injection -------------------------------------------------- */
 
-int __real_mdb_txn_commit(MDB_txn *);
-int __wrap_mdb_txn_commit(MDB_txn *);
 
-static int fail_commit_at; /* 0: never; n: the nth commit fails */
 
-int
-__wrap_mdb_txn_commit(MDB_txn *txn)
-{
-	if (fail_commit_at > 0 && --fail_commit_at == 0) {
-		mdb_txn_abort(txn); /* a failed commit frees it, as LMDB's does */
-		return EIO;
-	}
-	return __real_mdb_txn_commit(txn);
-}
 
 /* --- Fixtures ----------------------------------------------------------- */
 
-typedef struct fixture {
-	char dir[256];
-	char vault[300];
-	cv_vault *v;
-	EVP_PKEY *ca_key;
-	X509 *ca;
-} fixture;
+typedef cvt_fixture fixture;
 
 static X509 *
 make_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key, int ca)
@@ -87,21 +70,16 @@ static int
 setup(void **state)
 {
 	fixture *fx = calloc(1, sizeof(*fx));
-	char tmpl[] = "/tmp/cv-op-XXXXXX";
 
-	if (fx == NULL || mkdtemp(tmpl) == NULL)
+	if (fx == NULL || cvt_vault_make(fx, "OpKV") != 0) {
+		free(fx);
 		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "%s", tmpl);
-	snprintf(fx->vault, sizeof(fx->vault), "%s/v", tmpl);
-	if (cv_vault_create(fx->vault, "OpKV", "1234", 4, "87654321", 8) != CV_OK ||
-	    cv_vault_open(fx->vault, &fx->v) != CV_OK ||
-	    cv_vault_login(fx->v, CV_USER_NORMAL, "1234", 4) != CV_OK)
-		return -1;
+	}
 	fx->ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (fx->ca_key == NULL)
 		return -1;
 	fx->ca = make_cert("Throwaway Test CA", fx->ca_key, NULL, fx->ca_key, 1);
-	fail_commit_at = 0;
+	cvt_fail_commit_at = 0;
 	*state = fx;
 	return 0;
 }
@@ -110,37 +88,11 @@ static int
 teardown(void **state)
 {
 	fixture *fx = *state;
-	char cmd[400];
+	int rc = cvt_vault_remove(fx);
 
-	cv_vault_close(fx->v);
-	X509_free(fx->ca);
-	EVP_PKEY_free(fx->ca_key);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	if (system(cmd) != 0)
-		return -1;
 	free(fx);
-	return 0;
+	return rc;
 }
-
-static char *
-vault_digest(fixture *fx)
-{
-	char cmd[512], line[200] = "";
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "mdb_dump -a '%s' | sha256sum", fx->vault);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	assert_non_null(fgets(line, sizeof(line), p));
-	assert_int_equal(pclose(p), 0);
-	return strdup(line);
-}
-
-#define ASSERT_UNCHANGED(fx, before) do { \
-		char *after_ = vault_digest(fx); \
-		assert_string_equal(before, after_); \
-		free(after_); \
-	} while (0)
 
 static const char *unknown_policy =
 	"{\"key_props\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"exportable\":false},"
@@ -202,28 +154,28 @@ claim_twice_is_busy(void **state)
 	assert_int_equal(cv_op_claim(fx->v, "web", 300, &a), CV_OK);
 	assert_int_equal(strlen(a->claim), 32);
 	assert_true(a->claim_until > 0);
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	assert_int_equal(cv_op_claim(fx->v, "web", 300, &b), CV_ERR_BUSY);
 	assert_null(b);
 	assert_int_equal(cv_op_claim(fx->v, "web", 0, &b), CV_ERR_INVALID);
 	assert_int_equal(cv_op_claim(fx->v, "nothere", 300, &b), CV_ERR_NO_OPERATION);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	/* Given back, it is free at once. */
 	assert_int_equal(cv_op_release(fx->v, a), CV_OK);
 	assert_int_equal(cv_op_claim(fx->v, "web", 300, &b), CV_OK);
 	assert_string_not_equal(a->claim, b->claim);
 	/* A released claim gives nothing back twice, and changes nothing. */
 	free(before);
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	assert_int_equal(cv_op_release(fx->v, a), CV_OK);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	/* A claim changes the vault: it needs the PIN. */
 	cv_vault_logout(fx->v);
 	cv_operation_free(a);
 	a = NULL;
 	assert_int_equal(cv_op_release(fx->v, b), CV_ERR_NOT_LOGGED_IN);
 	assert_int_equal(cv_op_claim(fx->v, "web", 300, &a), CV_ERR_NOT_LOGGED_IN);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 	cv_operation_free(b);
 }
@@ -338,7 +290,7 @@ save_after_another_claimed_is_lost(void **state)
 		err = cv_op_claim(fx->v, "web", 300, &b);
 	}
 	assert_int_equal(err, CV_OK);
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	a->step = strdup("stale");
 	assert_int_equal(cv_op_save(fx->v, a), CV_ERR_CLAIM_LOST);
 	assert_string_equal(cv_strerror(CV_ERR_CLAIM_LOST),
@@ -352,7 +304,7 @@ save_after_another_claimed_is_lost(void **state)
 	assert_int_equal(cv_op_save(fx->v, a), CV_ERR_CLAIM_LOST);
 	a->claim[0] = '\0';
 	assert_int_equal(cv_op_save(fx->v, a), CV_ERR_CLAIM_LOST);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 	/* The holder's save lands, and renews the lease. */
 	b->step = strdup("authorize");
@@ -389,12 +341,12 @@ complete_is_one_transaction(void **state)
 	assert_int_equal(cv_op_claim(fx->v, "web", 300, &op), CV_OK);
 	assert_int_equal(cv_key_find_name(fx->v, "web", nums, &n), CV_OK);
 	assert_int_equal(n, 1);
-	before = vault_digest(fx);
-	fail_commit_at = 1;
+	before = cvt_vault_digest(fx);
+	cvt_fail_commit_at = 1;
 	assert_int_equal(cv_op_complete(fx->v, op, (unsigned char *)pem, len, &cv),
 			 CV_ERR_IO);
 	assert_null(cv);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 	assert_int_equal(cv_op_complete(fx->v, op, (unsigned char *)pem, len, &cv), CV_OK);
 	assert_non_null(cv);
@@ -437,12 +389,12 @@ complete_checks_as_merge_does(void **state)
 	assert_int_equal(cv_op_claim(fx->v, "web", 300, &op), CV_OK);
 	PEM_write_bio_X509(bio, fx->ca);
 	n = BIO_get_mem_data(bio, &data);
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	assert_int_equal(cv_op_complete(fx->v, op, (unsigned char *)data, (size_t)n, NULL),
 			 CV_ERR_KEY_MISMATCH);
 	assert_int_equal(cv_op_complete(fx->v, op, (unsigned char *)"junk", 4, NULL),
 			 CV_ERR_BAD_CERT);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 	BIO_free(bio);
 	cv_operation_free(op);
@@ -654,10 +606,10 @@ disabled_issuer_refused_vault_signs_at_once(void **state)
 	acme_issuer(fx, "Pebble", "ACME", 0);
 	acme_issuer(fx, "Inside", "Vault", 1);
 	assert_int_equal(cv_policy_parse(acme_policy, strlen(acme_policy), &p), CV_OK);
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	assert_int_equal(cv_cert_create(fx->v, "web", p, NULL, NULL), CV_ERR_DISABLED);
 	assert_non_null(strstr(cv_err_detail(), "issuer 'Pebble' is disabled"));
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 	cv_policy_free(p);
 	/* A Vault issuer signs inside cv_cert_create: completed at once, with
@@ -934,22 +886,22 @@ op_index_failed_commit_changes_nothing(void **state)
 	create_acme(fx, "api");
 	assert_int_equal(cv_op_claim(fx->v, "api", 300, &op), CV_OK);
 	pem = answer_pending(fx, "web", &len);
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	assert_int_equal(cv_policy_parse(unknown_policy, strlen(unknown_policy), &p), CV_OK);
-	fail_commit_at = 1;
+	cvt_fail_commit_at = 1;
 	assert_int_equal(cv_cert_create(fx->v, "mail", p, NULL, NULL), CV_ERR_IO);
 	cv_policy_free(p);
-	fail_commit_at = 1;
+	cvt_fail_commit_at = 1;
 	assert_int_equal(cv_pending_merge(fx->v, "web", (unsigned char *)pem, len, NULL, NULL),
 			 CV_ERR_IO);
-	fail_commit_at = 1;
+	cvt_fail_commit_at = 1;
 	assert_int_equal(cv_pending_cancel(fx->v, "web", NULL), CV_ERR_IO);
-	fail_commit_at = 1;
+	cvt_fail_commit_at = 1;
 	assert_int_equal(cv_op_fail(fx->v, op, "Refused", "no"), CV_ERR_IO);
-	fail_commit_at = 1;
+	cvt_fail_commit_at = 1;
 	assert_int_equal(cv_pending_delete(fx->v, "web"), CV_ERR_IO);
-	fail_commit_at = 0;
-	ASSERT_UNCHANGED(fx, before);
+	cvt_fail_commit_at = 0;
+	CVT_ASSERT_UNCHANGED(fx, before);
 	assert_index(fx, "api=api;web=web;");
 	free(before);
 	free(pem);
@@ -1005,7 +957,7 @@ op_index_older_vault_is_indexed_once(void **state)
 	assert_int_equal(cv_vault_open(fx->vault, &fx->v), CV_OK);
 	/* Opened, it has the table, empty and not marked filled. */
 	assert_false(ops_marker(fx));
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	/* Without a login: the records are read, nothing is written. */
 	assert_int_equal(cv_op_list_active(fx->v, &names, &n), CV_OK);
 	assert_int_equal(n, 2);
@@ -1014,26 +966,26 @@ op_index_older_vault_is_indexed_once(void **state)
 	free(names[0]);
 	free(names[1]);
 	free(names);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 	/* A failed commit of the filling: the listing says so, and the vault
 	 * is as it was. */
 	assert_int_equal(cv_vault_login(fx->v, CV_USER_NORMAL, "1234", 4), CV_OK);
-	before = vault_digest(fx);
-	fail_commit_at = 1;
+	before = cvt_vault_digest(fx);
+	cvt_fail_commit_at = 1;
 	assert_int_equal(cv_op_list_active(fx->v, &names, &n), CV_ERR_IO);
 	assert_null(names);
 	assert_int_equal(n, 0);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 	assert_false(ops_marker(fx));
 	/* Logged in: the first listing fills it. */
 	assert_index(fx, "api=api;web=Web;");
 	assert_true(ops_marker(fx));
 	/* Filled once: a second listing writes nothing. */
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	assert_index(fx, "api=api;web=Web;");
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 	assert_int_equal(cv_pending_cancel(fx->v, "Web", NULL), CV_OK);
 	assert_index(fx, "api=api;");

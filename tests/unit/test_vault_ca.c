@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "store.h"
+#include "fixture.h"
 
 /* --- The clock ----------------------------------------------------------- */
 
@@ -43,26 +44,17 @@ __wrap_time(time_t *t)
 
 /* --- Fixtures ----------------------------------------------------------- */
 
-typedef struct fixture {
-	char dir[256];
-	char vault[300];
-	cv_vault *v;
-} fixture;
+typedef cvt_fixture fixture;
 
 static int
 setup(void **state)
 {
 	fixture *fx = calloc(1, sizeof(*fx));
-	char tmpl[] = "/tmp/cv-vaultca-XXXXXX";
 
-	if (fx == NULL || mkdtemp(tmpl) == NULL)
+	if (fx == NULL || cvt_vault_make(fx, "CaKV") != 0) {
+		free(fx);
 		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "%s", tmpl);
-	snprintf(fx->vault, sizeof(fx->vault), "%s/v", tmpl);
-	if (cv_vault_create(fx->vault, "CaKV", "1234", 4, "87654321", 8) != CV_OK ||
-	    cv_vault_open(fx->vault, &fx->v) != CV_OK ||
-	    cv_vault_login(fx->v, CV_USER_NORMAL, "1234", 4) != CV_OK)
-		return -1;
+	}
 	clock_shift = 0;
 	*state = fx;
 	return 0;
@@ -72,36 +64,12 @@ static int
 teardown(void **state)
 {
 	fixture *fx = *state;
-	char cmd[400];
+	int rc = cvt_vault_remove(fx);
 
-	cv_vault_close(fx->v);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	if (system(cmd) != 0)
-		return -1;
 	free(fx);
 	clock_shift = 0;
-	return 0;
+	return rc;
 }
-
-static char *
-vault_digest(fixture *fx)
-{
-	char cmd[512], line[200] = "";
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "mdb_dump -a '%s' | sha256sum", fx->vault);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	assert_non_null(fgets(line, sizeof(line), p));
-	assert_int_equal(pclose(p), 0);
-	return strdup(line);
-}
-
-#define ASSERT_UNCHANGED(fx, before) do { \
-		char *after_ = vault_digest(fx); \
-		assert_string_equal(before, after_); \
-		free(after_); \
-	} while (0)
 
 /* An EC P-256 policy: subject, issuer, and more x509_props members. */
 static cv_policy *
@@ -150,13 +118,13 @@ static void
 create_refused(fixture *fx, const char *name, const char *subject, const char *issuer,
 	       const char *x509_extra, cv_err want, const char *needle)
 {
-	char *before = vault_digest(fx);
+	char *before = cvt_vault_digest(fx);
 	cv_err err = create(fx, name, subject, issuer, x509_extra);
 
 	if (err != want || strstr(cv_err_detail(), needle) == NULL)
 		fail_msg("create %s: got %s (%s), wanted %s holding '%s'", name,
 			 cv_strerror(err), cv_err_detail(), cv_strerror(want), needle);
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 }
 
@@ -437,14 +405,14 @@ test_issuer_needs_a_ca(void **state)
 
 	create_ok(fx, "plain", "CN=plain", "Self", "");
 	create_ok(fx, "root", "CN=Root", "Self", CA_KU ",\"basic_constraints\":{\"ca\":true}");
-	before = vault_digest(fx);
+	before = cvt_vault_digest(fx);
 	assert_int_equal(vault_issuer(fx, "P", "plain", NULL, 0), CV_ERR_INVALID);
 	assert_non_null(strstr(cv_err_detail(), "certificate 'plain' is not a CA"));
 	assert_int_equal(vault_issuer(fx, "M", "missing", NULL, 0), CV_ERR_NOT_FOUND);
 	assert_int_equal(vault_issuer(fx, "N", NULL, NULL, 0), CV_ERR_INVALID);
 	assert_int_equal(vault_issuer(fx, "B", "root", bad, 1), CV_ERR_INVALID);
 	assert_non_null(strstr(cv_err_detail(), "allowed name 'not a name'"));
-	ASSERT_UNCHANGED(fx, before);
+	CVT_ASSERT_UNCHANGED(fx, before);
 	free(before);
 	/* a policy patched away from CA after the issuer was made: refused */
 	assert_int_equal(vault_issuer(fx, "RootCA", "root", NULL, 0), CV_OK);
