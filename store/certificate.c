@@ -153,6 +153,31 @@ vault_details(const cv_issuer *is, X509 *leaf, STACK_OF(X509) *chain, char *buf,
 	return buf;
 }
 
+/* The DER of the CSR for key under policy, as prov's CA wants it (an ACME CA
+ * wants the common name among the SAN too).  *der is the caller's to
+ * OPENSSL_free. */
+static cv_err
+csr_for(const cv_policy *policy, EVP_PKEY *key, const cv_provider *prov,
+	unsigned char **der, int *len)
+{
+	X509_REQ *csr = NULL;
+	cv_err err;
+
+	*der = NULL;
+	*len = 0;
+	if ((err = cv_x509_build_csr(policy, key,
+				     prov->way == CV_PROVIDER_REMOTE ? CV_CSR_CN_IN_SAN : 0,
+				     &csr)) != CV_OK)
+		return err;
+	if ((*len = i2d_X509_REQ(csr, der)) <= 0) {
+		*der = NULL;
+		*len = 0;
+		err = cv_err_crypto("encode the CSR");
+	}
+	X509_REQ_free(csr);
+	return err;
+}
+
 cv_err
 cv_cert_create(cv_vault *v, const char *name, const cv_policy *policy,
 	       const cv_tags *tags, cv_operation **op_out)
@@ -171,7 +196,6 @@ cv_cert_create_hooked(cv_vault *v, const char *name, const cv_policy *policy,
 	cv_operation op = { 0 };
 	EVP_PKEY *key = NULL;
 	X509 *self = NULL;
-	X509_REQ *csr = NULL;
 	unsigned char *csr_der = NULL;
 	int csr_len = 0;
 	char version[CV_VERSION_LEN + 1], request_id[CV_VERSION_LEN + 1];
@@ -212,15 +236,10 @@ cv_cert_create_hooked(cv_vault *v, const char *name, const cv_policy *policy,
 	if (is_self) {
 		if ((err = cv_x509_self_sign(policy, key, (time_t)cv_now(), &self)) != CV_OK)
 			goto done;
-	} else {
-		if ((err = cv_x509_build_csr(policy, key,
-					     prov->way == CV_PROVIDER_REMOTE ? CV_CSR_CN_IN_SAN : 0,
-					     &csr)) != CV_OK)
-			goto done;
-		if ((csr_len = i2d_X509_REQ(csr, &csr_der)) <= 0) {
-			err = cv_err_crypto("encode the CSR");
-			goto done;
-		}
+	} else if (prov->way != CV_PROVIDER_SIGNS_AT_CREATE &&
+		   (err = csr_for(policy, key, prov, &csr_der, &csr_len)) != CV_OK) {
+		/* A Vault issuer signs at once: its leaf needs no CSR. */
+		goto done;
 	}
 	if ((err = cv_random_version(version)) != CV_OK ||
 	    (err = cv_random_version(request_id)) != CV_OK)
@@ -265,7 +284,10 @@ cv_cert_create_hooked(cv_vault *v, const char *name, const cv_policy *policy,
 		op.status_details = vault_details(issuer, self, chain, details,
 						  sizeof(details));
 	} else {
-		if ((err = cv_cert_rec_write(v, txn, &cert)) != CV_OK)
+		/* The issuer may have changed kind while the key was made. */
+		if ((csr_der == NULL &&
+		     (err = csr_for(policy, key, prov, &csr_der, &csr_len)) != CV_OK) ||
+		    (err = cv_cert_rec_write(v, txn, &cert)) != CV_OK)
 			goto done;
 		op.status = CV_OP_IN_PROGRESS;
 		op.status_details = (char *)prov->pending_details;
@@ -286,7 +308,6 @@ done:
 		mdb_txn_abort(txn);
 	cv_cert_rec_clear(&cert);
 	OPENSSL_free(csr_der);
-	X509_REQ_free(csr);
 	X509_free(self);
 	sk_X509_pop_free(chain, X509_free);
 	cv_issuer_free(issuer);
