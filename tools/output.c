@@ -526,6 +526,8 @@ print_human(FILE *f, json_t *o, int indent)
 		} else if (json_is_array(v)) {
 			fprintf(f, "%*s%s:%*s ", indent, "", k,
 				(int)(width - strlen(k)), "");
+			if (json_array_size(v) == 0)
+				put_scalar(f, json_null()); /* "-", as for none */
 			for (i = 0; i < json_array_size(v); i++) {
 				if (i > 0)
 					fputs(", ", f);

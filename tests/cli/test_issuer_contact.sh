@@ -30,6 +30,13 @@ check "the password is not in data.mdb (strings)" \
 	bash -c "! strings -n 6 '$VAULT/data.mdb' | grep -qF -e '${PW:0:10}' -e '${PW: -10}'"
 check "the password is not in data.mdb (raw bytes)" bash -c "! grep -qaF '$PW' '$VAULT/data.mdb'"
 
+expect_ok "issuer create with no administrators" issuer create --name bare --provider DigiCert \
+	--account-id acct-009 --password "$PW" --http-listen 127.0.0.1:5003
+expect_ok "show (human) with no administrators" issuer show --name bare
+check "human show: no line ends in a space" bash -c "! grep -n ' \$' '$OUT'"
+check "human show: no administrators read as -" grep -qE '^ *adminDetails: +-$' "$OUT"
+expect_ok "delete the issuer with no administrators" issuer delete --name bare
+
 run_cv issuer update --name digi --account-id acct-002 --json
 check "update --account-id" test "$RC" -eq 0
 run_cv issuer show --name digi --json
