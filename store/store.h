@@ -903,6 +903,18 @@ cv_err cv_event_list(cv_vault *v, int64_t since, uint64_t after_seq,
  * Errors: CV_ERR_NOMEM. */
 cv_err cv_event_json(const cv_event *e, const char *vault_name, char **out);
 
+/* How long `certvault run` keeps events, by the pass's clock: a year, one
+ * whole lifetime of a certificate at Key Vault's default validity, so the
+ * last renewal of each certificate can still be read with `events list`. */
+#define CV_EVENT_KEEP_DAYS 365
+
+/* Remove, oldest first, at most max (> 0) events recorded before before that
+ * the hook, when one is set, has been run for; *pruned is how many went.
+ * A pass with nothing old enough reads one event and writes nothing.  Needs
+ * a login when something goes.  Errors: CV_ERR_INVALID (max 0),
+ * CV_ERR_NOT_LOGGED_IN, CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_event_prune(cv_vault *v, int64_t before, size_t max, size_t *pruned);
+
 /* The sequence of the last event the hook was run for (0: none), and
  * advancing it (never backwards; a smaller seq is ignored).  Set needs a
  * login.  Errors: CV_ERR_NOT_LOGGED_IN, CV_ERR_CORRUPT, CV_ERR_IO. */

@@ -177,26 +177,38 @@ done:
 	return err;
 }
 
+/* The hook cursor in txn: 0 when none is kept. */
+static cv_err
+cursor_in(cv_vault *v, MDB_txn *txn, uint64_t *seq)
+{
+	MDB_val val;
+	cv_err err;
+
+	*seq = 0;
+	err = cv_db_get(v, txn, CV_DB_META, LIFE_HOOK_CURSOR_KEY,
+			strlen(LIFE_HOOK_CURSOR_KEY), &val);
+	if (err == CV_ERR_NOT_FOUND) {
+		cv_err_clear();
+		return CV_OK;
+	}
+	if (err == CV_OK && val.mv_size != 8)
+		return cv_err_set(CV_ERR_CORRUPT, "the vault's hook cursor is damaged");
+	if (err == CV_OK)
+		*seq = life_be64_get(val.mv_data);
+	return err;
+}
+
 cv_err
 cv_hook_cursor_get(cv_vault *v, uint64_t *seq)
 {
 	MDB_txn *txn = NULL;
-	MDB_val val;
 	cv_err err;
 
 	cv_err_clear();
 	*seq = 0;
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
 		return err;
-	err = cv_db_get(v, txn, CV_DB_META, "hook.cursor", 11, &val);
-	if (err == CV_OK && val.mv_size != 8)
-		err = cv_err_set(CV_ERR_CORRUPT, "the vault's hook cursor is damaged");
-	else if (err == CV_OK)
-		*seq = life_be64_get(val.mv_data);
-	if (err == CV_ERR_NOT_FOUND) {
-		cv_err_clear();
-		err = CV_OK;
-	}
+	err = cursor_in(v, txn, seq);
 	mdb_txn_abort(txn);
 	return err;
 }
@@ -222,34 +234,141 @@ life_hook_cursor_to_last(cv_vault *v, MDB_txn *txn)
 	if (key.mv_size != 8)
 		return cv_err_set(CV_ERR_CORRUPT, "an event's key is damaged");
 	memcpy(b, key.mv_data, 8);
-	return cv_db_put(v, txn, CV_DB_META, "hook.cursor", 11, b, 8, 0);
+	return cv_db_put(v, txn, CV_DB_META, LIFE_HOOK_CURSOR_KEY,
+			 strlen(LIFE_HOOK_CURSOR_KEY), b, 8, 0);
 }
 
 cv_err
 cv_hook_cursor_set(cv_vault *v, uint64_t seq)
 {
 	MDB_txn *txn = NULL;
-	MDB_val val;
 	unsigned char b[8];
+	uint64_t now_at;
 	cv_err err;
 
 	cv_err_clear();
 	if ((err = cv_txn_write(v, &txn)) != CV_OK)
 		return err;
-	err = cv_db_get(v, txn, CV_DB_META, "hook.cursor", 11, &val);
-	if (err == CV_OK && val.mv_size == 8 && life_be64_get(val.mv_data) >= seq) {
-		mdb_txn_abort(txn);
-		return CV_OK;
-	}
-	if (err != CV_OK && err != CV_ERR_NOT_FOUND) {
+	if ((err = cursor_in(v, txn, &now_at)) != CV_OK || now_at >= seq) {
 		mdb_txn_abort(txn);
 		return err;
 	}
-	cv_err_clear();
 	life_be64_put(seq, b);
-	if ((err = cv_db_put(v, txn, CV_DB_META, "hook.cursor", 11, b, 8, 0)) != CV_OK) {
+	if ((err = cv_db_put(v, txn, CV_DB_META, LIFE_HOOK_CURSOR_KEY,
+			     strlen(LIFE_HOOK_CURSOR_KEY), b, 8, 0)) != CV_OK) {
 		mdb_txn_abort(txn);
 		return err;
 	}
 	return cv_txn_write_commit(v, txn);
+}
+
+/* Whether the oldest event under cur may go: recorded before before, and,
+ * when a hook is set, already given to it. */
+static cv_err
+oldest_prunable(MDB_cursor *cur, int64_t before, int hooked, uint64_t cursor,
+		int *yes)
+{
+	MDB_val key, val;
+	cv_event e;
+	cv_err err;
+	int rc;
+
+	*yes = 0;
+	rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	if (rc == MDB_NOTFOUND)
+		return CV_OK;
+	if (rc != 0)
+		return cv_mdb_err(rc, "read the events");
+	err = event_parse(&key, &val, &e);
+	free(e.type);
+	free(e.message);
+	if (err != CV_OK)
+		return err;
+	*yes = e.time < before && (!hooked || e.seq <= cursor);
+	return CV_OK;
+}
+
+/* The hook's state in txn: whether one is set, and its cursor. */
+static cv_err
+hook_state(cv_vault *v, MDB_txn *txn, int *hooked, uint64_t *cursor)
+{
+	MDB_val val;
+	cv_err err;
+
+	*hooked = 0;
+	*cursor = 0;
+	err = cv_db_get(v, txn, CV_DB_META, LIFE_HOOK_KEY, strlen(LIFE_HOOK_KEY), &val);
+	if (err == CV_ERR_NOT_FOUND) {
+		cv_err_clear();
+		return CV_OK;
+	}
+	if (err != CV_OK)
+		return err;
+	*hooked = 1;
+	return cursor_in(v, txn, cursor);
+}
+
+/* Looks in txn for the first prunable event; with del, removes up to max
+ * of them, counting them in *pruned. */
+static cv_err
+prune_in(cv_vault *v, MDB_txn *txn, int64_t before, size_t max, int del,
+	 size_t *pruned, int *any)
+{
+	MDB_cursor *cur = NULL;
+	uint64_t cursor;
+	int hooked, yes = 0, rc;
+	cv_err err;
+
+	*any = 0;
+	if ((err = hook_state(v, txn, &hooked, &cursor)) != CV_OK)
+		return err;
+	if ((rc = mdb_cursor_open(txn, v->dbi[CV_DB_EVENTS], &cur)) != 0)
+		return cv_mdb_err(rc, "read the events");
+	while ((err = oldest_prunable(cur, before, hooked, cursor, &yes)) == CV_OK &&
+	       yes) {
+		*any = 1;
+		if (!del || *pruned == max)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0) {
+			err = cv_mdb_err(rc, "remove an old event");
+			break;
+		}
+		(*pruned)++;
+	}
+	mdb_cursor_close(cur);
+	return err;
+}
+
+cv_err
+cv_event_prune(cv_vault *v, int64_t before, size_t max, size_t *pruned)
+{
+	MDB_txn *txn = NULL;
+	int any = 0;
+	cv_err err;
+
+	cv_err_clear();
+	*pruned = 0;
+	if (max == 0)
+		return cv_err_set(CV_ERR_INVALID, "pruning events needs a bound above 0");
+	if (!v->has_life)
+		return CV_OK;
+	/* Most passes find nothing old enough: look without the writer's
+	 * lock and without a commit. */
+	if ((err = cv_txn_read(v, &txn)) != CV_OK)
+		return err;
+	err = prune_in(v, txn, before, max, 0, pruned, &any);
+	mdb_txn_abort(txn);
+	txn = NULL;
+	if (err != CV_OK || !any)
+		return err;
+	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+		return err;
+	if ((err = prune_in(v, txn, before, max, 1, pruned, &any)) != CV_OK) {
+		mdb_txn_abort(txn);
+		*pruned = 0;
+		return err;
+	}
+	if ((err = cv_txn_write_commit(v, txn)) != CV_OK)
+		*pruned = 0;
+	return err;
 }

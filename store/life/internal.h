@@ -83,6 +83,10 @@ cv_err life_mail_add(cv_vault *v, MDB_txn *txn, const life_about *a,
 		     const char *subject, const char *what, int64_t when,
 		     int *queued);
 
+/* The meta keys of the hook command and of the last event it was run for. */
+#define LIFE_HOOK_KEY "hook"
+#define LIFE_HOOK_CURSOR_KEY "hook.cursor"
+
 /* The next number of a counter in meta (from 1), advanced in txn. */
 cv_err life_counter_next(cv_vault *v, MDB_txn *txn, const char *key,
 			 uint64_t *out);

@@ -8,7 +8,6 @@
 #include "internal.h"
 
 #define MAIL_KEY "mail"
-#define HOOK_KEY "hook"
 #define HOOK_MAX 4096
 
 void
@@ -220,7 +219,7 @@ cv_hook_set(cv_vault *v, const char *command)
 
 	cv_err_clear();
 	if (command == NULL)
-		return meta_delete(v, HOOK_KEY, "hook");
+		return meta_delete(v, LIFE_HOOK_KEY, "hook");
 	if (strlen(command) > HOOK_MAX)
 		return cv_err_set(CV_ERR_INVALID, "hook command: longer than %d bytes", HOOK_MAX);
 	for (p = command; *p; p++) {
@@ -235,7 +234,7 @@ cv_hook_set(cv_vault *v, const char *command)
 	cv_rec_put_str(&w, CV_T_COMMAND, command);
 	if ((err = cv_rec_finish(&w)) != CV_OK ||
 	    (err = cv_txn_write(v, &txn)) != CV_OK ||
-	    (err = cv_db_put(v, txn, CV_DB_META, HOOK_KEY, strlen(HOOK_KEY), w.p, w.len,
+	    (err = cv_db_put(v, txn, CV_DB_META, LIFE_HOOK_KEY, strlen(LIFE_HOOK_KEY), w.p, w.len,
 			     0)) != CV_OK ||
 	    (err = life_hook_cursor_to_last(v, txn)) != CV_OK)
 		goto done;
@@ -260,7 +259,7 @@ cv_hook_get(cv_vault *v, char **out)
 	*out = NULL;
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
 		return err;
-	err = cv_db_get(v, txn, CV_DB_META, HOOK_KEY, strlen(HOOK_KEY), &val);
+	err = cv_db_get(v, txn, CV_DB_META, LIFE_HOOK_KEY, strlen(LIFE_HOOK_KEY), &val);
 	if (err == CV_ERR_NOT_FOUND)
 		err = cv_err_set(CV_ERR_NOT_FOUND, "the vault has no hook");
 	if (err == CV_OK &&

@@ -758,6 +758,69 @@ test_events_since(void **state)
 	cv_cert_version_free(cv);
 }
 
+/* Old events go, oldest first and a bounded number at a time, and never
+ * one the hook has not been run for; a call with nothing old writes nothing. */
+static void
+test_events_pruned(void **state)
+{
+	fixture *fx = *state;
+	cv_cert_version *cv;
+	cv_event *ev = NULL;
+	size_t got[6], n = 0, pruned = 9;
+	char *before;
+
+	/* A hook set before any event: it has heard none of them. */
+	assert_int_equal(cv_hook_set(fx->v, "/bin/true"), CV_OK);
+	create(fx, "ev", policy("Self", NULL, 0, NULL, 0), NULL);
+	cv = current(fx, "ev");
+	pass(fx, cv->exp - 30 * DAY, got);
+	pass(fx, cv->exp, got);
+	assert_int_equal(cv_event_list(fx->v, 0, 0, &ev, &n), CV_OK);
+	assert_int_equal(n, 3);
+	cv_event_list_free(ev, n);
+
+	before = cvt_vault_digest(fx);
+	assert_int_equal(cv_event_prune(fx->v, 1, 10, &pruned), CV_OK);
+	assert_int_equal(pruned, 0);
+	assert_int_equal(cv_event_prune(fx->v, cv->exp + 1, 0, &pruned), CV_ERR_INVALID);
+	assert_int_equal(cv_event_prune(fx->v, cv->exp + 1, 10, &pruned), CV_OK);
+	assert_int_equal(pruned, 0); /* the hook has heard none */
+	cv_vault_logout(fx->v);
+	assert_int_equal(cv_event_prune(fx->v, cv->exp + 1, 10, &pruned), CV_OK);
+	CVT_ASSERT_UNCHANGED(fx, before);
+	free(before);
+	assert_int_equal(cv_vault_login(fx->v, CV_USER_NORMAL, CVT_USER_PIN,
+					strlen(CVT_USER_PIN)), CV_OK);
+
+	assert_int_equal(cv_hook_cursor_set(fx->v, 2), CV_OK);
+	cv_vault_logout(fx->v);
+	before = cvt_vault_digest(fx);
+	assert_int_equal(cv_event_prune(fx->v, cv->exp + 1, 10, &pruned), CV_ERR_NOT_LOGGED_IN);
+	assert_int_equal(pruned, 0);
+	CVT_ASSERT_UNCHANGED(fx, before);
+	free(before);
+	assert_int_equal(cv_vault_login(fx->v, CV_USER_NORMAL, CVT_USER_PIN,
+					strlen(CVT_USER_PIN)), CV_OK);
+	assert_int_equal(cv_event_prune(fx->v, cv->exp + 1, 1, &pruned), CV_OK);
+	assert_int_equal(pruned, 1); /* the bound */
+	assert_int_equal(cv_event_prune(fx->v, cv->exp + 1, 10, &pruned), CV_OK);
+	assert_int_equal(pruned, 1); /* up to the hook's cursor */
+	assert_int_equal(cv_event_list(fx->v, 0, 0, &ev, &n), CV_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ev[0].seq, 3);
+	cv_event_list_free(ev, n);
+
+	/* Without a hook, only the age counts: seq 3 is at exp, kept before exp. */
+	assert_int_equal(cv_hook_set(fx->v, NULL), CV_OK);
+	assert_int_equal(cv_event_prune(fx->v, cv->exp, 10, &pruned), CV_OK);
+	assert_int_equal(pruned, 0);
+	assert_int_equal(cv_event_prune(fx->v, cv->exp + 1, 10, &pruned), CV_OK);
+	assert_int_equal(pruned, 1);
+	assert_int_equal(cv_event_list(fx->v, 0, 0, &ev, &n), CV_OK);
+	assert_int_equal(n, 0);
+	cv_cert_version_free(cv);
+}
+
 /* --- Settings ----------------------------------------------------------------- */
 
 static void
@@ -1020,6 +1083,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_sent_and_permanent, cvt_setup, cvt_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_claim, cvt_setup, cvt_teardown),
 		cmocka_unit_test_setup_teardown(test_events_since, cvt_setup, cvt_teardown),
+		cmocka_unit_test_setup_teardown(test_events_pruned, cvt_setup, cvt_teardown),
 		cmocka_unit_test_setup_teardown(test_mail_settings, cvt_setup, cvt_teardown),
 		cmocka_unit_test_setup_teardown(test_reinit_drops_relay, cvt_setup, cvt_teardown),
 		cmocka_unit_test_setup_teardown(test_index_older_vault, cvt_setup, cvt_teardown),

@@ -18,6 +18,7 @@
 #define LIFE_DRY_MAX (1u << 20)
 #define HOOK_TIMEOUT_DEFAULT 30
 #define MAIL_LEASE 120              /* seconds: the send's timeout and more */
+#define EVENT_PRUNE_MAX 10000       /* old events removed per pass */
 
 int
 run_time_parse(const char *s, int64_t *out)
@@ -367,6 +368,29 @@ done:
 	return faults;
 }
 
+/* Events older than CV_EVENT_KEEP_DAYS that the hook has heard go, a
+ * bounded number per pass. */
+static int
+prune_events(cv_vault *v, const struct life_run *lr, FILE *out)
+{
+	size_t pruned = 0;
+	cv_err err;
+
+	if (lr->dry_run)
+		return 0;
+	err = cv_event_prune(v, lr->now - (int64_t)CV_EVENT_KEEP_DAYS * 86400,
+			     EVENT_PRUNE_MAX, &pruned);
+	if (err != CV_OK) {
+		fprintf(out, "events: error: %s\n",
+			cv_err_detail()[0] ? cv_err_detail() : cv_strerror(err));
+		return 1;
+	}
+	if (pruned > 0)
+		fprintf(out, "events: %zu older than %d days removed\n", pruned,
+			CV_EVENT_KEEP_DAYS);
+	return 0;
+}
+
 int
 run_life(cv_vault *v, const struct life_run *lr, FILE *out, int (*stop)(void))
 {
@@ -384,5 +408,7 @@ run_life(cv_vault *v, const struct life_run *lr, FILE *out, int (*stop)(void))
 		faults += f;
 	if ((f = hook_step(v, lr, out, stop)) > 0)
 		faults += f;
+	if (stop == NULL || !stop())
+		faults += prune_events(v, lr, out);
 	return faults;
 }
