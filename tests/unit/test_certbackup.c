@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <lmdb.h>
@@ -240,6 +241,22 @@ describe(cv_vault *v, const char *name)
 	return out;
 }
 
+/* How many of name's triggers the due index holds, due any time in the
+ * next twenty years. */
+static size_t
+due_count(cv_vault *v, const char *name)
+{
+	cv_life_due *due = NULL;
+	size_t n = 0, i, count = 0;
+
+	assert_int_equal(cv_life_due_list(v, (int64_t)time(NULL) + 20 * 366 * 86400LL, 1000,
+					  &due, &n), CV_OK);
+	for (i = 0; i < n; i++)
+		count += strcmp(due[i].name, name) == 0;
+	free(due);
+	return count;
+}
+
 /* --- Round trips -------------------------------------------------------- */
 
 /* Two versions, tags, a disabled older version, a non-exportable EC key:
@@ -282,6 +299,9 @@ test_round_trip(void **state)
 	assert_string_equal(want, got);
 	free(got);
 	assert_verifies(fx->vb);
+	/* The lifetime triggers are due again in the target, as in the source. */
+	assert_true(due_count(fx->va, "locked") > 0);
+	assert_int_equal(due_count(fx->vb, "locked"), due_count(fx->va, "locked"));
 	/* The key opens under this vault's master key, and stays locked. */
 	assert_int_equal(cv_key_find_name(fx->vb, "locked", nums, &n), CV_OK);
 	assert_int_equal(n, 1);
