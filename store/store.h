@@ -396,6 +396,53 @@ cv_err cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
 		      size_t len, const char *password, const cv_policy *policy,
 		      const cv_tags *tags, cv_cert_version **out);
 
+/* --- Backup and restore of one certificate (certbackup.c) ----------------
+ *
+ * A backup blob holds a whole certificate: every version (leaf, chain,
+ * tags, enabled, dates), the policy, every key (current, older, pending,
+ * retired) with what it may do, every secret, the lifetime triggers, and
+ * the pending operation if any (a claim on it is left behind).  It is
+ * encrypted and authenticated under a random blob key (AES-256-GCM, the
+ * header as additional data), and inside it each private key and secret is
+ * sealed once more, so no key is ever in the clear in a blob, even opened.
+ * The blob key is wrapped under the vault's master key, and, when a backup
+ * password is given, also under scrypt of it: the same vault restores with
+ * the login alone, another vault (or this one after a re-initialization,
+ * which makes a new master key) with the password.  The issuer the policy
+ * names is not in it (issuers are the vault's).  store/certbackup.h has the
+ * format. */
+
+/* Back up certificate name.  password (NUL-terminated, 8 to 1024 bytes)
+ * may be NULL: then only this vault restores it.  *blob is the caller's,
+ * freed with OPENSSL_free (it holds nothing in the clear that needs
+ * wiping).  Needs a login (keys and secrets are unsealed, checked and
+ * sealed again).  Errors: CV_ERR_BAD_NAME, CV_ERR_INVALID (password
+ * length), CV_ERR_NOT_LOGGED_IN, CV_ERR_NOT_FOUND, CV_ERR_CORRUPT (a record
+ * of the certificate that does not decode or open), CV_ERR_CRYPTO,
+ * CV_ERR_NOMEM, CV_ERR_IO. */
+cv_err cv_cert_backup(cv_vault *v, const char *name, const char *password,
+		      unsigned char **blob, size_t *len);
+
+/* Restore a backup under its name, in one write transaction: the
+ * certificate and operation records as backed up, each key sealed again
+ * under this vault's master key with a new key number (its CKA_ID, what
+ * it may do and its exportability are the backup's), each secret sealed
+ * again, and the indexes (key ids, key numbers, due triggers, operations
+ * in progress) made for them.  password NULL: the backup must be this
+ * vault's.  *out (may be NULL) is the current version, or the pending
+ * placeholder.  Needs a login.  On any error the vault is unchanged.
+ * Errors: CV_ERR_EXISTS (the name is taken: Key Vault's "Conflict while
+ * restoring certificate NAME - certificate already exists or concurrent
+ * access"; also a key whose CKA_ID another certificate holds, naming it),
+ * CV_ERR_CORRUPT (not a backup, cut short, changed, or not whole),
+ * CV_ERR_FORMAT_VERSION (a format this certvault does not read),
+ * CV_ERR_BAD_PASSWORD (a wrong backup password), CV_ERR_INVALID (the
+ * backup is another vault's and no password was given, or it has no
+ * password), CV_ERR_NOT_LOGGED_IN, CV_ERR_READ_ONLY, CV_ERR_CRYPTO,
+ * CV_ERR_NOMEM, CV_ERR_IO, CV_ERR_FULL. */
+cv_err cv_cert_restore(cv_vault *v, const unsigned char *blob, size_t len,
+		       const char *password, cv_cert_version **out);
+
 /* --- The pending operation -------------------------------------------- */
 
 /* Errors: CV_ERR_BAD_NAME, CV_ERR_NO_OPERATION, CV_ERR_CORRUPT. */

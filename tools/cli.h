@@ -309,4 +309,15 @@ int cli_file_write(const char *path, const void *data, size_t len,
 int cli_file_write_with(const char *path, mode_t mode, int overwrite,
 			int (*fill)(int fd, void *arg), void *arg);
 
+/* cli_file_write for a file that must stay a regular file (a backup): as
+ * cli_file_write_with, data its content. */
+int cli_file_write_regular(const char *path, const void *data, size_t len,
+			   mode_t mode, int overwrite);
+
+/* certificate backup and restore (cmd_certbackup.c). */
+int cli_cert_backup(struct cli_ctx *ctx, const struct cli_command *cmd,
+		    int argc, char **argv);
+int cli_cert_restore(struct cli_ctx *ctx, const struct cli_command *cmd,
+		     int argc, char **argv);
+
 #endif

@@ -806,6 +806,14 @@ static const struct cli_command certificate_commands[] = {
 	  "[--policy @FILE|JSON] [--tags K=V ...]",
 	  "Import PKCS#12 or PEM (certificate, chain, key); needs the PIN.",
 	  cert_import },
+	{ "backup", "certificate backup",
+	  "--name N --file F [--backup-password-file P] [--overwrite]",
+	  "Back up a certificate whole (versions, policy, keys sealed); needs the "
+	  "PIN.  With a backup password another vault can restore it.",
+	  cli_cert_backup },
+	{ "restore", "certificate restore", "--file F [--backup-password-file P]",
+	  "Restore a certificate backup under its name; needs the PIN, and the "
+	  "backup password in another vault.", cli_cert_restore },
 	{ "show", "certificate show", "--name N [--version V]",
 	  "Show a certificate version (default: the current one).", cert_show },
 	{ "list", "certificate list", "",

@@ -858,3 +858,12 @@ cli_file_write_with(const char *path, mode_t mode, int overwrite,
 {
 	return file_write(path, NULL, mode, overwrite, fill, arg);
 }
+
+int
+cli_file_write_regular(const char *path, const void *data, size_t len,
+		       mode_t mode, int overwrite)
+{
+	struct bytes b = { path, data, len };
+
+	return file_write(path, NULL, mode, overwrite, fill_bytes, &b);
+}

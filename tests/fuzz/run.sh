@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
-targets="policy x509 records lmdb_meta import pkcs11 acme"
+targets="policy x509 records lmdb_meta import pkcs11 acme certbackup"
 
 command -v clang >/dev/null 2>&1 || { echo "1..0 # SKIP clang missing"; exit 77; }
 if [ ! -d build-fuzz ]; then
