@@ -43,6 +43,12 @@ remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 }
 
 int
+cvt_remove_tree(const char *dir)
+{
+	return nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int
 cvt_vault_remove(cvt_fixture *fx)
 {
 	int rc = 0;
@@ -54,8 +60,7 @@ cvt_vault_remove(cvt_fixture *fx)
 	fx->ca = NULL;
 	EVP_PKEY_free(fx->ca_key);
 	fx->ca_key = NULL;
-	if (fx->dir[0] != '\0' &&
-	    nftw(fx->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+	if (fx->dir[0] != '\0' && cvt_remove_tree(fx->dir) != 0)
 		rc = -1;
 	fx->dir[0] = '\0';
 	return rc;
@@ -88,10 +93,16 @@ cvt_teardown(void **state)
 char *
 cvt_vault_digest(const cvt_fixture *fx)
 {
+	return cvt_digest_of(fx->vault);
+}
+
+char *
+cvt_digest_of(const char *dir)
+{
 	char cmd[512], line[200] = "";
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "mdb_dump -a '%s' | sha256sum", fx->vault);
+	snprintf(cmd, sizeof(cmd), "mdb_dump -a '%s' | sha256sum", dir);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	assert_non_null(fgets(line, sizeof(line), p));
@@ -102,3 +113,5 @@ cvt_vault_digest(const cvt_fixture *fx)
 /* Defined here so that every program may reset it; only programs linked
  * with commit_fault.c and --wrap=mdb_txn_commit act on it. */
 int cvt_fail_commit_at;
+int cvt_fail_put_at;
+int cvt_puts_seen;

@@ -39,16 +39,21 @@ int cvt_vault_remove(cvt_fixture *fx);
 int cvt_setup(void **state);
 int cvt_teardown(void **state);
 
-/* The sha256 of `mdb_dump -a` of the fixture's vault, as a string the caller
- * frees.  Fails the test when mdb_dump cannot run. */
+/* The sha256 of `mdb_dump -a` of the vault in dir (of the fixture's vault),
+ * as a string the caller frees.  Fails the test when mdb_dump cannot run. */
+char *cvt_digest_of(const char *dir);
 char *cvt_vault_digest(const cvt_fixture *fx);
 
+/* Removes dir and everything under it, following no links.  0 or -1. */
+int cvt_remove_tree(const char *dir);
+
 /* Fails the test unless the vault's digest still equals before. */
-#define CVT_ASSERT_UNCHANGED(fx, before) do { \
-		char *after_ = cvt_vault_digest(fx); \
+#define CVT_ASSERT_DIR_UNCHANGED(dir, before) do { \
+		char *after_ = cvt_digest_of(dir); \
 		assert_string_equal(before, after_); \
 		free(after_); \
 	} while (0)
+#define CVT_ASSERT_UNCHANGED(fx, before) CVT_ASSERT_DIR_UNCHANGED((fx)->vault, before)
 
 /* In programs linked with -Wl,--wrap=mdb_txn_commit and commit_fault.c:
  * when set to n > 0, the nth commit from now aborts its transaction and
@@ -57,5 +62,11 @@ extern int cvt_fail_commit_at;
 
 /* In those programs, LMDB's own commit, which the wrapper calls. */
 int __real_mdb_txn_commit(MDB_txn *txn);
+
+/* In programs linked with -Wl,--wrap=mdb_put and put_fault.c: when set to
+ * n > 0, the nth mdb_put from now fails with MDB_MAP_FULL; cvt_puts_seen
+ * counts every call. */
+extern int cvt_fail_put_at;
+extern int cvt_puts_seen;
 
 #endif

@@ -29,36 +29,7 @@
 
 #include "certbackup.h"
 #include "store.h"
-
-/* --- Failure injection -------------------------------------------------- */
-
-int __real_mdb_put(MDB_txn *, MDB_dbi, MDB_val *, MDB_val *, unsigned int);
-int __wrap_mdb_put(MDB_txn *, MDB_dbi, MDB_val *, MDB_val *, unsigned int);
-int __real_mdb_txn_commit(MDB_txn *);
-int __wrap_mdb_txn_commit(MDB_txn *);
-
-static int fail_put_at;    /* 0: never; n: the nth call fails */
-static int fail_commit_at;
-static int puts_seen;
-
-int
-__wrap_mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *d, unsigned int f)
-{
-	puts_seen++;
-	if (fail_put_at > 0 && --fail_put_at == 0)
-		return MDB_MAP_FULL;
-	return __real_mdb_put(txn, dbi, k, d, f);
-}
-
-int
-__wrap_mdb_txn_commit(MDB_txn *txn)
-{
-	if (fail_commit_at > 0 && --fail_commit_at == 0) {
-		mdb_txn_abort(txn);
-		return EIO;
-	}
-	return __real_mdb_txn_commit(txn);
-}
+#include "fixture.h"
 
 /* --- Fixtures ----------------------------------------------------------- */
 
@@ -137,7 +108,7 @@ setup(void **state)
 	    cv_vault_login(fx->va2, CV_USER_NORMAL, "1234", 4) != CV_OK ||
 	    cv_vault_login(fx->vb, CV_USER_NORMAL, "5678", 4) != CV_OK)
 		return -1;
-	fail_put_at = fail_commit_at = 0;
+	cvt_fail_put_at = cvt_fail_commit_at = 0;
 	*state = fx;
 	return 0;
 }
@@ -146,37 +117,15 @@ static int
 teardown(void **state)
 {
 	fixture *fx = *state;
-	char cmd[400];
+	int rc;
 
 	cv_vault_close(fx->va);
 	cv_vault_close(fx->va2);
 	cv_vault_close(fx->vb);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	if (system(cmd) != 0)
-		return -1;
+	rc = cvt_remove_tree(fx->dir);
 	free(fx);
-	return 0;
+	return rc;
 }
-
-static char *
-vault_digest(const char *dir)
-{
-	char cmd[512], line[200] = "";
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "mdb_dump -a '%s' | sha256sum", dir);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	assert_non_null(fgets(line, sizeof(line), p));
-	assert_int_equal(pclose(p), 0);
-	return strdup(line);
-}
-
-#define ASSERT_UNCHANGED(dir, before) do { \
-		char *after_ = vault_digest(dir); \
-		assert_string_equal(before, after_); \
-		free(after_); \
-	} while (0)
 
 static void
 create(cv_vault *v, const char *name, const char *json)
@@ -409,12 +358,12 @@ test_name_exists(void **state)
 
 	create(fx->va, "locked", ec_locked);
 	assert_int_equal(cv_cert_backup(fx->va, "locked", NULL, &blob, &len), CV_OK);
-	before = vault_digest(fx->a);
+	before = cvt_digest_of(fx->a);
 	assert_int_equal(cv_cert_restore(fx->va, blob, len, NULL, NULL), CV_ERR_EXISTS);
 	assert_string_equal(cv_err_detail(),
 			    "Conflict while restoring certificate locked - certificate "
 			    "already exists or concurrent access");
-	ASSERT_UNCHANGED(fx->a, before);
+	CVT_ASSERT_DIR_UNCHANGED(fx->a, before);
 	free(before);
 	OPENSSL_free(blob);
 }
@@ -435,10 +384,10 @@ test_key_held_elsewhere(void **state)
 			 CV_OK);
 	assert_int_equal(cv_cert_import(fx->vb, "other", pfx, plen, NULL, NULL, NULL, NULL),
 			 CV_OK);
-	before = vault_digest(fx->b);
+	before = cvt_digest_of(fx->b);
 	assert_int_equal(cv_cert_restore(fx->vb, blob, len, PASSWORD, NULL), CV_ERR_EXISTS);
 	assert_non_null(strstr(cv_err_detail(), "other"));
-	ASSERT_UNCHANGED(fx->b, before);
+	CVT_ASSERT_DIR_UNCHANGED(fx->b, before);
 	free(before);
 	OPENSSL_clear_free(pfx, plen);
 	OPENSSL_free(blob);
@@ -455,7 +404,7 @@ test_wrong_password_vault_version(void **state)
 	create(fx->va, "locked", ec_locked);
 	assert_int_equal(cv_cert_backup(fx->va, "locked", NULL, &blob, &len), CV_OK);
 	assert_int_equal(cv_cert_backup(fx->va, "locked", PASSWORD, &blob_pw, &len_pw), CV_OK);
-	before = vault_digest(fx->b);
+	before = cvt_digest_of(fx->b);
 	assert_int_equal(cv_cert_restore(fx->vb, blob_pw, len_pw, "not the password", NULL),
 			 CV_ERR_BAD_PASSWORD);
 	assert_string_equal(cv_err_detail(), "the backup password is wrong");
@@ -470,7 +419,7 @@ test_wrong_password_vault_version(void **state)
 	assert_int_equal(cv_cert_restore(fx->vb, blob_pw, len_pw, PASSWORD, NULL),
 			 CV_ERR_FORMAT_VERSION);
 	assert_non_null(strstr(cv_err_detail(), "format 2"));
-	ASSERT_UNCHANGED(fx->b, before);
+	CVT_ASSERT_DIR_UNCHANGED(fx->b, before);
 	/* A short password is refused at backup. */
 	OPENSSL_free(blob_pw);
 	blob_pw = NULL;
@@ -528,7 +477,7 @@ test_flip_every_byte(void **state)
 	assert_int_equal(cv_cert_backup(fx->va, "locked", NULL, &blob, &len), CV_OK);
 	assert_int_equal(cv_cert_backup(fx->va, "locked", PASSWORD, &blob_pw, &len_pw), CV_OK);
 	assert_true(len < 16384);
-	before = vault_digest(fx->a2);
+	before = cvt_digest_of(fx->a2);
 	gen = cv_vault_generation(fx->va2);
 	for (i = 0; i < len; i++) {
 		blob[i] ^= 0x01;
@@ -545,7 +494,7 @@ test_flip_every_byte(void **state)
 		blob_pw[i] ^= 0x80;
 		assert_int_equal(cv_vault_generation(fx->va2), gen);
 	}
-	ASSERT_UNCHANGED(fx->a2, before);
+	CVT_ASSERT_DIR_UNCHANGED(fx->a2, before);
 	/* Untouched, both restore. */
 	assert_int_equal(cv_cert_restore(fx->va2, blob, len, NULL, NULL), CV_OK);
 	assert_int_equal(cv_cert_restore(fx->vb, blob_pw, len_pw, PASSWORD, NULL), CV_OK);
@@ -567,7 +516,7 @@ test_truncate_every_length(void **state)
 	create(fx->va, "locked", ec_locked);
 	assert_int_equal(cv_cert_backup(fx->va, "locked", NULL, &blob, &len), CV_OK);
 	assert_true(len < 16384);
-	before = vault_digest(fx->a2);
+	before = cvt_digest_of(fx->a2);
 	gen = cv_vault_generation(fx->va2);
 	for (i = 0; i < len; i++) {
 		/* A copy of exactly i bytes, so a read past it is caught. */
@@ -578,7 +527,7 @@ test_truncate_every_length(void **state)
 		free(cut);
 		assert_int_equal(cv_vault_generation(fx->va2), gen);
 	}
-	ASSERT_UNCHANGED(fx->a2, before);
+	CVT_ASSERT_DIR_UNCHANGED(fx->a2, before);
 	free(before);
 	OPENSSL_free(blob);
 }
@@ -597,20 +546,20 @@ test_failed_writes(void **state)
 	create(fx->va, "open", rsa_open);
 	create(fx->va, "open", rsa_open);
 	assert_int_equal(cv_cert_backup(fx->va, "open", PASSWORD, &blob, &len), CV_OK);
-	before = vault_digest(fx->b);
+	before = cvt_digest_of(fx->b);
 	/* Count the writes of a restore that fails only at its commit. */
-	puts_seen = 0;
-	fail_commit_at = 1;
+	cvt_puts_seen = 0;
+	cvt_fail_commit_at = 1;
 	assert_int_equal(cv_cert_restore(fx->vb, blob, len, PASSWORD, NULL), CV_ERR_IO);
-	fail_commit_at = 0;
-	total = puts_seen;
+	cvt_fail_commit_at = 0;
+	total = cvt_puts_seen;
 	assert_true(total > 8);
-	ASSERT_UNCHANGED(fx->b, before);
+	CVT_ASSERT_DIR_UNCHANGED(fx->b, before);
 	for (i = 1; i <= total; i++) {
-		fail_put_at = i;
+		cvt_fail_put_at = i;
 		assert_int_not_equal(cv_cert_restore(fx->vb, blob, len, PASSWORD, NULL), CV_OK);
-		fail_put_at = 0;
-		ASSERT_UNCHANGED(fx->b, before);
+		cvt_fail_put_at = 0;
+		CVT_ASSERT_DIR_UNCHANGED(fx->b, before);
 	}
 	assert_int_equal(cv_cert_restore(fx->vb, blob, len, PASSWORD, NULL), CV_OK);
 	assert_verifies(fx->vb);

@@ -27,21 +27,6 @@
 #include "store.h"
 #include "fixture.h"
 
-/* --- Failure injection -------------------------------------------------- */
-
-int __real_mdb_put(MDB_txn *, MDB_dbi, MDB_val *, MDB_val *, unsigned int);
-int __wrap_mdb_put(MDB_txn *, MDB_dbi, MDB_val *, MDB_val *, unsigned int);
-
-static int fail_put_at;    /* 0: never; n: the nth call fails */
-
-int
-__wrap_mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *d, unsigned int f)
-{
-	if (fail_put_at > 0 && --fail_put_at == 0)
-		return MDB_MAP_FULL;
-	return __real_mdb_put(txn, dbi, k, d, f);
-}
-
 /* --- Fixtures ----------------------------------------------------------- */
 
 typedef cvt_fixture fixture;
@@ -94,7 +79,7 @@ setup(void **state)
 	}
 	fx->ca_key = new_rsa();
 	fx->ca = make_cert("Throwaway Test CA", fx->ca_key, NULL, fx->ca_key, 1, 0, 365);
-	fail_put_at = cvt_fail_commit_at = 0;
+	cvt_fail_put_at = cvt_fail_commit_at = 0;
 	*state = fx;
 	return 0;
 }
@@ -655,10 +640,10 @@ failed_writes_change_nothing(void **state)
 	before = cvt_vault_digest(fx);
 	/* A merge writes several records; fail each one in turn. */
 	for (i = 1; i <= 4; i++) {
-		fail_put_at = i;
+		cvt_fail_put_at = i;
 		assert_int_not_equal(cv_pending_merge(fx->v, "inject", (unsigned char *)pem, len,
 						      NULL, NULL), CV_OK);
-		fail_put_at = 0;
+		cvt_fail_put_at = 0;
 		CVT_ASSERT_UNCHANGED(fx, before);
 	}
 	cvt_fail_commit_at = 1;
@@ -668,9 +653,9 @@ failed_writes_change_nothing(void **state)
 	CVT_ASSERT_UNCHANGED(fx, before);
 	/* And a create of a self-signed certificate. */
 	assert_int_equal(cv_policy_default(&d), CV_OK);
-	fail_put_at = 2;
+	cvt_fail_put_at = 2;
 	assert_int_not_equal(cv_cert_create(fx->v, "inject2", d, NULL, NULL), CV_OK);
-	fail_put_at = 0;
+	cvt_fail_put_at = 0;
 	CVT_ASSERT_UNCHANGED(fx, before);
 	/* With nothing injected the same calls succeed. */
 	assert_int_equal(cv_pending_merge(fx->v, "inject", (unsigned char *)pem, len, NULL, NULL),
