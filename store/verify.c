@@ -203,7 +203,8 @@ check_version(struct verify *s, const MDB_val *k, const MDB_val *val)
 	if (decodes(s, "versions", k, val, CV_REC_VERSION, repeats, f) &&
 	    !f[CV_T_DER].present)
 		damaged(s, "versions", k, "has no certificate");
-	if (!exists(s, CV_DB_CERTS, name, strlen(name)))
+	if (!exists(s, CV_DB_CERTS, name, strlen(name)) &&
+	    !cv_deleted_exists(s->v, s->txn, name))
 		damaged(s, "versions", k, "its certificate %s does not exist", name);
 	if (!exists(s, CV_DB_KEYS, k->mv_data, k->mv_size))
 		damaged(s, "versions", k, "its key does not exist");
