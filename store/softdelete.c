@@ -637,16 +637,15 @@ drop_prefix(cv_vault *v, MDB_txn *txn, enum cv_db db, const char *lname)
 	return err;
 }
 
-/* Purge name; only_due: only when its date is past (a pass), and then
- * CV_ERR_NOT_FOUND quietly when it is not. */
+/* Purge name as at now; only_due: only when its date is past (a pass),
+ * and then CV_ERR_NOT_FOUND quietly when it is not. */
 static cv_err
-purge_one(cv_vault *v, const char *name, int only_due)
+purge_one(cv_vault *v, const char *name, int only_due, int64_t now)
 {
 	char lname[CV_NAME_MAX + 1];
 	MDB_txn *txn = NULL;
 	deleted_rec d = { 0 };
 	cv_vault_recovery rs;
-	int64_t now = cv_now();
 	cv_err err;
 
 	cv_name_key(name, lname);
@@ -686,7 +685,7 @@ cv_cert_purge(cv_vault *v, const char *name)
 	cv_err_clear();
 	if ((err = cv_check_cert_name(name)) != CV_OK)
 		return err;
-	return purge_one(v, name, 0);
+	return purge_one(v, name, 0, cv_now());
 }
 
 /* --- Listing ------------------------------------------------------------ */
@@ -774,7 +773,7 @@ done:
 }
 
 cv_err
-cv_vault_purge_due(cv_vault *v, size_t *purged)
+cv_vault_purge_due(cv_vault *v, int64_t now, size_t *purged)
 {
 	MDB_txn *txn = NULL;
 	MDB_cursor *cur = NULL;
@@ -782,13 +781,14 @@ cv_vault_purge_due(cv_vault *v, size_t *purged)
 	deleted_rec d = { 0 };
 	char **names = NULL, **grown;
 	size_t count = 0, cap = 0, i, done_n = 0;
-	int64_t now = cv_now();
 	cv_err err = CV_OK;
 	int rc;
 
 	cv_err_clear();
 	if (purged != NULL)
 		*purged = 0;
+	if (now == 0)
+		now = cv_now();
 	if (!v->has_deleted)
 		return CV_OK;
 	if ((err = cv_txn_read(v, &txn)) != CV_OK)
@@ -827,7 +827,7 @@ cv_vault_purge_due(cv_vault *v, size_t *purged)
 	mdb_txn_abort(txn);
 	txn = NULL;
 	for (i = 0; i < count; i++) {
-		err = purge_one(v, names[i], 1);
+		err = purge_one(v, names[i], 1, now);
 		if (err == CV_ERR_NOT_FOUND) {
 			/* recovered or purged meanwhile */
 			cv_err_clear();

@@ -460,11 +460,12 @@ cv_err cv_cert_get_deleted(cv_vault *v, const char *name,
  * CV_ERR_IO. */
 cv_err cv_cert_list_deleted(cv_vault *v, cv_deleted_cert ***out, size_t *n);
 
-/* Purge every deleted certificate whose scheduled purge date is past
- * (cv_now()), each in its own transaction; what `certvault run` calls each
- * pass.  *purged (may be NULL) counts them.  Needs a login.  Errors: as
- * cv_cert_purge (the first failure stops the walk). */
-cv_err cv_vault_purge_due(cv_vault *v, size_t *purged);
+/* Purge every deleted certificate whose scheduled purge date is at or
+ * before now (0: the present time), each in its own transaction; what
+ * `certvault run` calls each pass.  *purged (may be NULL) counts them.
+ * Needs a login.  Errors: as cv_cert_purge (the first failure stops the
+ * walk). */
+cv_err cv_vault_purge_due(cv_vault *v, int64_t now, size_t *purged);
 
 /* The certificate's policy.  Errors: CV_ERR_NOT_FOUND, CV_ERR_CORRUPT. */
 cv_err cv_cert_policy_get(cv_vault *v, const char *name, cv_policy **out);

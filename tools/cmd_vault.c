@@ -21,7 +21,27 @@ enum {
 	OPT_FILE,
 	OPT_OVERWRITE,
 	OPT_NO_LOGIN,
+	OPT_RETENTION_DAYS,
+	OPT_PURGE_PROTECTION,
 };
+
+/* --enable-purge-protection alone, or with true/false (as its own argument
+ * or after '='): 1, 0, or -1 after a usage line. */
+static int
+purge_protection_arg(struct cli_opts *o, const struct cli_command *cmd)
+{
+	const char *arg = o->arg != NULL ? o->arg : cli_opts_more(o);
+	int b;
+
+	if (arg == NULL)
+		return 1;
+	if ((b = cli_parse_bool(arg)) < 0) {
+		cli_usage(cmd, "--enable-purge-protection takes true or false, not '%s'",
+			  arg);
+		return -1;
+	}
+	return b;
+}
 
 /* What vault create looks at before it asks for any PIN, so that a bad
  * folder costs no typing.  The store checks the folder again as it makes
@@ -207,11 +227,17 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		{ "so-pin-file", required_argument, NULL, OPT_SO_PIN_FILE },
 		{ "system", no_argument, NULL, OPT_SYSTEM },
 		{ "no-register", no_argument, NULL, OPT_NO_REGISTER },
+		{ "retention-days", required_argument, NULL, OPT_RETENTION_DAYS },
+		{ "enable-purge-protection", optional_argument, NULL,
+		  OPT_PURGE_PROTECTION },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_opts o;
 	const char *name = NULL, *pin_file = NULL, *so_pin_file = NULL;
 	int system = 0, no_register = 0;
+	cv_vault_recovery recovery = { .retention_days = CV_RETENTION_DEFAULT };
+	char *end;
+	long days;
 	char *conf = NULL;
 	cv_vault_info info;
 	json_t *j = NULL;
@@ -239,6 +265,22 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			break;
 		case OPT_NO_REGISTER:
 			no_register = 1;
+			break;
+		case OPT_RETENTION_DAYS:
+			days = strtol(o.arg, &end, 10);
+			if (end == o.arg || *end != '\0' || days < CV_RETENTION_MIN ||
+			    days > CV_RETENTION_MAX) {
+				rc = cli_usage(cmd, "--retention-days is %d to %d, not '%s'",
+					       CV_RETENTION_MIN, CV_RETENTION_MAX, o.arg);
+				goto done;
+			}
+			recovery.retention_days = (int)days;
+			break;
+		case OPT_PURGE_PROTECTION:
+			if ((recovery.purge_protection = purge_protection_arg(&o, cmd)) < 0) {
+				rc = CLI_EXIT_USAGE;
+				goto done;
+			}
 			break;
 		default:
 			rc = o.rc;
@@ -286,8 +328,8 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	if (rc != CLI_EXIT_OK)
 		goto done;
 	rc = CLI_EXIT_FAIL;
-	err = cv_vault_create(ctx->vault_dir, name, user.v, user.len, so.v,
-			      so.len);
+	err = cv_vault_create_with(ctx->vault_dir, name, user.v, user.len, so.v,
+				   so.len, &recovery);
 	if (err != CV_OK) {
 		rc = cli_fail_store(err);
 		goto done;
@@ -339,6 +381,61 @@ vault_show(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	rc = cli_vault_open(ctx, &v);
 	if (rc != CLI_EXIT_OK)
 		goto done;
+	rc = show_info(ctx, v);
+done:
+	cv_vault_close(v);
+	return rc;
+}
+
+static int
+vault_update(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+	     char **argv)
+{
+	static const struct option opts[] = {
+		{ "enable-purge-protection", optional_argument, NULL,
+		  OPT_PURGE_PROTECTION },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_opts o;
+	cv_vault_info info;
+	cv_vault *v = NULL;
+	cv_err err;
+	int c, protect = -1, rc = CLI_EXIT_FAIL;
+
+	cli_opts_init(&o, ctx, cmd, argc, argv, opts);
+	while ((c = cli_opts_next(&o)) != CLI_OPT_END) {
+		if (c != OPT_PURGE_PROTECTION) {
+			rc = o.rc;
+			goto done;
+		}
+		if ((protect = purge_protection_arg(&o, cmd)) < 0) {
+			rc = CLI_EXIT_USAGE;
+			goto done;
+		}
+	}
+	if (protect < 0) {
+		rc = cli_usage(cmd, "nothing to change: give --enable-purge-protection");
+		goto done;
+	}
+	if ((rc = cli_vault_open(ctx, &v)) != CLI_EXIT_OK)
+		goto done;
+	rc = CLI_EXIT_FAIL;
+	if ((err = cv_vault_info_get(v, &info)) != CV_OK) {
+		rc = cli_fail_store(err);
+		goto done;
+	}
+	if (protect == 0) {
+		rc = info.recovery.purge_protection
+		     ? cli_fail("purge protection cannot be turned off once it is enabled")
+		     : show_info(ctx, v);
+		goto done;
+	}
+	if ((rc = cli_login(v, CV_USER_NORMAL, NULL)) != CLI_EXIT_OK)
+		goto done;
+	if ((err = cv_vault_enable_purge_protection(v)) != CV_OK) {
+		rc = cli_fail_store(err);
+		goto done;
+	}
 	rc = show_info(ctx, v);
 done:
 	cv_vault_close(v);
@@ -646,17 +743,23 @@ done:
 
 static const struct cli_command vault_commands[] = {
 	{ "create", "vault create",
-	  "--name NAME [--pin-file F] [--so-pin-file F] [--system | --no-register]",
+	  "--name NAME [--pin-file F] [--so-pin-file F] [--system | --no-register] "
+	  "[--retention-days N] [--enable-purge-protection [true|false]]",
 	  "Create a vault in the chosen folder (PINs from the files, "
 	  "CERTVAULT_PIN/CERTVAULT_SO_PIN, or asked twice; the folder is "
 	  "checked first) and register it with a `vault = DIR` line in the "
 	  "config file (--config, $CERTVAULT_CONF, else "
 	  "$XDG_CONFIG_HOME/certvault/certvault.conf or "
 	  "~/.config/certvault/certvault.conf; --system: "
-	  "/etc/certvault/certvault.conf, as root).", vault_create },
+	  "/etc/certvault/certvault.conf, as root).  A deleted certificate "
+	  "stays recoverable for --retention-days (7 to 90, default 90); "
+	  "--enable-purge-protection refuses any purge before that.", vault_create },
 	{ "show", "vault show", "[--json]",
-	  "Show the vault's name, serial, folder, creation time and PIN state.",
+	  "Show the vault's name, serial, folder, creation time, PIN state, "
+	  "retention days, purge protection and recovery level.",
 	  vault_show },
+	{ "update", "vault update", "--enable-purge-protection [true]",
+	  "Turn purge protection on; nothing turns it off.", vault_update },
 	{ "backup", "vault backup", "--file F [--overwrite]",
 	  "Copy the whole vault into the new file F (mode 0600) while "
 	  "applications and the tool go on using it: one consistent, compacted "

@@ -445,7 +445,7 @@ test_purge_protection(void **state)
 	assert_int_equal(cv_vault_login(fx->v, CV_USER_NORMAL, "1234", 4), CV_OK);
 	/* a pass before the date purges nothing */
 	clock_shift = 7 * DAY - 60;
-	assert_int_equal(cv_vault_purge_due(fx->v, &purged), CV_OK);
+	assert_int_equal(cv_vault_purge_due(fx->v, 0, &purged), CV_OK);
 	assert_int_equal(purged, 0);
 	assert_int_equal(cv_cert_purge(fx->v, "web"), CV_ERR_PURGE_PROTECTED);
 	ASSERT_UNCHANGED(fx, before);
@@ -517,16 +517,16 @@ test_purge_due(void **state)
 	clock_shift = 2 * DAY;
 	assert_int_equal(cv_cert_delete(fx->v, "new", NULL), CV_OK);
 	clock_shift = 90 * DAY + 60;
-	assert_int_equal(cv_vault_purge_due(fx->v, &purged), CV_OK);
+	assert_int_equal(cv_vault_purge_due(fx->v, 0, &purged), CV_OK);
 	assert_int_equal(purged, 1);
 	assert_int_equal(cv_cert_list_deleted(fx->v, &list, &n), CV_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(list[0]->name, "new");
 	cv_deleted_cert_list_free(list, n);
-	assert_int_equal(cv_vault_purge_due(fx->v, &purged), CV_OK);
+	assert_int_equal(cv_vault_purge_due(fx->v, 0, &purged), CV_OK);
 	assert_int_equal(purged, 0);
 	clock_shift = 92 * DAY + 60;
-	assert_int_equal(cv_vault_purge_due(fx->v, &purged), CV_OK);
+	assert_int_equal(cv_vault_purge_due(fx->v, 0, &purged), CV_OK);
 	assert_int_equal(purged, 1);
 }
 
@@ -557,7 +557,7 @@ test_failed_commits(void **state)
 	assert_int_not_equal(cv_cert_purge(fx->v, "csr"), CV_OK);
 	clock_shift = 91 * DAY;
 	fail_commit_at = 1;
-	assert_int_not_equal(cv_vault_purge_due(fx->v, NULL), CV_OK);
+	assert_int_not_equal(cv_vault_purge_due(fx->v, 0, NULL), CV_OK);
 	fail_commit_at = 0;
 	clock_shift = 0;
 	ASSERT_UNCHANGED(fx, before);

@@ -1,0 +1,158 @@
+#!/bin/bash
+# Soft delete as Key Vault has it: certificate delete, list-deleted,
+# show-deleted, recover, purge; the vault's retention days and purge
+# protection (vault create, vault update, vault show); certvault run
+# purging what is past its date.  Every refusal is one line and leaves the
+# vault as it was.
+. "$(dirname "$0")/lib.sh"
+
+DAY=86400
+KV_DELETED="is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged."
+KV_PROTECTED='Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.'
+
+epoch() {
+	date -u -d "$1" +%s
+}
+
+make_vault
+run_cv vault show --json
+check_eq "a vault keeps deleted certificates 90 days by default" \
+	"$(jout '[.softDeleteRetentionInDays, .enablePurgeProtection, .recoveryLevel] | join(",")')" \
+	"90,false,Recoverable+Purgeable"
+
+# --- vault create's settings ---------------------------------------------------
+for bad in 6 91 x; do
+	run_any "$CERTVAULT" --vault "$WORK/v-bad" vault create --name Bad --no-register \
+		--retention-days "$bad"
+	if [ "$RC" -eq 2 ] && _refused_with "--retention-days is 7 to 90" && [ ! -e "$WORK/v-bad/data.mdb" ]; then
+		pass "--retention-days $bad is a usage error and makes no vault"
+	else
+		fail "--retention-days $bad is a usage error and makes no vault" "exit $RC: $(cat "$ERR")"
+	fi
+done
+run_any "$CERTVAULT" --vault "$WORK/v7" vault create --name Seven --no-register --json \
+	--retention-days 7 --enable-purge-protection
+check_eq "vault create --retention-days 7 --enable-purge-protection" \
+	"$(jout '[.softDeleteRetentionInDays, .enablePurgeProtection, .recoveryLevel] | join(",")')" \
+	"7,true,CustomizedRecoverable"
+run_any "$CERTVAULT" --vault "$WORK/v30" vault create --name Thirty --no-register --json \
+	--retention-days 30
+check_eq "30 days without protection" "$(jout .recoveryLevel)" "CustomizedRecoverable+Purgeable"
+
+# --- delete ----------------------------------------------------------------------
+for n in web keep; do
+	run_cv certificate create --name "$n" --policy "$(policy "CN=$n.example")"
+done
+run_cv certificate create --name csr --policy "$(policy CN=csr.example Unknown)"
+cert_pem web "$WORK/web.pem"
+run_cv secret download --name web --file "$WORK/web-secret.pem" --format pem
+created=$(vault_dump)
+
+run_cv certificate delete --name web --json
+check_eq "certificate delete" "$RC" 0
+check_eq "it prints the recovery id" "$(jout .recoveryId)" "deletedcertificates/web"
+check_eq "and the certificate" "$(jout '.name + " " + (.x5t | length > 0 | tostring)')" "web true"
+deleted=$(epoch "$(jout .deletedDate)")
+purge_at=$(epoch "$(jout .scheduledPurgeDate)")
+check_eq "the purge is scheduled 90 days after the deletion" $((purge_at - deleted)) $((90 * DAY))
+check "the deletion date is now" test $((deleted - $(date +%s))) -le 0 -a $(($(date +%s) - deleted)) -le 60
+
+run_cv certificate show --name web
+check "the certificate is gone from show (exit 3)" test "$RC" -eq 3
+check "with Key Vault's not-found text" grep -qF "A certificate with (name/id) web was not found" "$ERR"
+run_cv certificate list --json
+check_eq "and from list" "$(jout '[.[].name] | sort | join(",")')" "csr,keep"
+run_cv certificate list-deleted --json
+check_eq "list-deleted shows it" "$(jout '[.[] | .name + "=" + .recoveryId] | join(",")')" \
+	"web=deletedcertificates/web"
+expect_ok "show-deleted" certificate show-deleted --name WEB --json
+check_eq "show-deleted prints its dates" "$(epoch "$(jout .scheduledPurgeDate)")" "$purge_at"
+
+expect_fail_with "delete a deleted certificate" "A certificate with (name/id) web was not found" \
+	certificate delete --name web
+check_eq "... exit 3" "$RC" 3
+expect_fail_with "delete a name never made" "A certificate with (name/id) nope was not found" \
+	certificate delete --name nope
+expect_fail_with "create under the deleted name" "Certificate web $KV_DELETED" \
+	certificate create --name web --policy "$(policy CN=web.example)"
+expect_fail_with "import under the deleted name" "Certificate Web $KV_DELETED" \
+	certificate import --name Web --file "$WORK/web-secret.pem"
+expect_fail_with "import its key under another name" "the deleted certificate 'web'" \
+	certificate import --name other --file "$WORK/web-secret.pem"
+for verb in recover purge show-deleted; do
+	expect_fail_with "$verb a name that is not deleted" "Deleted Certificate not found: keep" \
+		certificate "$verb" --name keep
+	check_eq "... exit 3" "$RC" 3
+done
+expect_usage "delete needs --name" "--name is required" certificate delete
+expect_usage "purge needs --name" "--name is required" certificate purge
+expect_fail_with "a bad name" "names may only contain" certificate recover --name 'a b'
+
+# --- recover -----------------------------------------------------------------------
+run_cv certificate recover --name web --json
+check_eq "certificate recover" "$RC" 0
+check_eq "prints the certificate" "$(jout .name)" "web"
+check_eq "the vault is byte for byte what it was before the delete" "$(vault_dump)" "$created"
+rm -f "$WORK/web2.pem"
+cert_pem web "$WORK/web2.pem"
+check "the same certificate is back" cmp -s "$WORK/web.pem" "$WORK/web2.pem"
+run_cv certificate delete --name csr
+check_eq "a pending certificate is deleted with its operation" "$RC" 0
+run_cv certificate pending show --name csr
+check_eq "... which is gone" "$RC" 3
+expect_ok "and recovered with it" certificate recover --name csr
+expect_ok "... pending show again" certificate pending show --name csr
+check_eq "the vault is again as it was" "$(vault_dump)" "$created"
+
+# --- purge -------------------------------------------------------------------------
+run_cv certificate delete --name web
+expect_ok "purge (no purge protection)" certificate purge --name web
+check_eq "purge prints nothing" "$(cat "$OUT")" ""
+run_cv certificate show-deleted --name web
+check_eq "the purged certificate is not deleted any more" "$RC" 3
+run_cv certificate list-deleted --json
+check_eq "list-deleted is empty" "$(jout length)" 0
+expect_ok "the name is free again" certificate create --name web --policy "$(policy CN=web.example)"
+expect_ok "a purged certificate's records are all gone (verify)" vault verify --json
+check_eq "... no problem" "$(jout .problems)" 0
+
+# --- certvault run purges what is past its date ------------------------------------
+run_cv certificate delete --name keep --json
+keep_at=$(epoch "$(jout .scheduledPurgeDate)")
+sleep 2
+run_cv certificate delete --name web --json
+web_at=$(epoch "$(jout .scheduledPurgeDate)")
+check "the second delete is scheduled later" test "$web_at" -gt "$keep_at"
+expect_ok "run before any date" run --once --now "@$((keep_at - 1))"
+run_cv certificate list-deleted --json
+check_eq "... purges nothing" "$(jout '[.[].name] | join(",")')" "keep,web"
+expect_ok "run at the first date" run --once --now "@$keep_at"
+check "... says so" grep -qF "purged 1 deleted certificate" "$OUT"
+run_cv certificate list-deleted --json
+check_eq "... purges that one only" "$(jout '[.[].name] | join(",")')" "web"
+before=$(vault_dump)
+expect_ok "run --dry-run past every date" run --dry-run --now "@$((web_at + DAY))"
+check_eq "... purges nothing" "$(vault_dump)" "$before"
+
+# --- purge protection ----------------------------------------------------------------
+expect_usage "--enable-purge-protection takes true or false" "takes true or false" \
+	vault update --enable-purge-protection bogus
+expect_ok "turning it off while it is off changes nothing" vault update --enable-purge-protection false
+expect_usage "vault update with nothing to change" "nothing to change" vault update
+run_cv vault update --enable-purge-protection --json
+check_eq "vault update --enable-purge-protection" \
+	"$(jout '[.enablePurgeProtection, .recoveryLevel] | join(",")')" "true,Recoverable"
+expect_fail_with "it cannot be turned off" "purge protection cannot be turned off" \
+	vault update --enable-purge-protection false
+expect_fail_with "... nor with =false" "purge protection cannot be turned off" \
+	vault update --enable-purge-protection=false
+expect_fail_with "a purge before the date is refused" "$KV_PROTECTED" certificate purge --name web
+check_eq "... exit 1" "$RC" 1
+expect_ok "run a day before the date" run --once --now "@$((web_at - DAY))"
+run_cv certificate list-deleted --json
+check_eq "... purges nothing" "$(jout '[.[].name] | join(",")')" "web"
+expect_ok "recover is still allowed" certificate recover --name web
+run_cv vault show --json
+check_eq "purge protection stays on" "$(jout .enablePurgeProtection)" "true"
+
+done_testing
