@@ -26,20 +26,24 @@ enum {
 };
 
 /* --enable-purge-protection alone, or with true/false (as its own argument
- * or after '='): 1, 0, or -1 after a usage line. */
-static int
-purge_protection_arg(struct cli_opts *o, const struct cli_command *cmd)
+ * or after '='): the value, checked after the whole line is read (so that
+ * --help still wins). */
+static const char *
+purge_protection_arg(struct cli_opts *o)
 {
 	const char *arg = o->arg != NULL ? o->arg : cli_opts_more(o);
-	int b;
 
-	if (arg == NULL)
-		return 1;
-	if ((b = cli_parse_bool(arg)) < 0) {
-		cli_usage(cmd, "--enable-purge-protection takes true or false, not '%s'",
-			  arg);
-		return -1;
-	}
+	return arg != NULL ? arg : "true";
+}
+
+/* 1, 0, or -1 after a usage line. */
+static int
+purge_protection_value(const struct cli_command *cmd, const char *arg)
+{
+	int b = cli_parse_bool(arg);
+
+	if (b < 0)
+		cli_usage(cmd, "--enable-purge-protection takes true or false, not '%s'", arg);
 	return b;
 }
 
@@ -236,6 +240,7 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	const char *name = NULL, *pin_file = NULL, *so_pin_file = NULL;
 	int system = 0, no_register = 0;
 	cv_vault_recovery recovery = { .retention_days = CV_RETENTION_DEFAULT };
+	const char *days_arg = NULL, *protect_arg = NULL;
 	char *end;
 	long days;
 	char *conf = NULL;
@@ -267,20 +272,10 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			no_register = 1;
 			break;
 		case OPT_RETENTION_DAYS:
-			days = strtol(o.arg, &end, 10);
-			if (end == o.arg || *end != '\0' || days < CV_RETENTION_MIN ||
-			    days > CV_RETENTION_MAX) {
-				rc = cli_usage(cmd, "--retention-days is %d to %d, not '%s'",
-					       CV_RETENTION_MIN, CV_RETENTION_MAX, o.arg);
-				goto done;
-			}
-			recovery.retention_days = (int)days;
+			days_arg = o.arg;
 			break;
 		case OPT_PURGE_PROTECTION:
-			if ((recovery.purge_protection = purge_protection_arg(&o, cmd)) < 0) {
-				rc = CLI_EXIT_USAGE;
-				goto done;
-			}
+			protect_arg = purge_protection_arg(&o);
 			break;
 		default:
 			rc = o.rc;
@@ -289,6 +284,21 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	}
 	if (name == NULL) {
 		rc = cli_usage(cmd, "--name is required");
+		goto done;
+	}
+	if (days_arg != NULL) {
+		days = strtol(days_arg, &end, 10);
+		if (end == days_arg || *end != '\0' || days < CV_RETENTION_MIN ||
+		    days > CV_RETENTION_MAX) {
+			rc = cli_usage(cmd, "--retention-days is %d to %d, not '%s'",
+				       CV_RETENTION_MIN, CV_RETENTION_MAX, days_arg);
+			goto done;
+		}
+		recovery.retention_days = (int)days;
+	}
+	if (protect_arg != NULL &&
+	    (recovery.purge_protection = purge_protection_value(cmd, protect_arg)) < 0) {
+		rc = CLI_EXIT_USAGE;
 		goto done;
 	}
 	if (system && no_register) {
@@ -399,8 +409,9 @@ vault_update(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	struct cli_opts o;
 	cv_vault_info info;
 	cv_vault *v = NULL;
+	const char *protect_arg = NULL;
 	cv_err err;
-	int c, protect = -1, rc = CLI_EXIT_FAIL;
+	int c, protect, rc = CLI_EXIT_FAIL;
 
 	cli_opts_init(&o, ctx, cmd, argc, argv, opts);
 	while ((c = cli_opts_next(&o)) != CLI_OPT_END) {
@@ -408,13 +419,14 @@ vault_update(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			rc = o.rc;
 			goto done;
 		}
-		if ((protect = purge_protection_arg(&o, cmd)) < 0) {
-			rc = CLI_EXIT_USAGE;
-			goto done;
-		}
+		protect_arg = purge_protection_arg(&o);
 	}
-	if (protect < 0) {
+	if (protect_arg == NULL) {
 		rc = cli_usage(cmd, "nothing to change: give --enable-purge-protection");
+		goto done;
+	}
+	if ((protect = purge_protection_value(cmd, protect_arg)) < 0) {
+		rc = CLI_EXIT_USAGE;
 		goto done;
 	}
 	if ((rc = cli_vault_open(ctx, &v)) != CLI_EXIT_OK)
