@@ -385,6 +385,16 @@ cv_err cv_deleted_key_id_check(cv_vault *v, MDB_txn *txn, const char *name,
 /* The vault header's recovery settings, read in txn.  Errors:
  * CV_ERR_CORRUPT, CV_ERR_IO. */
 cv_err cv_vault_recovery_read(cv_vault *v, MDB_txn *txn, cv_vault_recovery *out);
+/* Decode a deleted record (the deleted table's value rec) and call fn for
+ * each entry its delete moved out of the live tables (db one of certs,
+ * pending, ops_active, key_ids, key_nums, due), in order; *name is the
+ * certificate's name as written.  Errors: CV_ERR_CORRUPT, CV_ERR_NOMEM, or
+ * fn's. */
+typedef cv_err (*cv_deleted_entry_fn)(cv_vault *v, MDB_txn *txn, enum cv_db db,
+				      const MDB_val *key, const MDB_val *val,
+				      void *arg);
+cv_err cv_deleted_walk(cv_vault *v, MDB_txn *txn, const void *rec, size_t len,
+		       char name[CV_NAME_MAX + 1], cv_deleted_entry_fn fn, void *arg);
 /* 1 when a deleted certificate of this (lowercase) name exists in txn. */
 int cv_deleted_exists(cv_vault *v, MDB_txn *txn, const char *lname);
 

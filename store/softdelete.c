@@ -46,8 +46,7 @@ moved_put(cv_wbuf *w, enum cv_db db, const void *key, size_t klen,
 	cv_rec_put(w, CV_T_MOVED_VALUE, val, vlen);
 }
 
-typedef cv_err (*moved_fn)(cv_vault *v, MDB_txn *txn, enum cv_db db,
-			   const MDB_val *key, const MDB_val *val, void *arg);
+typedef cv_deleted_entry_fn moved_fn;
 
 /* Call fn for every moved entry of a deleted record, in order; a record
  * whose triples are out of order or name another table is damage. */
@@ -161,6 +160,22 @@ deleted_rec_read(cv_vault *v, MDB_txn *txn, const char *lname, deleted_rec *out)
 	if ((err = cv_db_get(v, txn, CV_DB_DELETED, lname, strlen(lname), &val)) != CV_OK)
 		return err;
 	return deleted_rec_decode(val.mv_data, val.mv_size, out);
+}
+
+cv_err
+cv_deleted_walk(cv_vault *v, MDB_txn *txn, const void *rec, size_t len,
+		char name[CV_NAME_MAX + 1], cv_deleted_entry_fn fn, void *arg)
+{
+	deleted_rec d;
+	cv_err err;
+
+	name[0] = '\0';
+	if ((err = deleted_rec_decode(rec, len, &d)) == CV_OK) {
+		memcpy(name, d.name, CV_NAME_MAX + 1);
+		err = moved_walk(v, txn, d.rec, d.len, fn, arg);
+	}
+	deleted_rec_clear(&d);
+	return err;
 }
 
 int

@@ -743,6 +743,11 @@ vault_verify(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		      "sealedOpened", (json_int_t)n.sealed,
 		      "loggedIn", n.logged_in,
 		      "problems", (json_int_t)n.problems);
+	if (j != NULL && json_object_set_new(j, "deletedCertificates",
+					     json_integer((json_int_t)n.deleted)) != 0) {
+		json_decref(j);
+		j = NULL;
+	}
 	rc = cli_print(ctx, j);
 	j = NULL;
 	if (rc == CLI_EXIT_OK && n.problems > 0)

@@ -155,4 +155,95 @@ expect_ok "recover is still allowed" certificate recover --name web
 run_cv vault show --json
 check_eq "purge protection stays on" "$(jout .enablePurgeProtection)" "true"
 
+# --- vault verify: the deleted state's links ------------------------------------------
+# Damage made as tests/cli/test_vault_verify.sh makes it: a copy of the vault
+# from its mdb_dump with one record edited, as someone with write access to
+# data.mdb and no PIN can.  KEY is text with "/" for each NUL, or hex:HEX.
+cat >"$WORK/edit.py" <<'PY'
+import sys
+path, op, table, key = sys.argv[1:5]
+value = sys.argv[5] if len(sys.argv) > 5 else ""
+kb = bytes.fromhex(key[4:]) if key.startswith("hex:") else key.replace("/", "\0").encode()
+lines = open(path).read().split("\n")
+out, db, data, i, found = [], None, False, 0, None
+while i < len(lines):
+    line = lines[i]
+    if line.startswith("database="):
+        db = line.split("=", 1)[1]
+    if line == "HEADER=END":
+        data = True
+    elif line == "DATA=END":
+        if db == table and op == "add":
+            out += [" " + kb.hex(), " " + value]
+            found = True
+        data = False
+    elif data and db == table and line.startswith(" "):
+        k, v = bytes.fromhex(line.strip()), lines[i + 1]
+        i += 2
+        if op == "get" and k == kb:
+            print(v.strip())
+            sys.exit(0)
+        if op == "keyof" and bytes.fromhex(v.strip()) == kb:
+            print(k.hex())
+            sys.exit(0)
+        if k == kb and op in ("drop", "cut"):
+            found = True
+            if op == "drop":
+                continue
+            v = " " + bytes.fromhex(v.strip())[:-3].hex()
+        out += [line, v]
+        continue
+    out.append(line)
+    i += 1
+if not found:
+    sys.exit("no record %s in %s" % (key, table))
+open(path, "w").write("\n".join(out))
+PY
+run_cv certificate create --name dmg --policy "$(policy CN=dmg.example)"
+run_cv certificate show --name dmg --json
+dver=$(jout .version)
+mdb_dump -a "$VAULT" >"$WORK/live.dump"
+cert_hex=$(/usr/bin/python3 "$WORK/edit.py" "$WORK/live.dump" get certs dmg)
+num_hex=$(/usr/bin/python3 "$WORK/edit.py" "$WORK/live.dump" keyof key_nums "dmg/$dver")
+check "the key number of dmg's key is read from the dump" test -n "$num_hex" -a -n "$cert_hex"
+run_cv certificate delete --name dmg
+expect_ok "a vault with deleted certificates verifies" vault verify --json
+check_eq "... counting them" "$(jout '[.deletedCertificates, .problems] | join(",")')" "1,0"
+
+V=0
+damaged() {
+	local text=$1 want=$2 dir
+	shift 2
+	V=$((V + 1))
+	dir="$WORK/damaged-$V"
+	rm -rf "$dir"
+	if ! { mkdir -m 700 "$dir" && mdb_dump -a "$VAULT" >"$WORK/all.dump" &&
+		/usr/bin/python3 "$WORK/edit.py" "$WORK/all.dump" "$@" &&
+		mdb_load -f "$WORK/all.dump" "$dir"; } >"$WORK/rebuild.err" 2>&1; then
+		fail "$text" "could not edit the copy: $(cat "$WORK/rebuild.err")"
+		return
+	fi
+	run_any "$CERTVAULT" --vault "$dir" vault verify
+	if [ "$RC" -eq 1 ] && grep -qF -- "certvault: damaged: $want" "$ERR" &&
+		! grep -qv '^certvault: damaged: ' "$ERR"; then
+		pass "$text: \"$want\""
+	else
+		fail "$text: \"$want\"" "exit $RC, stderr:" "$(cat "$ERR")"
+	fi
+}
+damaged "a deleted certificate's version gone" "deleted/dmg: its current version $dver does not exist" \
+	drop versions "dmg/$dver"
+damaged "a deleted certificate's key gone" "versions/dmg/$dver: its key does not exist" \
+	drop keys "dmg/$dver"
+damaged "a deleted certificate's secret gone" "versions/dmg/$dver: its secret does not exist" \
+	drop secrets "dmg/$dver"
+damaged "key_nums pointing at a deleted certificate's key" \
+	"deleted/dmg: key_nums still points at its key $dver" \
+	add key_nums "hex:$num_hex" "$(printf 'dmg\0%s' "$dver" | xxd -p | tr -d '\n')"
+damaged "a certificate both live and deleted" "deleted/dmg: the certificate is both live and deleted" \
+	add certs dmg "$cert_hex"
+damaged "a deleted record cut short" "deleted/dmg: does not decode" cut deleted dmg
+damaged "a deleted record under a key that is no name" "deleted//: the key is not a certificate name" \
+	add deleted "hex:00" "$(/usr/bin/python3 "$WORK/edit.py" "$WORK/all.dump" get deleted dmg)"
+
 done_testing
