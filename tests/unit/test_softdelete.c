@@ -587,6 +587,48 @@ test_needs_login(void **state)
 	free(before);
 }
 
+/* A vault made before soft delete (no deleted table, no recovery fields)
+ * opens, reads as 90 days without protection, and gets the table on its
+ * first writable open. */
+static void
+test_older_vault(void **state)
+{
+	fixture *fx = *state;
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	cv_vault_info info;
+	cv_deleted_cert **list = NULL;
+	size_t n = 9;
+
+	create(fx, "web", "Self");
+	cv_vault_close(fx->v);
+	fx->v = NULL;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, (size_t)1 << 34), 0);
+	assert_int_equal(mdb_env_open(env, fx->vault, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "deleted", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	assert_int_equal(__real_mdb_txn_commit(txn), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "deleted", 0, &dbi), MDB_NOTFOUND);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+
+	assert_int_equal(cv_vault_open(fx->vault, &fx->v), CV_OK);
+	assert_int_equal(cv_vault_info_get(fx->v, &info), CV_OK);
+	assert_int_equal(info.recovery.retention_days, 90);
+	assert_int_equal(info.recovery.purge_protection, 0);
+	assert_int_equal(cv_cert_list_deleted(fx->v, &list, &n), CV_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(cv_vault_login(fx->v, CV_USER_NORMAL, "1234", 4), CV_OK);
+	assert_int_equal(cv_cert_delete(fx->v, "web", NULL), CV_OK);
+	assert_int_equal(cv_cert_recover(fx->v, "web", NULL), CV_OK);
+	assert_true(in_list(fx, "web"));
+}
+
 int
 main(void)
 {
@@ -601,6 +643,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_purge_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_needs_login, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_older_vault, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
