@@ -343,7 +343,7 @@ done:
 
 /* --- Delete ------------------------------------------------------------- */
 
-/* name's entries under "lname\0" in db: first key at or after the prefix. */
+/* 1 when k is a record of the certificate whose key prefix is "lname\0". */
 static int
 has_prefix(const MDB_val *k, const unsigned char *prefix, size_t plen)
 {
