@@ -134,6 +134,20 @@ before=$(vault_dump)
 expect_ok "run --dry-run past every date" run --dry-run --now "@$((web_at + DAY))"
 check_eq "... purges nothing" "$(vault_dump)" "$before"
 
+# --- a deleted certificate's lifetime actions do not fire; recovered, they do ----------
+run_cv certificate create --name renewme --policy "$(policy CN=renewme.example | jq -c \
+	'. + {lifetime_actions: [{trigger: {days_before_expiry: 300}, action: {action_type: "AutoRenew"}}]}')"
+check_eq "a certificate with AutoRenew 300 days before expiry" "$RC" 0
+at=$(($(date +%s) + 70 * DAY))
+run_cv certificate delete --name renewme
+expect_ok "run past its AutoRenew while it is deleted" run --once --now "@$at"
+expect_ok "recover it" certificate recover --name renewme
+run_cv certificate list-versions --name renewme --json
+check_eq "the deleted certificate was not renewed" "$(jout length)" 1
+expect_ok "run past its AutoRenew after the recover" run --once --now "@$at"
+run_cv certificate list-versions --name renewme --json
+check_eq "the recovered certificate's trigger fires" "$(jout length)" 2
+
 # --- purge protection ----------------------------------------------------------------
 expect_usage "--enable-purge-protection takes true or false" "takes true or false" \
 	vault update --enable-purge-protection bogus
