@@ -107,6 +107,13 @@ cv_ckr(cv_err err)
 		/* The operation pass and ACME issuers are the tool's; the
 		 * module never calls what returns these. */
 		return CKR_FUNCTION_FAILED;
+	case CV_ERR_DELETED:
+		/* A name an application asked for is held by a deleted
+		 * certificate, until it is recovered or purged. */
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	case CV_ERR_PURGE_PROTECTED:
+		/* Purging is the tool's; the module never purges. */
+		return CKR_FUNCTION_FAILED;
 	case CV_ERR__COUNT:
 		break;
 	}

@@ -16,13 +16,16 @@ issuer_is(const cv_policy *p, const char *what)
 	return p->issuer_name != NULL && strcasecmp(p->issuer_name, what) == 0;
 }
 
-/* Refuse while an operation is in progress; Key Vault's 409. */
+/* Refuse while an operation is in progress, or while the name is a
+ * deleted certificate's; Key Vault's 409s. */
 static cv_err
 check_no_operation(cv_vault *v, MDB_txn *txn, const char *name)
 {
 	cv_operation *op = NULL;
 	cv_err err;
 
+	if ((err = cv_deleted_name_check(v, txn, name)) != CV_OK)
+		return err;
 	err = cv_op_read(v, txn, name, &op);
 	if (err == CV_ERR_NO_OPERATION) {
 		cv_err_clear();
@@ -494,6 +497,7 @@ cv_cert_import(cv_vault *v, const char *name, const unsigned char *data,
 	if ((err = check_no_operation(v, txn, name)) != CV_OK ||
 	    (err = cv_key_id(key, key_id)) != CV_OK ||
 	    (err = cv_key_id_owner_check(v, txn, name, key_id)) != CV_OK ||
+	    (err = cv_deleted_key_id_check(v, txn, name, key_id)) != CV_OK ||
 	    (err = cert_rec_start(v, txn, name, use, &cert)) != CV_OK ||
 	    (err = cv_key_rec_store(v, txn, cert.name, version, key, use, 1)) != CV_OK ||
 	    (err = cv_version_store(v, txn, &cert, use, version, leaf, chain, key,

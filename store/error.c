@@ -45,6 +45,8 @@ static const char *const texts[CV_ERR__COUNT] = {
 	[CV_ERR_BUSY] = "another pass is working on the operation; try again when its claim lapses",
 	[CV_ERR_CLAIM_LOST] = "the operation's claim lapsed and another pass took it",
 	[CV_ERR_NO_PASSWORD] = "the issuer has no password (External Account Binding key) stored",
+	[CV_ERR_DELETED] = "the certificate is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged.",
+	[CV_ERR_PURGE_PROTECTED] = "Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.",
 	[CV_ERR_PIN_NOT_INITIALIZED] = "the user PIN has not been set; the SO sets it first",
 };
 

@@ -56,6 +56,8 @@ typedef enum cv_err {
 	CV_ERR_BUSY,               /* another pass holds the operation's claim */
 	CV_ERR_CLAIM_LOST,         /* the operation's claim lapsed and was taken */
 	CV_ERR_NO_PASSWORD,        /* the issuer has no sealed password (EAB key) */
+	CV_ERR_DELETED,            /* the name is deleted but recoverable */
+	CV_ERR_PURGE_PROTECTED,    /* purge before the date under purge protection */
 	CV_ERR__COUNT
 } cv_err;
 

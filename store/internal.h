@@ -47,6 +47,12 @@
  * records (meta "ops.indexed" marks it; until then a listing reads them all).
  * meta also holds "next_key_num": every key gets a vault-wide number, never
  * reused, which the PKCS#11 face turns into object handles.
+ *   deleted   lowercase name        -> CV_REC_DELETED (softdelete.c): a
+ *             deleted certificate's record, operation and index entries,
+ *             moved out of the live tables; its versions, keys, secrets
+ *             and triggers stay where they are until it is purged
+ * deleted came later still: an older vault gets it (empty) on the same
+ * first open.
  */
 enum cv_db {
 	CV_DB_META,
@@ -64,6 +70,7 @@ enum cv_db {
 	CV_DB_OUTBOX,
 	CV_DB_EVENTS,
 	CV_DB_OPS_ACTIVE,
+	CV_DB_DELETED,
 	CV_DB__COUNT
 };
 
@@ -77,6 +84,7 @@ struct cv_vault {
 	int has_life;          /* the lifetime tables exist (a read-only
 				  handle on an older vault has none) */
 	int has_op_index;      /* the ops_active table exists (likewise) */
+	int has_deleted;       /* the deleted table exists (likewise) */
 
 	pthread_mutex_t lock;  /* guards the fields below */
 	unsigned char *master; /* CV_MASTER_KEY_LEN bytes while logged in */
@@ -362,6 +370,37 @@ cv_err cv_tags_copy(const cv_tags *src, cv_tags *dst);
 
 /* 1 for a plausible email address (one @, no spaces or separators). */
 int cv_email_valid(const char *e);
+
+/* Soft delete (softdelete.c). */
+
+/* CV_ERR_DELETED, with Key Vault's text naming it, when name is a deleted
+ * certificate's: create, import and restore refuse such a name until it is
+ * recovered or purged.  Errors: CV_ERR_DELETED, CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_deleted_name_check(cv_vault *v, MDB_txn *txn, const char *name);
+/* CV_ERR_EXISTS naming the deleted certificate, other than name, that
+ * held a key with key id id when it was deleted: recovering it must find
+ * its key id free.  Errors: CV_ERR_EXISTS, CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_deleted_key_id_check(cv_vault *v, MDB_txn *txn, const char *name,
+			       const unsigned char id[20]);
+/* The vault header's recovery settings, read in txn.  Errors:
+ * CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_vault_recovery_read(cv_vault *v, MDB_txn *txn, cv_vault_recovery *out);
+/* Decode a deleted record (the deleted table's value rec) and call fn for
+ * each entry its delete moved out of the live tables (db one of certs,
+ * pending, ops_active, key_ids, key_nums, due), in order; *name is the
+ * certificate's name as written.  Errors: CV_ERR_CORRUPT, CV_ERR_NOMEM, or
+ * fn's. */
+typedef cv_err (*cv_deleted_entry_fn)(cv_vault *v, MDB_txn *txn, enum cv_db db,
+				      const MDB_val *key, const MDB_val *val,
+				      void *arg);
+cv_err cv_deleted_walk(cv_vault *v, MDB_txn *txn, const void *rec, size_t len,
+		       char name[CV_NAME_MAX + 1], cv_deleted_entry_fn fn, void *arg);
+/* 1 when a deleted certificate of this (lowercase) name exists in txn. */
+int cv_deleted_exists(cv_vault *v, MDB_txn *txn, const char *lname);
+
+/* A certificate record read from bytes (cv_cert_rec_read's decoding).
+ * Errors: CV_ERR_CORRUPT, CV_ERR_NOMEM. */
+cv_err cv_cert_rec_decode(const void *rec, size_t len, cv_cert_rec *out);
 
 /* Small owned-string helpers: NULL in, NULL out; on ENOMEM *ok is cleared. */
 char *cv_strdup_or_null(const char *s, int *ok);

@@ -36,6 +36,7 @@ enum cv_rec_type {
 	CV_REC_EVENT = 12,
 	CV_REC_MAIL_SETTINGS = 13,
 	CV_REC_HOOK = 14,
+	CV_REC_DELETED = 15,   /* a deleted certificate (softdelete.c) */
 };
 
 /* Field tags.  Numbers are part of the format: never reuse one. */
@@ -53,6 +54,8 @@ enum cv_rec_tag {
 	/* header */
 	CV_T_SERIAL = 10,
 	CV_T_VAULT_FORMAT = 11,
+	CV_T_RETENTION_DAYS = 12,  /* absent: 90 */
+	CV_T_PURGE_PROTECTION = 13, /* absent: 0 */
 
 	/* pin */
 	CV_T_SALT = 20,
@@ -66,6 +69,14 @@ enum cv_rec_tag {
 	CV_T_POLICY = 30,
 	CV_T_CURRENT = 31,
 	CV_T_NEXT_SEQ = 32,
+
+	/* deleted certificate: its name is CV_T_NAME; the entries moved out
+	 * of the live tables repeat as triples, in order */
+	CV_T_DELETED_DATE = 33,
+	CV_T_PURGE_DATE = 34,
+	CV_T_MOVED_DB = 35,      /* repeats: enum cv_db */
+	CV_T_MOVED_KEY = 36,     /* repeats */
+	CV_T_MOVED_VALUE = 37,   /* repeats */
 
 	/* version */
 	CV_T_DER = 40,

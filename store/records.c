@@ -185,23 +185,14 @@ cv_cert_rec_clear(cv_cert_rec *r)
 }
 
 cv_err
-cv_cert_rec_read(cv_vault *v, MDB_txn *txn, const char *name, cv_cert_rec *out)
+cv_cert_rec_decode(const void *rec, size_t len, cv_cert_rec *out)
 {
-	char lname[CV_NAME_MAX + 1];
 	cv_field f[CV_T__MAX];
-	MDB_val val;
 	uint64_t created, updated;
 	cv_err err;
 
 	memset(out, 0, sizeof(*out));
-	cv_name_key(name, lname);
-	if ((err = cv_db_get(v, txn, CV_DB_CERTS, lname, strlen(lname), &val)) != CV_OK) {
-		if (err == CV_ERR_NOT_FOUND)
-			return cv_err_set(CV_ERR_NOT_FOUND, "certificate '%s' was not found",
-					  name);
-		return err;
-	}
-	if ((err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_CERT, NULL, f)) != CV_OK ||
+	if ((err = cv_rec_parse(rec, len, CV_REC_CERT, NULL, f)) != CV_OK ||
 	    (err = cv_field_need(&f[CV_T_POLICY], "policy")) != CV_OK ||
 	    (err = cv_field_strbuf(&f[CV_T_NAME], out->name, sizeof(out->name))) != CV_OK ||
 	    (err = cv_field_strbuf(&f[CV_T_CURRENT], out->current, sizeof(out->current))) != CV_OK ||
@@ -215,6 +206,24 @@ cv_cert_rec_read(cv_vault *v, MDB_txn *txn, const char *name, cv_cert_rec *out)
 	out->created = (int64_t)created;
 	out->updated = (int64_t)updated;
 	return CV_OK;
+}
+
+cv_err
+cv_cert_rec_read(cv_vault *v, MDB_txn *txn, const char *name, cv_cert_rec *out)
+{
+	char lname[CV_NAME_MAX + 1];
+	MDB_val val;
+	cv_err err;
+
+	memset(out, 0, sizeof(*out));
+	cv_name_key(name, lname);
+	if ((err = cv_db_get(v, txn, CV_DB_CERTS, lname, strlen(lname), &val)) != CV_OK) {
+		if (err == CV_ERR_NOT_FOUND)
+			return cv_err_set(CV_ERR_NOT_FOUND, "certificate '%s' was not found",
+					  name);
+		return err;
+	}
+	return cv_cert_rec_decode(val.mv_data, val.mv_size, out);
 }
 
 cv_err

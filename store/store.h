@@ -75,6 +75,37 @@ cv_err cv_vault_create(const char *dir, const char *name,
 		       const char *user_pin, size_t user_pin_len,
 		       const char *so_pin, size_t so_pin_len);
 
+/* How long a deleted certificate stays recoverable, and whether it may be
+ * purged before then (Key Vault's soft-delete retention and purge
+ * protection).  A vault made before these were kept has 90 days and no
+ * purge protection. */
+#define CV_RETENTION_MIN 7
+#define CV_RETENTION_MAX 90
+#define CV_RETENTION_DEFAULT 90
+typedef struct cv_vault_recovery {
+	int retention_days;   /* CV_RETENTION_MIN..CV_RETENTION_MAX */
+	int purge_protection; /* 1: no purge before the scheduled date */
+} cv_vault_recovery;
+
+/* cv_vault_create with recovery settings (NULL: 90 days, no protection).
+ * Errors: as cv_vault_create, plus CV_ERR_INVALID for retention days
+ * outside 7..90. */
+cv_err cv_vault_create_with(const char *dir, const char *name,
+			    const char *user_pin, size_t user_pin_len,
+			    const char *so_pin, size_t so_pin_len,
+			    const cv_vault_recovery *rec);
+
+/* Turn purge protection on.  Nothing turns it off (not vault reinit).
+ * Needs a login.  Errors: CV_ERR_NOT_LOGGED_IN, CV_ERR_READ_ONLY,
+ * CV_ERR_CORRUPT, CV_ERR_IO, CV_ERR_FULL. */
+cv_err cv_vault_enable_purge_protection(cv_vault *v);
+
+/* Key Vault's recovery level for the settings: "Recoverable+Purgeable",
+ * "Recoverable" (purge protection), and for fewer than 90 days
+ * "CustomizedRecoverable+Purgeable" and "CustomizedRecoverable".
+ * Static storage. */
+const char *cv_recovery_level(const cv_vault_recovery *r);
+
 /* Open the vault in dir.  The folder, data.mdb and lock.mdb must belong to
  * the caller or root, be no symbolic links and not be writable by others;
  * the folder's parent not writable by others unless sticky (a read-only
@@ -109,6 +140,7 @@ typedef struct cv_vault_info {
 	int user_pin_initialized;
 	int read_only;              /* this process may only read the vault */
 	uint64_t generation;        /* grows with every committed change */
+	cv_vault_recovery recovery;
 } cv_vault_info;
 
 /* Read the vault's header.  Errors: CV_ERR_IO, CV_ERR_CORRUPT. */
@@ -139,6 +171,7 @@ cv_err cv_vault_backup(cv_vault *v, int fd);
 typedef struct cv_verify_counts {
 	size_t certs, versions, keys, secrets, operations, issuers, contacts;
 	size_t triggers, due, outbox, events, ops_active;
+	size_t deleted;     /* deleted certificates */
 	size_t sealed;      /* sealed records opened under the master key */
 	size_t problems;    /* damage found, each given to problem() */
 	int logged_in;      /* the sealed records were opened */
@@ -373,6 +406,67 @@ cv_err cv_cert_list_versions(cv_vault *v, const char *name,
 cv_err cv_cert_set_attributes(cv_vault *v, const char *name,
 			      const char *version, int enabled,
 			      const cv_tags *tags, cv_cert_version **out);
+
+/* --- Deleted certificates (Key Vault's soft delete) ----------------------
+ *
+ * A delete moves a certificate with all its versions, policy, keys,
+ * secrets and pending operation to the deleted state in one transaction.
+ * Nothing that reads live certificates sees it any more (gets, lists, the
+ * PKCS#11 face's finds and handles, lifetime triggers, the operation pass);
+ * its name cannot be reused (CV_ERR_DELETED) until it is recovered, which
+ * puts everything back as it was, or purged, which destroys it.  A vault
+ * with purge protection refuses a purge before the scheduled date. */
+
+typedef struct cv_deleted_cert {
+	char name[CV_NAME_MAX + 1];      /* as written */
+	char recovery_id[CV_NAME_MAX + 21]; /* "deletedcertificates/NAME" */
+	int64_t deleted;                 /* deletion date */
+	int64_t scheduled_purge;         /* deleted + the retention days */
+	cv_cert_version *cert;           /* the current version as it was (a
+					    placeholder, version "", when it
+					    had none yet) */
+} cv_deleted_cert;
+
+void cv_deleted_cert_free(cv_deleted_cert *d);
+void cv_deleted_cert_list_free(cv_deleted_cert **list, size_t n);
+
+/* Delete name.  *out (may be NULL) is the deleted certificate, the
+ * caller's.  Needs a login.  Errors: CV_ERR_BAD_NAME, CV_ERR_NOT_FOUND,
+ * CV_ERR_NOT_LOGGED_IN, CV_ERR_READ_ONLY, CV_ERR_CORRUPT, CV_ERR_IO,
+ * CV_ERR_FULL. */
+cv_err cv_cert_delete(cv_vault *v, const char *name, cv_deleted_cert **out);
+
+/* Put a deleted certificate back, every record and index entry as it was
+ * (its key handles and CKA_IDs too).  *out (may be NULL) is its current
+ * version.  Needs a login.  Errors: CV_ERR_BAD_NAME, CV_ERR_NOT_FOUND
+ * ("Deleted Certificate not found: NAME"), CV_ERR_EXISTS (another
+ * certificate holds its key id or name: damage), CV_ERR_NOT_LOGGED_IN,
+ * CV_ERR_CORRUPT, CV_ERR_IO, CV_ERR_FULL. */
+cv_err cv_cert_recover(cv_vault *v, const char *name, cv_cert_version **out);
+
+/* Destroy a deleted certificate: versions, keys, secrets, triggers.
+ * Needs a login.  Errors: CV_ERR_BAD_NAME, CV_ERR_NOT_FOUND,
+ * CV_ERR_PURGE_PROTECTED (purge protection and the scheduled date not
+ * reached), CV_ERR_NOT_LOGGED_IN, CV_ERR_CORRUPT, CV_ERR_IO. */
+cv_err cv_cert_purge(cv_vault *v, const char *name);
+
+/* A deleted certificate.  *out is the caller's.  Errors: CV_ERR_BAD_NAME,
+ * CV_ERR_NOT_FOUND ("Deleted Certificate not found: NAME"),
+ * CV_ERR_CORRUPT, CV_ERR_NOMEM. */
+cv_err cv_cert_get_deleted(cv_vault *v, const char *name,
+			   cv_deleted_cert **out);
+
+/* Every deleted certificate, by name.  *out is the caller's
+ * (cv_deleted_cert_list_free).  Errors: CV_ERR_CORRUPT, CV_ERR_NOMEM,
+ * CV_ERR_IO. */
+cv_err cv_cert_list_deleted(cv_vault *v, cv_deleted_cert ***out, size_t *n);
+
+/* Purge every deleted certificate whose scheduled purge date is at or
+ * before now (0: the present time), each in its own transaction; what
+ * `certvault run` calls each pass.  *purged (may be NULL) counts them.
+ * Needs a login.  Errors: as cv_cert_purge (the first failure stops the
+ * walk). */
+cv_err cv_vault_purge_due(cv_vault *v, int64_t now, size_t *purged);
 
 /* The certificate's policy.  Errors: CV_ERR_NOT_FOUND, CV_ERR_CORRUPT. */
 cv_err cv_cert_policy_get(cv_vault *v, const char *name, cv_policy **out);

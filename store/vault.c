@@ -33,6 +33,7 @@ static const char *const db_names[CV_DB__COUNT] = {
 	[CV_DB_OUTBOX] = "outbox",
 	[CV_DB_EVENTS] = "events",
 	[CV_DB_OPS_ACTIVE] = "ops_active",
+	[CV_DB_DELETED] = "deleted",
 };
 
 static const char *const pin_keys[] = {
@@ -387,6 +388,7 @@ done:
  * is no damage (*missing says so: MISSING_LIFE, MISSING_OP_INDEX). */
 #define MISSING_LIFE 1
 #define MISSING_OP_INDEX 2
+#define MISSING_DELETED 4
 
 static cv_err
 open_dbis(cv_vault *v, MDB_txn *txn, unsigned flags, int *missing)
@@ -401,7 +403,8 @@ open_dbis(cv_vault *v, MDB_txn *txn, unsigned flags, int *missing)
 			f |= MDB_DUPSORT;
 		rc = mdb_dbi_open(txn, db_names[i], f, &v->dbi[i]);
 		if (rc == MDB_NOTFOUND && i >= CV_DB_TRIGGERS) {
-			*missing |= i == CV_DB_OPS_ACTIVE ? MISSING_OP_INDEX : MISSING_LIFE;
+			*missing |= i == CV_DB_OPS_ACTIVE ? MISSING_OP_INDEX :
+				    i == CV_DB_DELETED ? MISSING_DELETED : MISSING_LIFE;
 			continue;
 		}
 		if (rc == MDB_NOTFOUND)
@@ -544,6 +547,15 @@ cv_err
 cv_vault_create(const char *dir, const char *name, const char *user_pin,
 		size_t user_pin_len, const char *so_pin, size_t so_pin_len)
 {
+	return cv_vault_create_with(dir, name, user_pin, user_pin_len, so_pin,
+				    so_pin_len, NULL);
+}
+
+cv_err
+cv_vault_create_with(const char *dir, const char *name, const char *user_pin,
+		     size_t user_pin_len, const char *so_pin, size_t so_pin_len,
+		     const cv_vault_recovery *rec)
+{
 	cv_err err;
 	cv_vault *v = NULL;
 	MDB_txn *txn = NULL;
@@ -562,6 +574,11 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 	if ((user_pin != NULL && (err = pin_check(user_pin, user_pin_len)) != CV_OK) ||
 	    (err = pin_check(so_pin, so_pin_len)) != CV_OK)
 		return err;
+	if (rec != NULL && (rec->retention_days < CV_RETENTION_MIN ||
+			    rec->retention_days > CV_RETENTION_MAX))
+		return cv_err_set(CV_ERR_INVALID,
+				  "retention days must be %d to %d, not %d",
+				  CV_RETENTION_MIN, CV_RETENTION_MAX, rec->retention_days);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return cv_err_set(CV_ERR_IO, "%s: %s", dir, strerror(errno));
 	if ((err = cv_vault_files_open(dir, 1, &files)) != CV_OK)
@@ -594,6 +611,10 @@ cv_vault_create(const char *dir, const char *name, const char *user_pin,
 	cv_rec_put_str(&w, CV_T_SERIAL, serial);
 	cv_rec_put_u64(&w, CV_T_CREATED, (uint64_t)cv_now());
 	cv_rec_put_u64(&w, CV_T_VAULT_FORMAT, CV_VAULT_FORMAT);
+	if (rec != NULL) {
+		cv_rec_put_u64(&w, CV_T_RETENTION_DAYS, (uint64_t)rec->retention_days);
+		cv_rec_put_u64(&w, CV_T_PURGE_PROTECTION, rec->purge_protection ? 1 : 0);
+	}
 	if ((err = cv_rec_finish(&w)) != CV_OK ||
 	    (err = cv_db_put(v, txn, CV_DB_META, "header", 6, w.p, w.len,
 			     MDB_NOOVERWRITE)) != CV_OK ||
@@ -683,6 +704,7 @@ cv_vault_open(const char *dir, cv_vault **out)
 	}
 	v->has_life = !(missing & MISSING_LIFE);
 	v->has_op_index = !(missing & MISSING_OP_INDEX);
+	v->has_deleted = !(missing & MISSING_DELETED);
 	*out = v;
 	v = NULL;
 done:
@@ -733,6 +755,85 @@ cv_vault_abandon(cv_vault *v)
 	free(v);
 }
 
+/* The recovery settings of a parsed header; a vault made before them
+ * has 90 days and no purge protection. */
+static cv_err
+header_recovery(const cv_field f[CV_T__MAX], cv_vault_recovery *out)
+{
+	uint64_t days, protect;
+	cv_err err;
+
+	if ((err = cv_field_u64(&f[CV_T_RETENTION_DAYS], CV_RETENTION_DEFAULT,
+				&days)) != CV_OK ||
+	    (err = cv_field_u64(&f[CV_T_PURGE_PROTECTION], 0, &protect)) != CV_OK)
+		return err;
+	if (days < CV_RETENTION_MIN || days > CV_RETENTION_MAX || protect > 1)
+		return cv_err_set(CV_ERR_CORRUPT,
+				  "the vault header's recovery settings are damaged");
+	out->retention_days = (int)days;
+	out->purge_protection = (int)protect;
+	return CV_OK;
+}
+
+cv_err
+cv_vault_recovery_read(cv_vault *v, MDB_txn *txn, cv_vault_recovery *out)
+{
+	MDB_val val;
+	cv_field f[CV_T__MAX];
+	cv_err err;
+
+	if ((err = cv_db_get(v, txn, CV_DB_META, "header", 6, &val)) != CV_OK ||
+	    (err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_HEADER, NULL, f)) != CV_OK)
+		return err;
+	return header_recovery(f, out);
+}
+
+cv_err
+cv_vault_enable_purge_protection(cv_vault *v)
+{
+	MDB_txn *txn = NULL;
+	MDB_val val;
+	cv_field f[CV_T__MAX];
+	cv_wbuf w = { 0 };
+	size_t off = 0, vlen;
+	unsigned tag;
+	const unsigned char *p;
+	cv_err err;
+
+	cv_err_clear();
+	if ((err = cv_txn_write(v, &txn)) != CV_OK)
+		return err;
+	if ((err = cv_db_get(v, txn, CV_DB_META, "header", 6, &val)) != CV_OK ||
+	    (err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_HEADER, NULL, f)) != CV_OK)
+		goto done;
+	/* Every field as it was, and the flag on: a field this certvault
+	 * does not know stays. */
+	cv_rec_begin(&w, CV_REC_HEADER);
+	while (cv_rec_next(val.mv_data, val.mv_size, &off, &tag, &p, &vlen))
+		if (tag != CV_T_PURGE_PROTECTION)
+			cv_rec_put(&w, tag, p, vlen);
+	cv_rec_put_u64(&w, CV_T_PURGE_PROTECTION, 1);
+	if ((err = cv_rec_finish(&w)) != CV_OK ||
+	    (err = cv_db_put(v, txn, CV_DB_META, "header", 6, w.p, w.len, 0)) != CV_OK)
+		goto done;
+	err = cv_txn_write_commit(v, txn);
+	txn = NULL;
+done:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	cv_wbuf_free(&w);
+	return err;
+}
+
+const char *
+cv_recovery_level(const cv_vault_recovery *r)
+{
+	if (r->retention_days < CV_RETENTION_DEFAULT)
+		return r->purge_protection ? "CustomizedRecoverable"
+					   : "CustomizedRecoverable+Purgeable";
+	return r->purge_protection ? "Recoverable" : "Recoverable+Purgeable";
+}
+
 cv_err
 cv_vault_info_get(cv_vault *v, cv_vault_info *out)
 {
@@ -751,7 +852,8 @@ cv_vault_info_get(cv_vault *v, cv_vault_info *out)
 	    (err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_HEADER, NULL, f)) != CV_OK ||
 	    (err = cv_field_strbuf(&f[CV_T_NAME], out->name, sizeof(out->name))) != CV_OK ||
 	    (err = cv_field_strbuf(&f[CV_T_SERIAL], out->serial, sizeof(out->serial))) != CV_OK ||
-	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &created)) != CV_OK)
+	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &created)) != CV_OK ||
+	    (err = header_recovery(f, &out->recovery)) != CV_OK)
 		goto done;
 	err = pin_rec_read(v, txn, CV_USER_NORMAL, &user);
 	out->user_pin_initialized = err == CV_OK;
@@ -1056,7 +1158,7 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 		CV_DB_CERTS, CV_DB_VERSIONS, CV_DB_KEYS, CV_DB_SECRETS,
 		CV_DB_PENDING, CV_DB_KEY_IDS, CV_DB_KEY_NUMS,
 		CV_DB_TRIGGERS, CV_DB_DUE, CV_DB_OUTBOX, CV_DB_EVENTS,
-		CV_DB_OPS_ACTIVE,
+		CV_DB_OPS_ACTIVE, CV_DB_DELETED,
 	};
 	unsigned char *mk = NULL;
 	unsigned char fresh[CV_MASTER_KEY_LEN];
@@ -1067,6 +1169,7 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 	cv_wbuf w = { 0 };
 	uint64_t created = 0;
 	char serial[17];
+	cv_vault_recovery rec;
 	size_t i;
 	int rc;
 	cv_err err;
@@ -1089,7 +1192,8 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 	if ((err = txn_write_any_user(v, &txn)) != CV_OK)
 		goto done;
 	for (i = 0; i < sizeof(wiped) / sizeof(wiped[0]); i++) {
-		if (wiped[i] == CV_DB_OPS_ACTIVE ? !v->has_op_index :
+		if (wiped[i] == CV_DB_DELETED ? !v->has_deleted :
+		    wiped[i] == CV_DB_OPS_ACTIVE ? !v->has_op_index :
 		    wiped[i] >= CV_DB_TRIGGERS && !v->has_life)
 			continue;
 		if ((rc = mdb_drop(txn, v->dbi[wiped[i]], 0)) != 0) {
@@ -1110,13 +1214,18 @@ cv_vault_reinit(cv_vault *v, const char *so_pin, size_t so_len, const char *name
 	if ((err = cv_db_get(v, txn, CV_DB_META, "header", 6, &val)) != CV_OK ||
 	    (err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_HEADER, NULL, f)) != CV_OK ||
 	    (err = cv_field_strbuf(&f[CV_T_SERIAL], serial, sizeof(serial))) != CV_OK ||
-	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &created)) != CV_OK)
+	    (err = cv_field_u64(&f[CV_T_CREATED], 0, &created)) != CV_OK ||
+	    (err = header_recovery(f, &rec)) != CV_OK)
 		goto done;
 	cv_rec_begin(&w, CV_REC_HEADER);
 	cv_rec_put_str(&w, CV_T_NAME, name);
 	cv_rec_put_str(&w, CV_T_SERIAL, serial);
 	cv_rec_put_u64(&w, CV_T_CREATED, created);
 	cv_rec_put_u64(&w, CV_T_VAULT_FORMAT, CV_VAULT_FORMAT);
+	/* The vault's recovery settings outlive its contents: purge
+	 * protection, once on, stays on. */
+	cv_rec_put_u64(&w, CV_T_RETENTION_DAYS, (uint64_t)rec.retention_days);
+	cv_rec_put_u64(&w, CV_T_PURGE_PROTECTION, rec.purge_protection ? 1 : 0);
 	if ((err = cv_rec_finish(&w)) != CV_OK ||
 	    (err = cv_db_put(v, txn, CV_DB_META, "header", 6, w.p, w.len, 0)) != CV_OK)
 		goto done;

@@ -203,7 +203,8 @@ check_version(struct verify *s, const MDB_val *k, const MDB_val *val)
 	if (decodes(s, "versions", k, val, CV_REC_VERSION, repeats, f) &&
 	    !f[CV_T_DER].present)
 		damaged(s, "versions", k, "has no certificate");
-	if (!exists(s, CV_DB_CERTS, name, strlen(name)))
+	if (!exists(s, CV_DB_CERTS, name, strlen(name)) &&
+	    !cv_deleted_exists(s->v, s->txn, name))
 		damaged(s, "versions", k, "its certificate %s does not exist", name);
 	if (!exists(s, CV_DB_KEYS, k->mv_data, k->mv_size))
 		damaged(s, "versions", k, "its key does not exist");
@@ -450,6 +451,163 @@ check_active(struct verify *s, const MDB_val *k, const MDB_val *val)
 	return CV_OK;
 }
 
+/* --- The deleted state ----------------------------------------------------- */
+
+struct deleted_check {
+	struct verify *s;
+	const MDB_val *k;        /* the deleted record's key */
+	const char *lname;
+	int certs;               /* certificate records moved */
+	cv_cert_rec cert;
+};
+
+/* One entry a delete moved out of the live tables: it names what is
+ * still there (a key, a trigger) and is itself gone from the live table. */
+static cv_err
+deleted_entry(cv_vault *v, MDB_txn *txn, enum cv_db db, const MDB_val *key,
+	      const MDB_val *val, void *arg)
+{
+	struct deleted_check *dc = arg;
+	struct verify *s = dc->s;
+	cv_err err;
+
+	(void)v;
+	(void)txn;
+	switch (db) {
+	case CV_DB_CERTS:
+		dc->certs++;
+		if (key->mv_size != strlen(dc->lname) ||
+		    memcmp(key->mv_data, dc->lname, key->mv_size) != 0)
+			damaged(s, "deleted", dc->k, "holds the record of another certificate");
+		cv_cert_rec_clear(&dc->cert);
+		cv_err_clear();
+		if ((err = cv_cert_rec_decode(val->mv_data, val->mv_size, &dc->cert)) != CV_OK) {
+			if (err == CV_ERR_NOMEM)
+				return err;
+			damaged(s, "deleted", dc->k, "its certificate record does not decode: %s",
+				reason(err));
+		}
+		break;
+	case CV_DB_KEY_IDS:
+	case CV_DB_KEY_NUMS:
+		/* whether the live index still has them: deleted_keys_unindexed */
+		if (!exists(s, CV_DB_KEYS, val->mv_data, val->mv_size))
+			damaged(s, "deleted", dc->k, "its %s entry names a key that does not exist",
+				db == CV_DB_KEY_IDS ? "key id" : "key number");
+		break;
+	case CV_DB_DUE:
+		if (key->mv_size <= 8 ||
+		    !exists(s, CV_DB_TRIGGERS, (const unsigned char *)key->mv_data + 8,
+			    key->mv_size - 8))
+			damaged(s, "deleted", dc->k, "its due entry names a trigger that does not "
+				"exist");
+		else if (exists(s, db, key->mv_data, key->mv_size))
+			damaged(s, "deleted", dc->k, "its trigger is still in the due index");
+		break;
+	default: /* pending, ops_active: checked by name below */
+		break;
+	}
+	return CV_OK;
+}
+
+/* No live index entry points at a key of the deleted certificate lname. */
+static cv_err
+deleted_keys_unindexed(struct verify *s, const MDB_val *dk, const char *lname)
+{
+	unsigned char prefix[CV_NAME_MAX + 1], nk[8];
+	size_t plen = strlen(lname) + 1;
+	MDB_cursor *cur = NULL, *ids = NULL;
+	MDB_val k, d, id, vk, got;
+	char version[CV_VERSION_LEN + 1];
+	cv_key_rec kr;
+	cv_err err = CV_OK;
+	int rc;
+
+	memset(&kr, 0, sizeof(kr));
+	memcpy(prefix, lname, plen);
+	if ((rc = mdb_cursor_open(s->txn, s->v->dbi[CV_DB_KEYS], &cur)) != 0 ||
+	    (rc = mdb_cursor_open(s->txn, s->v->dbi[CV_DB_KEY_IDS], &ids)) != 0) {
+		err = cv_mdb_err(rc, "verify");
+		goto done;
+	}
+	k.mv_data = prefix;
+	k.mv_size = plen;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size == plen + CV_VERSION_LEN && memcmp(k.mv_data, prefix, plen) == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		memcpy(version, (const char *)k.mv_data + plen, CV_VERSION_LEN);
+		version[CV_VERSION_LEN] = '\0';
+		cv_err_clear();
+		if (cv_key_rec_read_part(s->v, s->txn, lname, version, 0, &kr) != CV_OK)
+			continue; /* reported under keys */
+		num_be(kr.num, nk);
+		if (cv_db_get(s->v, s->txn, CV_DB_KEY_NUMS, nk, sizeof(nk), &got) == CV_OK &&
+		    got.mv_size == k.mv_size && memcmp(got.mv_data, k.mv_data, k.mv_size) == 0)
+			damaged(s, "deleted", dk, "key_nums still points at its key %s", version);
+		id.mv_data = kr.key_id;
+		id.mv_size = sizeof(kr.key_id);
+		vk = k;
+		if (mdb_cursor_get(ids, &id, &vk, MDB_GET_BOTH) == 0)
+			damaged(s, "deleted", dk, "key_ids still points at its key %s", version);
+		cv_key_rec_clear(&kr);
+	}
+	cv_err_clear();
+done:
+	cv_key_rec_clear(&kr);
+	mdb_cursor_close(ids);
+	mdb_cursor_close(cur);
+	return err;
+}
+
+static cv_err
+check_deleted(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	char lname[CV_NAME_MAX + 1], written[CV_NAME_MAX + 1], wl[CV_NAME_MAX + 1];
+	struct deleted_check dc;
+	cv_vkey vk;
+	cv_err err;
+
+	memset(&dc, 0, sizeof(dc));
+	if (!name_key(k, lname)) {
+		damaged(s, "deleted", k, "the key is not a certificate name");
+		return CV_OK;
+	}
+	dc.s = s;
+	dc.k = k;
+	dc.lname = lname;
+	cv_err_clear();
+	err = cv_deleted_walk(s->v, s->txn, val->mv_data, val->mv_size, written,
+			      deleted_entry, &dc);
+	if (err == CV_ERR_NOMEM || (err != CV_OK && err != CV_ERR_CORRUPT))
+		goto done;
+	if (err != CV_OK) {
+		damaged(s, "deleted", k, "does not decode: %s", reason(err));
+		err = CV_OK;
+		goto done;
+	}
+	cv_name_key(written, wl);
+	if (strcmp(wl, lname) != 0)
+		damaged(s, "deleted", k, "names the certificate %s", written);
+	if (dc.certs != 1)
+		damaged(s, "deleted", k, "holds %d certificate records, not one", dc.certs);
+	if (exists(s, CV_DB_CERTS, lname, strlen(lname)))
+		damaged(s, "deleted", k, "the certificate is both live and deleted");
+	if (exists(s, CV_DB_PENDING, lname, strlen(lname)) ||
+	    (s->v->has_op_index && exists(s, CV_DB_OPS_ACTIVE, lname, strlen(lname))))
+		damaged(s, "deleted", k, "its operation is still live");
+	if ((err = deleted_keys_unindexed(s, k, lname)) != CV_OK)
+		goto done;
+	if (dc.certs == 1 && dc.cert.current[0] != '\0') {
+		cv_vkey_make(&vk, lname, dc.cert.current);
+		if (!exists(s, CV_DB_VERSIONS, vk.b, vk.len))
+			damaged(s, "deleted", k, "its current version %s does not exist",
+				dc.cert.current);
+	}
+done:
+	cv_cert_rec_clear(&dc.cert);
+	return err;
+}
+
 static cv_err
 check_mail_settings(struct verify *s)
 {
@@ -508,6 +666,9 @@ cv_vault_verify(cv_vault *v, cv_verify_counts *counts,
 		goto done;
 	if (v->has_op_index &&
 	    (err = walk(&s, CV_DB_OPS_ACTIVE, &counts->ops_active, check_active)) != CV_OK)
+		goto done;
+	if (v->has_deleted &&
+	    (err = walk(&s, CV_DB_DELETED, &counts->deleted, check_deleted)) != CV_OK)
 		goto done;
 	err = check_mail_settings(&s);
 done:

@@ -89,6 +89,22 @@ int cli_vault_clear_hook(struct cli_ctx *ctx, const struct cli_command *cmd,
 int cli_certificate_uri(struct cli_ctx *ctx, const struct cli_command *cmd,
 			int argc, char **argv);
 
+/* Soft delete (cmd_deleted.c), commands of cli_group_certificate. */
+int cli_certificate_delete(struct cli_ctx *ctx, const struct cli_command *cmd,
+			   int argc, char **argv);
+int cli_certificate_list_deleted(struct cli_ctx *ctx, const struct cli_command *cmd,
+				 int argc, char **argv);
+int cli_certificate_show_deleted(struct cli_ctx *ctx, const struct cli_command *cmd,
+				 int argc, char **argv);
+int cli_certificate_recover(struct cli_ctx *ctx, const struct cli_command *cmd,
+			    int argc, char **argv);
+int cli_certificate_purge(struct cli_ctx *ctx, const struct cli_command *cmd,
+			  int argc, char **argv);
+/* A pass's purge of the deleted certificates past their date as at now
+ * (0: the present), a line on out when it purged any; 1 on a failure
+ * (reported), else 0. */
+int cli_run_purge(cv_vault *v, int64_t now, FILE *out);
+
 /* `certvault run` (cmd_run.c): a command of its own, not of a group. */
 int cli_run(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	    char **argv);
@@ -279,6 +295,8 @@ json_t *cli_json_issuer(const char *vault, const cv_issuer *is,
 json_t *cli_json_contacts(const char *vault, const cv_contact *c, size_t n,
 			  enum cli_form form);
 json_t *cli_json_vault(const cv_vault_info *info, enum cli_form form);
+/* A time as the other objects print it (RFC 3339 UTC). */
+json_t *cli_json_time(int64_t t);
 
 /* Print j (consumed) as JSON or as key: value lines by ctx->json.  NULL is
  * out of memory.  Returns an exit status. */

@@ -834,6 +834,23 @@ static const struct cli_command certificate_commands[] = {
 	  "--name N [--version V] [--enabled true|false] [--tags K=V ...]",
 	  "Enable or disable a version, replace its tags (--tags '' clears).",
 	  cert_set_attributes },
+	/* soft delete (cmd_deleted.c) */
+	{ "delete", "certificate delete", "--name N",
+	  "Delete a certificate with all its versions, policy, keys, secrets and "
+	  "pending operation: it can be recovered until its scheduled purge date "
+	  "(the vault's retention days); needs the PIN.", cli_certificate_delete },
+	{ "list-deleted", "certificate list-deleted", "",
+	  "List the deleted certificates, with their recovery ids and dates.",
+	  cli_certificate_list_deleted },
+	{ "show-deleted", "certificate show-deleted", "--name N",
+	  "Show a deleted certificate.", cli_certificate_show_deleted },
+	{ "recover", "certificate recover", "--name N",
+	  "Put a deleted certificate back as it was; needs the PIN.",
+	  cli_certificate_recover },
+	{ "purge", "certificate purge", "--name N",
+	  "Destroy a deleted certificate for good (refused before its scheduled "
+	  "purge date when the vault has purge protection); needs the PIN.",
+	  cli_certificate_purge },
 };
 
 static const struct cli_group *const certificate_subgroups[] = {

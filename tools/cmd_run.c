@@ -167,6 +167,8 @@ cli_run(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 				goto done;
 			}
 			faults += lf;
+			if (!stop_pending())
+				faults += cli_run_purge(v, now_lr.now, stdout);
 		}
 		if (once) {
 			rc = faults == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;

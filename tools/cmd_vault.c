@@ -21,7 +21,31 @@ enum {
 	OPT_FILE,
 	OPT_OVERWRITE,
 	OPT_NO_LOGIN,
+	OPT_RETENTION_DAYS,
+	OPT_PURGE_PROTECTION,
 };
+
+/* --enable-purge-protection alone, or with true/false (as its own argument
+ * or after '='): the value, checked after the whole line is read (so that
+ * --help still wins). */
+static const char *
+purge_protection_arg(struct cli_opts *o)
+{
+	const char *arg = o->arg != NULL ? o->arg : cli_opts_more(o);
+
+	return arg != NULL ? arg : "true";
+}
+
+/* 1, 0, or -1 after a usage line. */
+static int
+purge_protection_value(const struct cli_command *cmd, const char *arg)
+{
+	int b = cli_parse_bool(arg);
+
+	if (b < 0)
+		cli_usage(cmd, "--enable-purge-protection takes true or false, not '%s'", arg);
+	return b;
+}
 
 /* What vault create looks at before it asks for any PIN, so that a bad
  * folder costs no typing.  The store checks the folder again as it makes
@@ -207,11 +231,18 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		{ "so-pin-file", required_argument, NULL, OPT_SO_PIN_FILE },
 		{ "system", no_argument, NULL, OPT_SYSTEM },
 		{ "no-register", no_argument, NULL, OPT_NO_REGISTER },
+		{ "retention-days", required_argument, NULL, OPT_RETENTION_DAYS },
+		{ "enable-purge-protection", optional_argument, NULL,
+		  OPT_PURGE_PROTECTION },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_opts o;
 	const char *name = NULL, *pin_file = NULL, *so_pin_file = NULL;
 	int system = 0, no_register = 0;
+	cv_vault_recovery recovery = { .retention_days = CV_RETENTION_DEFAULT };
+	const char *days_arg = NULL, *protect_arg = NULL;
+	char *end;
+	long days;
 	char *conf = NULL;
 	cv_vault_info info;
 	json_t *j = NULL;
@@ -240,6 +271,12 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		case OPT_NO_REGISTER:
 			no_register = 1;
 			break;
+		case OPT_RETENTION_DAYS:
+			days_arg = o.arg;
+			break;
+		case OPT_PURGE_PROTECTION:
+			protect_arg = purge_protection_arg(&o);
+			break;
 		default:
 			rc = o.rc;
 			goto done;
@@ -247,6 +284,21 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	}
 	if (name == NULL) {
 		rc = cli_usage(cmd, "--name is required");
+		goto done;
+	}
+	if (days_arg != NULL) {
+		days = strtol(days_arg, &end, 10);
+		if (end == days_arg || *end != '\0' || days < CV_RETENTION_MIN ||
+		    days > CV_RETENTION_MAX) {
+			rc = cli_usage(cmd, "--retention-days is %d to %d, not '%s'",
+				       CV_RETENTION_MIN, CV_RETENTION_MAX, days_arg);
+			goto done;
+		}
+		recovery.retention_days = (int)days;
+	}
+	if (protect_arg != NULL &&
+	    (recovery.purge_protection = purge_protection_value(cmd, protect_arg)) < 0) {
+		rc = CLI_EXIT_USAGE;
 		goto done;
 	}
 	if (system && no_register) {
@@ -286,8 +338,8 @@ vault_create(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	if (rc != CLI_EXIT_OK)
 		goto done;
 	rc = CLI_EXIT_FAIL;
-	err = cv_vault_create(ctx->vault_dir, name, user.v, user.len, so.v,
-			      so.len);
+	err = cv_vault_create_with(ctx->vault_dir, name, user.v, user.len, so.v,
+				   so.len, &recovery);
 	if (err != CV_OK) {
 		rc = cli_fail_store(err);
 		goto done;
@@ -339,6 +391,63 @@ vault_show(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	rc = cli_vault_open(ctx, &v);
 	if (rc != CLI_EXIT_OK)
 		goto done;
+	rc = show_info(ctx, v);
+done:
+	cv_vault_close(v);
+	return rc;
+}
+
+static int
+vault_update(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+	     char **argv)
+{
+	static const struct option opts[] = {
+		{ "enable-purge-protection", optional_argument, NULL,
+		  OPT_PURGE_PROTECTION },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_opts o;
+	cv_vault_info info;
+	cv_vault *v = NULL;
+	const char *protect_arg = NULL;
+	cv_err err;
+	int c, protect, rc = CLI_EXIT_FAIL;
+
+	cli_opts_init(&o, ctx, cmd, argc, argv, opts);
+	while ((c = cli_opts_next(&o)) != CLI_OPT_END) {
+		if (c != OPT_PURGE_PROTECTION) {
+			rc = o.rc;
+			goto done;
+		}
+		protect_arg = purge_protection_arg(&o);
+	}
+	if (protect_arg == NULL) {
+		rc = cli_usage(cmd, "nothing to change: give --enable-purge-protection");
+		goto done;
+	}
+	if ((protect = purge_protection_value(cmd, protect_arg)) < 0) {
+		rc = CLI_EXIT_USAGE;
+		goto done;
+	}
+	if ((rc = cli_vault_open(ctx, &v)) != CLI_EXIT_OK)
+		goto done;
+	rc = CLI_EXIT_FAIL;
+	if ((err = cv_vault_info_get(v, &info)) != CV_OK) {
+		rc = cli_fail_store(err);
+		goto done;
+	}
+	if (protect == 0) {
+		rc = info.recovery.purge_protection
+		     ? cli_fail("purge protection cannot be turned off once it is enabled")
+		     : show_info(ctx, v);
+		goto done;
+	}
+	if ((rc = cli_login(v, CV_USER_NORMAL, NULL)) != CLI_EXIT_OK)
+		goto done;
+	if ((err = cv_vault_enable_purge_protection(v)) != CV_OK) {
+		rc = cli_fail_store(err);
+		goto done;
+	}
 	rc = show_info(ctx, v);
 done:
 	cv_vault_close(v);
@@ -634,6 +743,11 @@ vault_verify(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		      "sealedOpened", (json_int_t)n.sealed,
 		      "loggedIn", n.logged_in,
 		      "problems", (json_int_t)n.problems);
+	if (j != NULL && json_object_set_new(j, "deletedCertificates",
+					     json_integer((json_int_t)n.deleted)) != 0) {
+		json_decref(j);
+		j = NULL;
+	}
 	rc = cli_print(ctx, j);
 	j = NULL;
 	if (rc == CLI_EXIT_OK && n.problems > 0)
@@ -646,17 +760,23 @@ done:
 
 static const struct cli_command vault_commands[] = {
 	{ "create", "vault create",
-	  "--name NAME [--pin-file F] [--so-pin-file F] [--system | --no-register]",
+	  "--name NAME [--pin-file F] [--so-pin-file F] [--system | --no-register] "
+	  "[--retention-days N] [--enable-purge-protection [true|false]]",
 	  "Create a vault in the chosen folder (PINs from the files, "
 	  "CERTVAULT_PIN/CERTVAULT_SO_PIN, or asked twice; the folder is "
 	  "checked first) and register it with a `vault = DIR` line in the "
 	  "config file (--config, $CERTVAULT_CONF, else "
 	  "$XDG_CONFIG_HOME/certvault/certvault.conf or "
 	  "~/.config/certvault/certvault.conf; --system: "
-	  "/etc/certvault/certvault.conf, as root).", vault_create },
+	  "/etc/certvault/certvault.conf, as root).  A deleted certificate "
+	  "stays recoverable for --retention-days (7 to 90, default 90); "
+	  "--enable-purge-protection refuses any purge before that.", vault_create },
 	{ "show", "vault show", "[--json]",
-	  "Show the vault's name, serial, folder, creation time and PIN state.",
+	  "Show the vault's name, serial, folder, creation time, PIN state, "
+	  "retention days, purge protection and recovery level.",
 	  vault_show },
+	{ "update", "vault update", "--enable-purge-protection [true]",
+	  "Turn purge protection on; nothing turns it off.", vault_update },
 	{ "backup", "vault backup", "--file F [--overwrite]",
 	  "Copy the whole vault into the new file F (mode 0600) while "
 	  "applications and the tool go on using it: one consistent, compacted "

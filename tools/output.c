@@ -416,6 +416,12 @@ cli_json_contacts(const char *vault, const cv_contact *c, size_t n,
 }
 
 json_t *
+cli_json_time(int64_t t)
+{
+	return jtime(t);
+}
+
+json_t *
 cli_json_vault(const cv_vault_info *info, enum cli_form form)
 {
 	json_t *o = json_object(), *user = json_object(), *so = json_object();
@@ -435,6 +441,12 @@ cli_json_vault(const cv_vault_info *info, enum cli_form form)
 	put(so, "failedTries", json_integer(info->so_pin_failures), &bad);
 	put(so, "maxTries", json_integer(info->pin_tries), &bad);
 	put(o, "soPin", so, &bad);
+	put(o, "enableSoftDelete", json_true(), &bad);
+	put(o, "softDeleteRetentionInDays",
+	    json_integer(info->recovery.retention_days), &bad);
+	put(o, "enablePurgeProtection", json_boolean(info->recovery.purge_protection),
+	    &bad);
+	put(o, "recoveryLevel", jstr(cv_recovery_level(&info->recovery)), &bad);
 	return done_object(o, bad);
 }
 

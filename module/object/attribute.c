@@ -466,9 +466,7 @@ attr_get(obj *o, CK_ATTRIBUTE_TYPE t, attrval *v)
 	case CKA_COPYABLE:
 		return av_bool(v, 1);
 	case CKA_DESTROYABLE:
-		return av_bool(v, !o->token ||
-				  (o->cls != CKO_CERTIFICATE &&
-				   o->key->info.state == CV_KEY_PENDING));
+		return av_bool(v, obj_destroyable(o));
 	case CKA_LABEL:
 		if (o->key == NULL)
 			return av_empty(v);

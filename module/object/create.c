@@ -3,8 +3,9 @@
  * Created objects are session certificates, public keys and data objects
  * built from a template (a token certificate is a merge, handed to
  * keypair.c); copies are session objects that keep naming the vault object
- * they copy; destroy drops a session object or a pending key pair.  The vault never gains
- * objects here except through its own lifecycle.
+ * they copy; destroy drops a session object or a pending key pair, and of
+ * a certificate's own objects is a soft delete of the certificate.  The
+ * vault never gains objects here except through its own lifecycle.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -398,6 +399,7 @@ cv_object_destroy(cv_session *s, CK_OBJECT_HANDLE h)
 	sobj **pp, *gone = NULL;
 	char name[CV_NAME_MAX + 1];
 	obj o;
+	int pending;
 	CK_RV rv;
 
 	if (s == NULL)
@@ -422,9 +424,11 @@ cv_object_destroy(cv_session *s, CK_OBJECT_HANDLE h)
 		sobj_free(gone);
 		goto done;
 	}
-	/* A pending key pair goes with its operation; certificates and
-	 * current keys wait for soft delete. */
-	if (o.cls == CKO_CERTIFICATE || o.key->info.state != CV_KEY_PENDING) {
+	/* A pending key pair goes with its operation.  A certificate's own
+	 * objects are a soft delete of the certificate, as `certificate
+	 * delete`: recoverable with the tool until its scheduled purge date
+	 * (obj_destroyable says which). */
+	if (!obj_destroyable(&o)) {
 		rv = CKR_ACTION_PROHIBITED;
 		goto done;
 	}
@@ -436,8 +440,10 @@ cv_object_destroy(cv_session *s, CK_OBJECT_HANDLE h)
 		rv = CKR_USER_NOT_LOGGED_IN;
 		goto done;
 	}
+	pending = o.key->info.state == CV_KEY_PENDING;
 	memcpy(name, o.key->info.name, sizeof(name));
-	rv = cv_ckr(cv_pending_delete(s->slot->vault, name));
+	rv = cv_ckr(pending ? cv_pending_delete(s->slot->vault, name)
+			    : cv_cert_delete(s->slot->vault, name, NULL));
 done:
 	obj_clear(&o);
 	return rv;

@@ -115,6 +115,11 @@ CK_KEY_TYPE obj_key_type(const obj *o);
 /* Make o the object `kind` of the key in o->key: class and visibility.
  * CKR_OBJECT_HANDLE_INVALID when the key does not show such an object. */
 CK_RV obj_set_kind(obj *o, unsigned kind, int see_private);
+/* Whether C_DestroyObject takes a token object (CKA_DESTROYABLE): a
+ * pending key pair (its operation goes), a certificate's own certificate,
+ * public and private key (a soft delete of the certificate); not a chain
+ * certificate (its issuer's) nor a retired key (no certificate's). */
+int obj_destroyable(const obj *o);
 /* Open the object a handle names, as the session may see it (private
  * objects only when logged in as user, unless see_private); obj_clear it
  * afterwards.  On failure o is cleared. */

@@ -265,3 +265,14 @@ obj_open(cv_session *s, CK_OBJECT_HANDLE h, obj *o, int see_private)
 		obj_clear(o);
 	return rv;
 }
+
+int
+obj_destroyable(const obj *o)
+{
+	if (!o->token)
+		return 1;
+	if (o->key->info.state == CV_KEY_PENDING)
+		return o->cls != CKO_CERTIFICATE;
+	return o->kind >= CV_OBJ_CERT && o->kind <= CV_OBJ_PRIVATE &&
+	       o->key->info.state != CV_KEY_RETIRED;
+}

@@ -74,7 +74,7 @@ before=$(cat "$CONF")
 expect_ok "create in a folder the config already names" \
 	--vault "$WORK/./third" vault create --name third
 check_eq "no second line for the same folder" "$(cat "$CONF")" "$before"
-check "the human form says where too" grep -qF "registeredIn: $CONF" "$OUT"
+check "the human form says where too" grep -qE "^registeredIn: +$CONF\$" "$OUT"
 
 # --no-register.
 before=$(cat "$CONF")

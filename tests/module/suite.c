@@ -2674,6 +2674,109 @@ TEST(tool_writes_seen_live)
 	}
 }
 
+/* DESIGN and issue 9: a certificate the tool deletes vanishes from the
+ * token at once (a handle an application holds is then invalid, by design),
+ * a recovered one comes back with the same CKA_ID, and C_DestroyObject of a
+ * certificate's object is a soft delete the tool can undo. */
+static int
+sign_with(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv, CK_RV *init_rv)
+{
+	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
+	unsigned char sig[128];
+	CK_ULONG len = sizeof(sig);
+	CK_RV rv;
+
+	rv = T.f->C_SignInit(s, &m, priv);
+	*init_rv = rv;
+	if (rv == CKR_OK)
+		rv = T.f->C_Sign(s, (CK_BYTE_PTR)MSG, sizeof(MSG), sig, &len);
+	return rv == CKR_OK;
+}
+
+TEST(deleted_certificate_vanishes)
+{
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE cert, pub, priv, again;
+	unsigned char *id = NULL, *id2 = NULL, label[16];
+	CK_ULONG id_len = 0, id2_len = 0;
+	CK_ATTRIBUTE a = { CKA_LABEL, label, sizeof(label) };
+	char path[4096];
+	FILE *fp;
+	CK_RV rv = CKR_OK;
+
+	VAULT_ONLY();
+	s = t_open(T.slot, 1);
+	t_login(s, CKU_USER);
+	snprintf(path, sizeof(path), "%s/p-gone.json", T.work);
+	REQUIRE((fp = fopen(path, "w")) != NULL, "%s", path);
+	fputs("{\"key_props\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"exportable\":false},"
+	      "\"x509_props\":{\"subject\":\"CN=gone\"},\"issuer\":{\"name\":\"Self\"}}\n", fp);
+	fclose(fp);
+	snprintf(path, sizeof(path), "certificate create --name gone --policy @'%s/p-gone.json'",
+		 T.work);
+	REQUIRE(tool(path) == 0, "certvault certificate create gone failed (tool.log)");
+	cert = t_find_label(s, CKO_CERTIFICATE, "gone");
+	pub = t_find_label(s, CKO_PUBLIC_KEY, "gone");
+	priv = t_find_label(s, CKO_PRIVATE_KEY, "gone");
+	REQUIRE(cert != 0 && pub != 0 && priv != 0, "gone's three objects");
+	REQUIRE_OK(t_attr(s, priv, CKA_ID, &id, &id_len));
+	REQUIRE(sign_with(s, priv, &rv), "gone's key signs before the delete: %s",
+		t_rv_name(rv));
+
+	REQUIRE(tool("certificate delete --name gone") == 0,
+		"certvault certificate delete gone failed (tool.log)");
+	(void)sign_with(s, priv, &rv);
+	CHECK(rv == CKR_KEY_HANDLE_INVALID, "a deleted certificate's key handle: C_SignInit "
+	      "%s, want CKR_KEY_HANDLE_INVALID", t_rv_name(rv));
+	CHECK_RV(T.f->C_GetAttributeValue(s, cert, &a, 1), CKR_OBJECT_HANDLE_INVALID);
+	a.ulValueLen = sizeof(label);
+	CHECK_RV(T.f->C_GetAttributeValue(s, pub, &a, 1), CKR_OBJECT_HANDLE_INVALID);
+	CHECK(t_find_label(s, CKO_CERTIFICATE, "gone") == 0 &&
+	      t_find_label(s, CKO_PRIVATE_KEY, "gone") == 0 &&
+	      t_find_label(s, CKO_PUBLIC_KEY, "gone") == 0,
+	      "a deleted certificate's objects are still found by label");
+	{
+		CK_OBJECT_CLASS pk = CKO_PRIVATE_KEY;
+		CK_ATTRIBUTE by_id[2] = {
+			{ CKA_CLASS, &pk, sizeof(pk) }, { CKA_ID, id, id_len },
+		};
+
+		CHECK(t_find(s, by_id, 2, 0, NULL) == 0,
+		      "a deleted certificate's private key is still found by CKA_ID");
+	}
+
+	REQUIRE(tool("certificate recover --name gone") == 0,
+		"certvault certificate recover gone failed (tool.log)");
+	again = t_find_label(s, CKO_PRIVATE_KEY, "gone");
+	REQUIRE(again != 0, "a recovered certificate's private key is not found");
+	REQUIRE_OK(t_attr(s, again, CKA_ID, &id2, &id2_len));
+	CHECK(id2_len == id_len && memcmp(id, id2, id_len) == 0,
+	      "a recovered certificate's key has another CKA_ID");
+	CHECK(sign_with(s, again, &rv), "a recovered certificate's key: %s", t_rv_name(rv));
+	CHECK(sign_with(s, priv, &rv), "the handle held from before the delete, after the "
+	      "recover: %s", t_rv_name(rv));
+
+	/* C_DestroyObject of its certificate object: a soft delete. */
+	cert = t_find_label(s, CKO_CERTIFICATE, "gone");
+	REQUIRE(cert != 0, "gone's certificate after the recover");
+	CHECK_RV(T.f->C_DestroyObject(s, cert), CKR_OK);
+	CHECK(t_find_label(s, CKO_PRIVATE_KEY, "gone") == 0,
+	      "C_DestroyObject of the certificate left its private key");
+	CHECK(tool("certificate show-deleted --name gone") == 0,
+	      "after C_DestroyObject gone is not a deleted certificate the tool can recover");
+	REQUIRE(tool("certificate recover --name gone") == 0,
+		"certvault certificate recover gone (after C_DestroyObject) failed");
+	/* ... and of its private key: the same. */
+	priv = t_find_label(s, CKO_PRIVATE_KEY, "gone");
+	REQUIRE(priv != 0, "gone's private key after the second recover");
+	CHECK_RV(T.f->C_DestroyObject(s, priv), CKR_OK);
+	CHECK(t_find_label(s, CKO_CERTIFICATE, "gone") == 0,
+	      "C_DestroyObject of the private key left its certificate");
+	CHECK(tool("certificate purge --name gone") == 0, "purge gone failed (tool.log)");
+	free(id);
+	free(id2);
+}
+
 /* --- Crypto ------------------------------------------------------------------------ */
 
 /* CKA_ALLOWED_MECHANISMS, when a key has a list: what it may be used with. */
@@ -3501,12 +3604,23 @@ generate_and_merge(CK_KEY_TYPE kt, const char *label)
 		CHECK(t_run("'%s' --vault '%s' certificate show --name '%s' >/dev/null 2>&1",
 			    T.certvault, T.vault_dir, label) == 0,
 		      "%s: certvault certificate show fails after the merge", label);
-		/* A completed certificate stays, and says so. */
-		CHECK_RV(T.f->C_DestroyObject(s, cert), CKR_ACTION_PROHIBITED);
+		/* A completed certificate's C_DestroyObject is a soft delete,
+		 * and CKA_DESTROYABLE says so; the tool recovers it. */
 		v = t_attr_bool(s, cert, CKA_DESTROYABLE);
-		CHECK(v == 0, "%s: C_DestroyObject is prohibited but CKA_DESTROYABLE is %d",
-		      label, v);
-		CHECK(leaf_cert(s, label) != 0, "%s: the certificate is gone", label);
+		CHECK(v == 1, "%s: a certificate's CKA_DESTROYABLE is %d, want 1 (its "
+		      "C_DestroyObject is a soft delete)", label, v);
+		CHECK_RV(T.f->C_DestroyObject(s, cert), CKR_OK);
+		CHECK(leaf_cert(s, label) == 0, "%s: the destroyed certificate is still found",
+		      label);
+		{
+			char args[256];
+
+			snprintf(args, sizeof(args), "certificate recover --name '%s'", label);
+			CHECK(tool(args) == 0, "%s: certvault certificate recover after "
+			      "C_DestroyObject failed (tool.log)", label);
+		}
+		CHECK(leaf_cert(s, label) != 0, "%s: the recovered certificate is not found",
+		      label);
 		/* The key still signs, now that it has its certificate. */
 		sign_verify(s, priv, pub, pkey, kt == CKK_RSA ? CKM_SHA256_RSA_PKCS :
 			    EC_MECH, kt == CKK_RSA ? 256 : 64);
@@ -5571,6 +5685,7 @@ main(int argc, char **argv)
 		T_(pending_certificate),
 		T_(disabled_certificate),
 		T_(tool_writes_seen_live),
+		T_(deleted_certificate_vanishes),
 		T_(sign_rsa),
 		T_(sign_ec_p256),
 		T_(sign_ec_p384),

@@ -16,6 +16,13 @@
 int
 cvt_vault_make(cvt_fixture *fx, const char *label)
 {
+	return cvt_vault_make_with(fx, label, NULL);
+}
+
+int
+cvt_vault_make_with(cvt_fixture *fx, const char *label,
+		    const cv_vault_recovery *recovery)
+{
 	char tmpl[] = "/tmp/cv-unit-XXXXXX";
 
 	memset(fx, 0, sizeof(*fx));
@@ -23,8 +30,8 @@ cvt_vault_make(cvt_fixture *fx, const char *label)
 		return -1;
 	snprintf(fx->dir, sizeof(fx->dir), "%s", tmpl);
 	snprintf(fx->vault, sizeof(fx->vault), "%s/v", tmpl);
-	if (cv_vault_create(fx->vault, label, CVT_USER_PIN, strlen(CVT_USER_PIN),
-			    CVT_SO_PIN, strlen(CVT_SO_PIN)) != CV_OK ||
+	if (cv_vault_create_with(fx->vault, label, CVT_USER_PIN, strlen(CVT_USER_PIN),
+				 CVT_SO_PIN, strlen(CVT_SO_PIN), recovery) != CV_OK ||
 	    cv_vault_open(fx->vault, &fx->v) != CV_OK ||
 	    cv_vault_login(fx->v, CV_USER_NORMAL, CVT_USER_PIN,
 			   strlen(CVT_USER_PIN)) != CV_OK) {
@@ -76,6 +83,7 @@ cvt_setup(void **state)
 		return -1;
 	}
 	cvt_fail_commit_at = 0;
+	cvt_clock_shift = 0;
 	*state = fx;
 	return 0;
 }
@@ -87,6 +95,8 @@ cvt_teardown(void **state)
 	int rc = cvt_vault_remove(fx);
 
 	free(fx);
+	cvt_fail_commit_at = 0;
+	cvt_clock_shift = 0;
 	return rc;
 }
 
@@ -115,3 +125,4 @@ cvt_digest_of(const char *dir)
 int cvt_fail_commit_at;
 int cvt_fail_put_at;
 int cvt_puts_seen;
+time_t cvt_clock_shift;

@@ -8,6 +8,7 @@
 #ifndef CERTVAULT_TESTS_FIXTURE_H
 #define CERTVAULT_TESTS_FIXTURE_H
 
+#include <time.h>
 #include <lmdb.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -29,6 +30,9 @@ typedef struct cvt_fixture {
 /* Makes a vault labelled label in a new temporary folder, opens it and logs
  * the user in.  Returns 0, or -1 with nothing left behind. */
 int cvt_vault_make(cvt_fixture *fx, const char *label);
+/* The same with the vault's recovery settings (NULL: the defaults). */
+int cvt_vault_make_with(cvt_fixture *fx, const char *label,
+			const cv_vault_recovery *recovery);
 
 /* Closes the vault, frees ca and ca_key and removes the temporary folder.
  * Returns 0, or -1 when the folder could not be removed. */
@@ -68,5 +72,9 @@ int __real_mdb_txn_commit(MDB_txn *txn);
  * counts every call. */
 extern int cvt_fail_put_at;
 extern int cvt_puts_seen;
+
+/* In programs linked with -Wl,--wrap=time and clock_fault.c: seconds added
+ * to the real time the store reads. */
+extern time_t cvt_clock_shift;
 
 #endif

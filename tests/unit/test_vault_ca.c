@@ -23,23 +23,6 @@
 #include "store.h"
 #include "fixture.h"
 
-/* --- The clock ----------------------------------------------------------- */
-
-time_t __real_time(time_t *);
-time_t __wrap_time(time_t *);
-
-static time_t clock_shift; /* seconds added to the real time */
-
-time_t
-__wrap_time(time_t *t)
-{
-	time_t now = __real_time(NULL) + clock_shift;
-
-	if (t != NULL)
-		*t = now;
-	return now;
-}
-
 #define DAY (24 * 3600)
 
 /* --- Fixtures ----------------------------------------------------------- */
@@ -55,7 +38,7 @@ setup(void **state)
 		free(fx);
 		return -1;
 	}
-	clock_shift = 0;
+	cvt_clock_shift = 0;
 	*state = fx;
 	return 0;
 }
@@ -67,7 +50,7 @@ teardown(void **state)
 	int rc = cvt_vault_remove(fx);
 
 	free(fx);
-	clock_shift = 0;
+	cvt_clock_shift = 0;
 	return rc;
 }
 
@@ -324,11 +307,11 @@ test_ca_expiry_bounds_validity(void **state)
 	X509_free(root);
 
 	/* three months on, the root has expired */
-	clock_shift = 92 * DAY;
+	cvt_clock_shift = 92 * DAY;
 	create_refused(fx, "late", "CN=late", "RootCA", "", CV_ERR_EXPIRED,
 		       "CA certificate 'root' expired on");
 	/* and before it was made, it was not yet valid */
-	clock_shift = -DAY;
+	cvt_clock_shift = -DAY;
 	create_refused(fx, "early", "CN=early", "RootCA", "", CV_ERR_EXPIRED,
 		       "CA certificate 'root' is not valid before");
 }
