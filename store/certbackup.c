@@ -823,6 +823,9 @@ restore_name_free(cv_vault *v, MDB_txn *txn, const char *name)
 	size_t i;
 	cv_err err;
 
+	/* A deleted certificate keeps its name until it is recovered or purged. */
+	if ((err = cv_deleted_name_check(v, txn, name)) != CV_OK)
+		return err;
 	cv_name_key(name, lname);
 	for (i = 0; i < sizeof(holders) / sizeof(holders[0]); i++) {
 		err = cv_db_get(v, txn, holders[i], lname, strlen(lname), &val);
@@ -889,7 +892,8 @@ restore_key(cv_vault *v, MDB_txn *txn, const char *name, const cv_cb_item *it,
 	}
 	/* One key, one certificate: the token never shows two private keys
 	 * with one CKA_ID. */
-	if ((err = cv_key_id_owner_check(v, txn, name, id)) != CV_OK)
+	if ((err = cv_key_id_owner_check(v, txn, name, id)) != CV_OK ||
+	    (err = cv_deleted_key_id_check(v, txn, name, id)) != CV_OK)
 		goto done;
 	pol.kty = (enum cv_key_type)kty;
 	pol.exportable = exportable != 0;

@@ -148,6 +148,34 @@ expect_ok "run past its AutoRenew after the recover" run --once --now "@$at"
 run_cv certificate list-versions --name renewme --json
 check_eq "the recovered certificate's trigger fires" "$(jout length)" 2
 
+# --- certificate restore and the deleted state --------------------------------------
+run_cv certificate create --name kept --policy "$(policy CN=kept.example)"
+expect_ok "back up a certificate" certificate backup --name kept --file "$WORK/kept.cvb"
+expect_ok "delete it" certificate delete --name kept
+expect_fail_with "restore under a deleted name" "Certificate kept $KV_DELETED" \
+	certificate restore --file "$WORK/kept.cvb"
+check_eq "... exits 1" "$RC" 1
+expect_fail_with "a backup of a deleted certificate is not found" "kept" \
+	certificate backup --name kept --file "$WORK/kept2.cvb"
+check_eq "... exits 3" "$RC" 3
+check "... and writes no file" test ! -e "$WORK/kept2.cvb"
+expect_ok "recover it" certificate recover --name kept
+run_cv secret download --name kept --file "$WORK/kept-secret.pem" --format pem
+expect_ok "delete it again" certificate delete --name kept
+expect_ok "purge it" certificate purge --name kept
+# Its key imported under another name, and that certificate deleted: the
+# deleted one holds the key, so a restore of the first would leave the
+# second unrecoverable.
+expect_ok "its key imported as holder" certificate import --name holder --file "$WORK/kept-secret.pem"
+expect_ok "holder deleted" certificate delete --name holder
+expect_fail_with "restore of a key a deleted certificate holds" "the deleted certificate 'holder'" \
+	certificate restore --file "$WORK/kept.cvb"
+expect_ok "holder purged" certificate purge --name holder
+expect_ok "after the purges, the restore brings it back" certificate restore --file "$WORK/kept.cvb"
+run_cv certificate show --name kept --json
+check_eq "... whole" "$(jout .name)" kept
+expect_ok "... and the vault verifies" vault verify
+
 # --- purge protection ----------------------------------------------------------------
 expect_usage "--enable-purge-protection takes true or false" "takes true or false" \
 	vault update --enable-purge-protection bogus
