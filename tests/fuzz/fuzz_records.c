@@ -7,7 +7,8 @@
  * (PKCS#8).  The operation's claim and an ACME issuer's account key and
  * binding are read from those records too, and the lifetime tables'
  * records (a trigger, a due entry, the outbox, events, the mail relay and
- * hook, fired as a pass fires them).  Whatever the bytes, the store must answer with an error or a
+ * hook, fired as a pass fires them), and a deleted certificate's record
+ * (read, listed, recovered, purged).  Whatever the bytes, the store must answer with an error or a
  * value, never crash or read out of bounds.
  */
 #include <stdio.h>
@@ -88,6 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cv_mail *mails = NULL;
 	cv_event *events = NULL;
 	cv_mail_settings *ms = NULL;
+	cv_deleted_cert *del = NULL, **dels = NULL;
 	unsigned char tkey[CV_NAME_MAX + CV_VERSION_LEN + 16], dkey[sizeof(tkey) + 8];
 	unsigned char one[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
 	size_t tlen;
@@ -128,6 +130,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	put_raw(CV_DB_META, size > 0 && (data[0] & 2) ? "mail" : "hook", 4, data, size);
 	put_raw(CV_DB_META, size > 0 && (data[0] & 4) ? "hook.cursor" : "events.next",
 		11, data, size);
+	put_raw(CV_DB_DELETED, "d", 1, data, size);
 
 	if (cv_cert_get(vault, "c", NULL, &cv) == CV_OK)
 		cv_cert_version_free(cv);
@@ -190,5 +193,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cv_hook_get(vault, &text) == CV_OK)
 		free(text);
 	(void)cv_hook_cursor_get(vault, &seq);
+
+	if (cv_cert_get_deleted(vault, "d", &del) == CV_OK)
+		cv_deleted_cert_free(del);
+	if (cv_cert_list_deleted(vault, &dels, &n) == CV_OK)
+		cv_deleted_cert_list_free(dels, n);
+	if (cv_cert_recover(vault, "d", &cv) == CV_OK) {
+		cv_cert_version_free(cv);
+		(void)cv_cert_delete(vault, "d", &del);
+		cv_deleted_cert_free(del);
+		del = NULL;
+	}
+	(void)cv_vault_purge_due(vault, INT64_MAX / 2, &n);
 	return 0;
 }
