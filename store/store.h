@@ -1044,7 +1044,7 @@ cv_err cv_event_list(cv_vault *v, int64_t since, uint64_t after_seq,
  * Errors: CV_ERR_NOMEM. */
 cv_err cv_event_json(const cv_event *e, const char *vault_name, char **out);
 
-/* How long `certvault run` keeps events, by the pass's clock: a year, one
+/* How long `certvault run` keeps events, by the real clock: a year, one
  * whole lifetime of a certificate at Key Vault's default validity, so the
  * last renewal of each certificate can still be read with `events list`. */
 #define CV_EVENT_KEEP_DAYS 365

@@ -369,16 +369,19 @@ done:
 }
 
 /* Events older than CV_EVENT_KEEP_DAYS that the hook has heard go, a
- * bounded number per pass. */
+ * bounded number per pass.  Age is counted to the pass's clock or the real
+ * one, whichever is earlier: a pass rehearsed ahead with --now never drops
+ * the history that the real clock still keeps. */
 static int
 prune_events(cv_vault *v, const struct life_run *lr, FILE *out)
 {
+	int64_t real = (int64_t)time(NULL), now = lr->now < real ? lr->now : real;
 	size_t pruned = 0;
 	cv_err err;
 
 	if (lr->dry_run)
 		return 0;
-	err = cv_event_prune(v, lr->now - (int64_t)CV_EVENT_KEEP_DAYS * 86400,
+	err = cv_event_prune(v, now - (int64_t)CV_EVENT_KEEP_DAYS * 86400,
 			     EVENT_PRUNE_MAX, &pruned);
 	if (err != CV_OK) {
 		fprintf(out, "events: error: %s\n",
