@@ -131,7 +131,7 @@ check_eq "no failed handshake or request on the untouched certificates" "$((requ
 	diag "codes: $(cat "$WORK"/loop.* | sort | uniq -c | tr '\n' ' ')" \
 		"$(grep -E 'emerg|alert|crit|error' "$NGX/logs/error.log" | tail -5)"
 
-read -r _ signed _ sfailed _ sbad _ sthreads <"$WORK/signer.out"
+read -r _ signed _ sfailed _ sbad _ sthreads _ <"$WORK/signer.out"
 diag "signer: ${signed:-?} signatures verified, ${sfailed:-?} failed, ${sbad:-?} did not verify, ${sthreads:-?} threads"
 [ -s "$WORK/signer.err" ] && diag "$(head -5 "$WORK/signer.err")"
 check "the 16 signing threads signed" test "${signed:-0}" -gt 0

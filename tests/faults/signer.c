@@ -6,9 +6,10 @@
  * STOPFILE exists or SECONDS have passed.  One login for the application;
  * each thread finds the key once and keeps its handle, as a server does.
  *
- * Prints one line: "signed N failed F bad B threads T" (F: calls that did
- * not return CKR_OK, the first few of them on stderr with their CKR; B:
- * signatures that did not verify) and exits 0 when it ran, 1 when it could
+ * Prints one line: "signed N failed F bad B threads T seconds S" (F: calls
+ * that did not return CKR_OK, the first few of them on stderr with their
+ * CKR; B: signatures that did not verify; S: how long the threads ran, for
+ * a rate) and exits 0 when it ran, 1 when it could
  * not start.  Links nothing but libdl and the PKCS#11 header: the module is
  * reached as any application reaches it.  For tests/faults and
  * conformance/test_concurrency.sh. */
@@ -143,6 +144,7 @@ main(int argc, char **argv)
 	worker w[MAX_THREADS];
 	unsigned long total = 0, failed = 0, bad = 0;
 	int threads, t, found = 0;
+	double started;
 	void *dl;
 	CK_RV rv;
 
@@ -185,6 +187,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	memset(w, 0, sizeof(w));
+	started = now_s();
 	for (t = 0; t < threads; t++)
 		if (pthread_create(&w[t].tid, NULL, sign_loop, &w[t]) != 0) {
 			fprintf(stderr, "signer: pthread_create\n");
@@ -196,7 +199,8 @@ main(int argc, char **argv)
 		failed += w[t].failed;
 		bad += w[t].bad;
 	}
-	printf("signed %lu failed %lu bad %lu threads %d\n", total, failed, bad, threads);
+	printf("signed %lu failed %lu bad %lu threads %d seconds %.3f\n", total, failed,
+	       bad, threads, now_s() - started);
 	f->C_Logout(login);
 	f->C_CloseSession(login);
 	f->C_Finalize(NULL);
