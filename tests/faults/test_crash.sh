@@ -12,7 +12,10 @@
 #   args_KIND I   sets ARGS to the one certvault command that is killed
 #   check_KIND I RC   after the run, the checks of attempt I (RC its exit
 #                 status, 0 when it reported success)
-# CV_CRASH_ROUNDS (default 40) rounds of every kind.
+# CV_CRASH_ROUNDS (default 40) rounds of every kind.  With the module built
+# (CERTVAULT_MODULE) the token is read too: what an application sees of each
+# new certificate is whole (a certificate and its private key with one
+# CKA_ID), pending (a private key alone) or nothing.
 FAULTS=$(cd "$(dirname "$0")" && pwd)
 . "$FAULTS/../cli/lib.sh"
 need timeout xxd mdb_load /usr/bin/python3
@@ -20,7 +23,7 @@ LINKS=$FAULTS/links.py
 ROUNDS=${CV_CRASH_ROUNDS:-40}
 
 # The kinds of operation, in the order each round runs them.
-OPS=(create import merge tags policy)
+OPS=(create import merge tags policy renew)
 # Soft delete and per-certificate restore go here, one word each, with
 # their prep_/args_/check_ functions below: delete recover purge restore.
 
@@ -30,12 +33,20 @@ chmod 600 "$WORK/pin"
 policy 'CN=crash' Self '{"kty":"EC","crv":"P-256"}' >"$WORK/self.json"
 policy 'CN=crash' Unknown '{"kty":"EC","crv":"P-256"}' >"$WORK/unknown.json"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout "$WORK/ca.key" -out "$WORK/ca.pem" -subj /CN=crash-ca -days 30 \
+	-keyout "$WORK/ca.key" -out "$WORK/ca.pem" -subj /CN=crash-ca -days 3650 \
 	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
-for n in tagged policied; do
-	run_cv certificate create --name "$n" --policy "@$WORK/self.json"
+# One month of validity, renewed 27 days before expiry: due 3 or 4 days
+# after each version is made.
+policy 'CN=renewed' Self '{"kty":"EC","crv":"P-256"}' '{"validity_months":1}' |
+	jq -c '. + {lifetime_actions: [{trigger: {days_before_expiry: 27},
+		action: {action_type: "AutoRenew"}}]}' >"$WORK/renew.json"
+for n in tagged policied renewed; do
+	pol=self.json
+	[ "$n" = renewed ] && pol=renew.json
+	run_cv certificate create --name "$n" --policy "@$WORK/$pol"
 	[ "$RC" -eq 0 ] || { fail "create $n" "$(cat "$ERR")"; done_testing; }
 done
+START=$(date +%s)
 
 # --- the kinds -------------------------------------------------------------
 
@@ -46,7 +57,7 @@ args_create() { ARGS=(certificate create --name "cr-$1" --policy "@$WORK/self.js
 # import: a new certificate from a PEM file with its own key.
 prep_import() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$WORK/im.key" -out "$WORK/im.pem" -subj "/CN=im-$1" -days 30 2>/dev/null &&
+		-keyout "$WORK/im.key" -out "$WORK/im.pem" -subj "/CN=im-$1" -days 3650 2>/dev/null &&
 		cat "$WORK/im.key" >>"$WORK/im.pem"
 }
 args_import() { ARGS=(certificate import --name "im-$1" --file "$WORK/im.pem"); }
@@ -57,7 +68,7 @@ prep_merge() {
 		rm -f "$WORK/mg.csr" &&
 		cv certificate pending csr --name "mg-$1" --file "$WORK/mg.csr" >/dev/null 2>&1 &&
 		openssl x509 -req -in "$WORK/mg.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" \
-			-CAcreateserial -days 20 -out "$WORK/mg.cer" 2>/dev/null
+			-CAcreateserial -days 3650 -out "$WORK/mg.cer" 2>/dev/null
 }
 args_merge() { ARGS=(certificate pending merge --name "mg-$1" --file "$WORK/mg.cer"); }
 
@@ -68,6 +79,13 @@ args_tags() { ARGS=(certificate set-attributes --name tagged --tags "round=$1");
 # policy: one certificate's policy, its subject replaced by CN=p-I.
 prep_policy() { :; }
 args_policy() { ARGS=(certificate policy update --name policied --policy "{\"x509_props\":{\"subject\":\"CN=p-$1\"}}"); }
+
+# renew: the lifetime pass, its clock 5 days further each round, so that
+# the version the last pass made is due again.  (Imported and merged
+# certificates are valid for ten years and the others for a year: after
+# 40 rounds, 200 days on, only "renewed" is due.)
+prep_renew() { :; }
+args_renew() { ARGS=(run --once --now "@$((START + $1 * 5 * 86400))"); }
 
 # --- running and killing -----------------------------------------------------
 
@@ -203,6 +221,9 @@ check_merge() {
 # attempted after it (a killed command may have committed).
 LAST_OK_tags=0 LAST_OK_policy=0
 check_tags() { [ "$2" -eq 0 ] && LAST_OK_tags=$1; :; }
+# Renewal: one version more per pass that reported, at most one per pass.
+RENEW_OK=0 RENEW_TRIED=0
+check_renew() { RENEW_TRIED=$((RENEW_TRIED + 1)); [ "$2" -eq 0 ] && RENEW_OK=$((RENEW_OK + 1)); :; }
 check_policy() { [ "$2" -eq 0 ] && LAST_OK_policy=$1; :; }
 
 while read -r kind i rc; do
@@ -226,6 +247,41 @@ elif [ "$subj" = CN=crash ] && [ "$LAST_OK_policy" -eq 0 ]; then
 	:
 else
 	bad "policied: subject $subj, the last reported success set CN=p-$LAST_OK_policy"
+fi
+
+read -r rv rp <<<"$(state_of renewed)"
+diag "renewed has $rv versions after $RENEW_OK reported passes of $RENEW_TRIED"
+if [ "$rp" != 0 ] || [ "$rv" -lt $((1 + RENEW_OK)) ] || [ "$rv" -gt $((1 + RENEW_TRIED)) ]; then
+	bad "renewed: $rv versions (pending $rp) after $RENEW_OK reported renewals of $RENEW_TRIED"
+fi
+
+# The token: each new certificate whole, pending, or not there.
+if [ -n "${CERTVAULT_MODULE:-}" ] && command -v pkcs11-tool >/dev/null; then
+	CERTVAULT_VAULT=$VAULT "${P11TOOL[@]}" --module "$CERTVAULT_MODULE" --login \
+		--pin "$CERTVAULT_PIN" -O 2>/dev/null | awk '
+		/^Certificate Object/ { k = "cert" } /^Private Key Object/ { k = "priv" }
+		/^Public Key Object/ { k = "pub" } /^Data Object/ { k = "data" }
+		/^  label:/ { l = $2 } /^  ID:/ { print k, l, $2 }' >"$WORK/token"
+	tokens_checked=0
+	while read -r name st; do
+		case $name in cr-* | im-* | mg-*) ;; *) continue ;; esac
+		certs=$(awk -v n="$name" '$1 == "cert" && $2 == n { print $3 }' "$WORK/token" | sort -u)
+		privs=$(awk -v n="$name" '$1 == "priv" && $2 == n { print $3 }' "$WORK/token" | sort -u)
+		case $st in
+		"1 0") [ -n "$certs" ] && [ "$certs" = "$privs" ] ||
+			bad "$name: the token shows certificate [$certs] and private key [$privs]" ;;
+		"0 1") [ -z "$certs" ] && [ "$(wc -w <<<"$privs")" -eq 1 ] ||
+			bad "$name (pending): the token shows certificate [$certs] and private key [$privs]" ;;
+		esac
+		tokens_checked=$((tokens_checked + 1))
+	done <"$WORK/state"
+	for n in $(awk '{ print $2 }' "$WORK/token" | sort -u); do
+		case $n in cr-* | im-* | mg-*) ;; *) continue ;; esac
+		grep -q "^$n " "$WORK/state" || bad "$n: the token shows objects of a certificate the vault does not hold"
+	done
+	diag "the token's objects of $tokens_checked certificates checked"
+else
+	diag "no module or no pkcs11-tool: the token is not read"
 fi
 
 if [ "${#BAD[@]}" -eq 0 ]; then
