@@ -1,7 +1,8 @@
 #!/bin/bash
 # Crash safety: hundreds of certvault commands, each killed with SIGKILL
 # after a random delay (some finish, some die), with a journal of which
-# reported success.  Afterwards `vault verify` passes, every operation that
+# reported success (creates, imports, merges, tag and policy changes,
+# renewal passes, vault backups).  Afterwards `vault verify` passes, every operation that
 # reported success is there, and none that did not report is half there:
 # links.py reads the tables itself and finds no version without its key or
 # secret, no key without its version (or its operation in progress), no
@@ -24,7 +25,7 @@ LINKS=$FAULTS/links.py
 ROUNDS=${CV_CRASH_ROUNDS:-40}
 
 # The kinds of operation, in the order each round runs them.
-OPS=(create import merge tags policy renew)
+OPS=(create import merge tags policy renew backup)
 # Soft delete and per-certificate restore go here, one word each, with
 # their prep_/args_/check_ functions below: delete recover purge restore.
 
@@ -87,6 +88,11 @@ args_policy() { ARGS=(certificate policy update --name policied --policy "{\"x50
 # 40 rounds, 200 days on, only "renewed" is due.)
 prep_renew() { :; }
 args_renew() { ARGS=(run --once --now "@$((START + $1 * 5 * 86400))"); }
+
+# backup: the whole vault copied into a new file.
+mkdir -m 700 "$WORK/backups"
+prep_backup() { :; }
+args_backup() { ARGS=(vault backup --file "$WORK/backups/b-$1.mdb"); }
 
 # --- running and killing -----------------------------------------------------
 
@@ -228,6 +234,23 @@ check_merge() {
 	fi
 }
 
+# A backup: reported, the file is there and opens as a vault that verifies;
+# not reported, the file is absent or it is such a copy, never a part.
+check_backup() {
+	local f=$WORK/backups/b-$1.mdb r=$WORK/restored
+	if [ ! -e "$f" ]; then
+		[ "$2" -ne 0 ] || bad "backup $1 reported success but its file is missing"
+		return 0
+	fi
+	rm -rf "$r"
+	mkdir -m 700 "$r" && cp "$f" "$r/data.mdb" &&
+		"$CERTVAULT" --vault "$r" vault verify --no-login >"$WORK/restored.out" 2>&1 ||
+		bad "backup $1 (exit $2): the copy does not verify: $(tail -3 "$WORK/restored.out")"
+	BACKUPS_CHECKED=$((BACKUPS_CHECKED + 1))
+	rm -rf "$r"
+}
+BACKUPS_CHECKED=0
+
 # Tags and policy: the value left is the last one reported, or one
 # attempted after it (a killed command may have committed).
 LAST_OK_tags=0 LAST_OK_policy=0
@@ -266,6 +289,7 @@ else
 	bad "policied: subject $subj, the last reported success set CN=p-$LAST_OK_policy"
 fi
 
+diag "$BACKUPS_CHECKED backup files opened and verified; $(find "$WORK/backups" -name '*.tmp-*' | wc -l) temporary files left by killed backups"
 diag "$KILLED_WHOLE killed creates, imports and merges had committed (wholly) before they died"
 read -r rv rp <<<"$(state_of renewed)"
 diag "renewed has $rv versions after $RENEW_OK reported passes of $RENEW_TRIED"
