@@ -13,7 +13,7 @@
 #   args_KIND I   sets ARGS to the one certvault command that is killed
 #   check_KIND I RC   after the run, the checks of attempt I (RC its exit
 #                 status, 0 when it reported success)
-# CV_CRASH_ROUNDS (default 40) rounds of every kind (CV_CRASH_DEBUG=1 prints
+# CV_CRASH_ROUNDS (default 35) rounds of every kind (CV_CRASH_DEBUG=1 prints
 # the journal and the state at the end).  With the module built
 # (CERTVAULT_MODULE) the token is read too: what an application sees of each
 # new certificate is whole (a certificate and its private key with one
@@ -22,7 +22,7 @@ FAULTS=$(cd "$(dirname "$0")" && pwd)
 . "$FAULTS/../cli/lib.sh"
 need timeout xxd mdb_load /usr/bin/python3
 LINKS=$FAULTS/links.py
-ROUNDS=${CV_CRASH_ROUNDS:-40}
+ROUNDS=${CV_CRASH_ROUNDS:-35}
 
 # The kinds of operation, in the order each round runs them.
 OPS=(create import merge tags policy renew backup)

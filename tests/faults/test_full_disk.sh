@@ -79,6 +79,20 @@ made=$MADE
 # (A change of tags is small enough to go on fitting into the pages LMDB
 # frees as it goes, so it is not one of the refusals.)
 
+# A backup onto the full disk: refused in one line, no file left behind.
+before=$(vault_dump)
+run_cv vault backup --file "$DISK/backup.mdb"
+# (The copy's own write fails with ENOSPC, which says it plainly.)
+if _refused_with "No space left on device"; then
+	pass "a vault backup onto the full disk is refused in one line: $(cat "$ERR")"
+else
+	fail "a vault backup onto the full disk is refused in one line saying there is no space" \
+		"exit $RC, stderr:" "$(cat "$ERR")"
+fi
+check_eq "the refused backup left no file on the disk" \
+	"$(find "$DISK" -maxdepth 1 -name 'backup.mdb*' | wc -l)" 0
+check_eq "the refused backup left the vault as it was" "$(vault_dump)" "$before"
+
 run_cv vault verify --no-login
 check_eq "vault verify --no-login passes on the full disk" "$RC" 0
 run_cv certificate list --json
