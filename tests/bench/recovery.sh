@@ -15,8 +15,8 @@
 #   backup          vault backup --file F (LMDB's compacting copy)
 #   verify-nologin  vault verify --no-login (every record and link)
 #   verify          vault verify with the PIN (and every sealed record opened)
-# and the signer (tests/faults/signer: C_Sign + C_Verify with one
-# certificate's key, --sign-threads threads, default 2) for --sign-seconds
+# and the signer (tests/faults/signer --no-verify: C_SignInit + C_Sign,
+# CKM_ECDSA, with one certificate's key, --sign-threads threads, default 2) for --sign-seconds
 # (default 10) alone, then as long again while backups run back to back:
 # signatures per second in each, and the backups done meanwhile.
 # Output: RESULT lines, then a markdown table.  Environment: BENCH_BUILDDIR
@@ -113,7 +113,7 @@ sign_rate() {
 	local name=$1 count=$2 vault=$3 beside=${4:-} signed failed bad secs backups=0
 	rm -f "$SCRATCH/stop" "$SCRATCH/backups"
 	CERTVAULT_VAULT=$vault "$SIGNER" "$MODULE" bench "$PIN" c0000000 "$SIGN_T" \
-		"$SCRATCH/stop" "$SIGN_S" >"$SCRATCH/signer.out" 2>"$SCRATCH/signer.err" &
+		"$SCRATCH/stop" "$SIGN_S" --no-verify >"$SCRATCH/signer.out" 2>"$SCRATCH/signer.err" &
 	SIGNER_PID=$!
 	if [ "$beside" = backups ]; then
 		(
