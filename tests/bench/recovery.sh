@@ -66,6 +66,7 @@ cleanup() {
 	rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
 # The module finds the vault by CERTVAULT_VAULT: no config file of the
 # user's may name another.
 export XDG_CONFIG_HOME=$SCRATCH/xdg HOME=$SCRATCH/home
