@@ -143,6 +143,7 @@ for ((i = 0; i <= ROUNDS; i++)); do
 		*) OTHER[$kind]=$((${OTHER[$kind]:-0} + 1))
 		   diag "$kind $i: exit $rc: $(head -c 300 "$WORK/op.err")" ;;
 		esac
+		[ "${T_MS[$kind]}" -ge 5 ] || T_MS[$kind]=5
 	done
 done
 total=0
@@ -151,6 +152,11 @@ for kind in "${OPS[@]}"; do
 	total=$((total + ${FINISHED[$kind]:-0} + ${KILLED[$kind]:-0} + ${OTHER[$kind]:-0}))
 done
 check_eq "every preparation worked" "$prep_failed" 0
+refused=0
+for kind in "${OPS[@]}"; do
+	refused=$((refused + ${OTHER[$kind]:-0}))
+done
+check_eq "no command was refused: what a killed one left never stops the next" "$refused" 0
 diag "$total commands run"
 
 # --- afterwards ----------------------------------------------------------------
