@@ -1,5 +1,5 @@
 #!/bin/bash
-# Concurrency: the tool writes hundreds of certificates into the vault while
+# Concurrency: the tool creates and retags certificates (up to 150 each) while
 # nginx's workers serve TLS from the token (two server blocks: the RSA and
 # the EC certificate, through the pkcs11 engine) to bounded curl loops, and
 # a 16-thread PKCS#11 application (tests/faults/signer.c) signs and verifies
