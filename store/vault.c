@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
@@ -265,11 +266,36 @@ cv_txn_write(cv_vault *v, MDB_txn **txn)
 	return txn_write_any_user(v, txn);
 }
 
+/* Below this much room for the caller on the vault's file system, a failed
+ * write is taken for a full disk: LMDB writes at most 64 pages at a time,
+ * and what did not fit of them is what is missing. */
+#define DISK_FULL_ROOM ((unsigned long long)1 << 20)
+
+/* A commit's failure as an error.  A full disk shows as ENOSPC or EDQUOT,
+ * or, when a write came up short, as EIO (LMDB's word for a short write):
+ * EIO on a file system with next to no room left is said as a full disk,
+ * since "Input/output error" would send the user after a failing drive. */
+static cv_err
+commit_err(const cv_vault *v, int rc, const char *what)
+{
+	struct statvfs fs;
+	int full = rc == ENOSPC || rc == EDQUOT;
+
+	if (rc == EIO && statvfs(v->dir, &fs) == 0 &&
+	    (unsigned long long)fs.f_bavail * fs.f_frsize < DISK_FULL_ROOM)
+		full = 1;
+	if (full)
+		return cv_err_set(CV_ERR_FULL,
+				  "%s: the disk holding the vault is full (%s); "
+				  "nothing was changed",
+				  what, v->dir);
+	return cv_mdb_err(rc, what);
+}
+
 cv_err
 cv_txn_write_commit(cv_vault *v, MDB_txn *txn)
 {
-	(void)v;
-	return cv_mdb_err(mdb_txn_commit(txn), "commit");
+	return commit_err(v, mdb_txn_commit(txn), "commit");
 }
 
 cv_err
@@ -685,7 +711,7 @@ cv_vault_open(const char *dir, cv_vault **out)
 	}
 	/* Commit, not abort: DBI handles opened in a transaction survive only
 	 * if it commits. */
-	err = cv_mdb_err(mdb_txn_commit(txn), "open the vault's tables");
+	err = commit_err(v, mdb_txn_commit(txn), "open the vault's tables");
 	txn = NULL;
 	if (err != CV_OK)
 		goto done;

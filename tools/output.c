@@ -6,6 +6,10 @@
  * reads and is printed as aligned `key: value` lines.  Output files go
  * through a temporary file in the same folder and a rename (or a link when
  * an existing file must not be replaced), so a reader never sees half. */
+/* O_TMPFILE (Linux): glibc declares it under _GNU_SOURCE only. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -736,6 +740,113 @@ fill_bytes(int fd, void *arg)
  * the content into its descriptor and prints its own line on failure.  in
  * place, when not NULL, is what an existing FIFO or character device gets
  * written with --overwrite; without it only a regular file is replaced. */
+/* An unnamed file in path's folder (Linux's O_TMPFILE), named by
+ * name_unnamed() only once it is complete: a writer killed before then
+ * leaves nothing behind, where a named temporary file would stay.  -1 when
+ * the system or the file system has none (or /proc, through which it is
+ * named, is missing): the caller then uses a named temporary file. */
+static int
+open_unnamed(const char *path, mode_t mode)
+{
+#ifdef O_TMPFILE
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	if (access("/proc/self/fd", X_OK) != 0)
+		return -1;
+	if (slash == NULL)
+		return open(".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+	if ((dir = strndup(path, slash == path ? 1 : (size_t)(slash - path))) == NULL)
+		return -1;
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+	free(dir);
+	return fd;
+#else
+	(void)path;
+	(void)mode;
+	return -1;
+#endif
+}
+
+/* Gives the unnamed file fd the name name, which must not exist (EEXIST). */
+static int
+name_unnamed(int fd, const char *name)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
+}
+
+/* file_write through an unnamed file fd (closed here): filled, synced,
+ * then named path, or with --overwrite (exists) named beside path and
+ * renamed over it, so that a kill leaves either nothing or a whole copy. */
+static int
+write_unnamed(int fd, const char *path, mode_t mode, int exists,
+	      int (*fill)(int fd, void *arg), void *arg)
+{
+	size_t plen = strlen(path);
+	char *tmp = NULL;
+	int rc = CLI_EXIT_FAIL, named = 0, t;
+
+	if (fchmod(fd, mode) != 0) {
+		rc = cli_fail("cannot write %s: %s", path, strerror(errno));
+		goto done;
+	}
+	if ((rc = fill(fd, arg)) != CLI_EXIT_OK)
+		goto done;
+	rc = CLI_EXIT_FAIL;
+	if (fsync(fd) != 0) {
+		rc = cli_fail("cannot write %s: %s", path, strerror(errno));
+		goto done;
+	}
+	if (!exists) {
+		/* linkat() refuses an existing name atomically. */
+		if (name_unnamed(fd, path) != 0) {
+			if (errno == EEXIST)
+				rc = cli_fail("%s already exists; use --overwrite "
+					      "to replace it", path);
+			else
+				rc = cli_fail("cannot write %s: %s", path,
+					      strerror(errno));
+			goto done;
+		}
+	} else {
+		/* A regular file, as lstat saw it: a free name beside it, the
+		 * whole file linked there, then rename() over the name itself. */
+		if ((tmp = malloc(plen + sizeof(".tmp-XXXXXX"))) == NULL) {
+			rc = cli_fail("out of memory");
+			goto done;
+		}
+		memcpy(tmp, path, plen);
+		memcpy(tmp + plen, ".tmp-XXXXXX", sizeof(".tmp-XXXXXX"));
+		if ((t = mkstemp(tmp)) < 0) {
+			rc = cli_fail("cannot write %s: %s", path, strerror(errno));
+			goto done;
+		}
+		close(t);
+		unlink(tmp);
+		if (name_unnamed(fd, tmp) != 0) {
+			rc = cli_fail("cannot write %s: %s", path, strerror(errno));
+			goto done;
+		}
+		named = 1;
+		if (rename(tmp, path) != 0) {
+			rc = cli_fail("cannot write %s: %s", path, strerror(errno));
+			goto done;
+		}
+		named = 0;
+	}
+	rc = CLI_EXIT_OK;
+done:
+	close(fd);
+	if (named)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
 static int
 file_write(const char *path, const struct bytes *in_place_data, mode_t mode,
 	   int overwrite, int (*fill)(int fd, void *arg), void *arg)
@@ -775,6 +886,11 @@ file_write(const char *path, const struct bytes *in_place_data, mode_t mode,
 			goto done;
 		}
 		rc = CLI_EXIT_FAIL;
+	}
+	if ((fd = open_unnamed(path, 0600)) >= 0) {
+		rc = write_unnamed(fd, path, mode, exists, fill, arg);
+		fd = -1;
+		goto done;
 	}
 	tmp = malloc(plen + sizeof(".tmp-XXXXXX"));
 	if (tmp == NULL) {
