@@ -8,13 +8,18 @@
   - every secret belongs to a version;
   - the key_ids and key_nums indexes list exactly the keys, once each;
   - every operation and every certificate record has its certificate, and a
-    certificate has a version or an operation.
+    certificate has a version or an operation;
+  - a deleted certificate (its entry in the deleted table, which holds its
+    certificate record and index entries while it is deleted) keeps its
+    versions, keys and secrets, has no live certificate record, and none of
+    its keys is in the live key_ids and key_nums indexes.
 
 usage: links.py VAULT_DIR [STATE_FILE]
 Prints one line per broken link and exits 1 if there is any.  With
-STATE_FILE, writes one line per certificate name: NAME VERSIONS PENDING,
-VERSIONS the number of its versions, PENDING 1 when an operation is in
-progress, for the caller to compare with what the tool reported.
+STATE_FILE, writes one line per certificate name: NAME VERSIONS PENDING
+DELETED, VERSIONS the number of its versions, PENDING 1 when an operation is
+in progress, DELETED 1 when it is deleted, for the caller to compare with
+what the tool reported.
 """
 import subprocess
 import sys
@@ -53,10 +58,17 @@ def main():
     active = {k.decode() for k, _ in table(vault, "ops_active")}
     key_ids = sorted(nv(v) for _, v in table(vault, "key_ids"))
     key_nums = sorted(nv(v) for _, v in table(vault, "key_nums"))
+    deleted = {k.decode() for k, _ in table(vault, "deleted")}
     keyset = set(keys)
+    live_keys = sorted(k for k in keys if k[0] not in deleted)
 
+    for n in sorted(deleted & certs):
+        problems.append("certificate %s both live and deleted" % n)
+    for n in sorted(deleted):
+        if not any(m == n for m, _ in versions) and not any(m == n for m, _ in keys):
+            problems.append("deleted certificate %s with neither a version nor a key" % n)
     for n, v in sorted(versions):
-        if n not in certs:
+        if n not in certs and n not in deleted:
             problems.append("version %s/%s without its certificate" % (n, v))
         if (n, v) not in keyset:
             problems.append("version %s/%s without its key" % (n, v))
@@ -66,7 +78,7 @@ def main():
     for n, v in keys:
         if (n, v) in versions:
             continue
-        if n not in active:
+        if n not in active and n not in deleted:
             problems.append("key %s/%s without a version or an operation in progress" % (n, v))
         loose[n] = loose.get(n, 0) + 1
     for n, c in sorted(loose.items()):
@@ -74,12 +86,12 @@ def main():
             problems.append("certificate %s has %d keys without a version" % (n, c))
     for n, v in sorted(secrets - versions):
         problems.append("secret %s/%s without its version" % (n, v))
-    if key_ids != sorted(keys):
-        problems.append("key_ids lists %d keys, the keys table holds %d (or other ones)"
-                        % (len(key_ids), len(keys)))
-    if key_nums != sorted(keys):
-        problems.append("key_nums lists %d keys, the keys table holds %d (or other ones)"
-                        % (len(key_nums), len(keys)))
+    if key_ids != live_keys:
+        problems.append("key_ids lists %d keys, the keys table holds %d live ones (or other ones)"
+                        % (len(key_ids), len(live_keys)))
+    if key_nums != live_keys:
+        problems.append("key_nums lists %d keys, the keys table holds %d live ones (or other ones)"
+                        % (len(key_nums), len(live_keys)))
     for n in sorted(pending - certs):
         problems.append("operation %s without its certificate" % n)
     for n in sorted(active - pending):
@@ -90,9 +102,10 @@ def main():
 
     if len(sys.argv) > 2:
         with open(sys.argv[2], "w") as f:
-            for n in sorted(certs | with_version | pending | {n for n, _ in keys}):
-                f.write("%s %d %d\n" % (n, sum(1 for m, _ in versions if m == n),
-                                        1 if n in active else 0))
+            for n in sorted(certs | with_version | pending | deleted | {n for n, _ in keys}):
+                f.write("%s %d %d %d\n" % (n, sum(1 for m, _ in versions if m == n),
+                                           1 if n in active else 0,
+                                           1 if n in deleted else 0))
     for p in problems:
         print(p)
     return 1 if problems else 0

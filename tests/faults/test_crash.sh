@@ -2,7 +2,7 @@
 # Crash safety: hundreds of certvault commands, each killed with SIGKILL
 # after a random delay (some finish, some die), with a journal of which
 # reported success (creates, imports, merges, tag and policy changes,
-# renewal passes, vault backups).  Afterwards `vault verify` passes, every operation that
+# renewal passes, vault backups, deletes, recovers, purges and restores).  Afterwards `vault verify` passes, every operation that
 # reported success is there, and none that did not report is half there:
 # links.py reads the tables itself and finds no version without its key or
 # secret, no key without its version (or its operation in progress), no
@@ -25,9 +25,7 @@ LINKS=$FAULTS/links.py
 ROUNDS=${CV_CRASH_ROUNDS:-35}
 
 # The kinds of operation, in the order each round runs them.
-OPS=(create import merge tags policy renew backup)
-# Soft delete and per-certificate restore go here, one word each, with
-# their prep_/args_/check_ functions below: delete recover purge restore.
+OPS=(create import merge tags policy renew backup delete recover purge restore)
 
 make_vault crashvault
 printf '%s' "$CERTVAULT_PIN" >"$WORK/pin"
@@ -93,6 +91,35 @@ args_renew() { ARGS=(run --once --now "@$((START + $1 * 5 * 86400))"); }
 mkdir -m 700 "$WORK/backups"
 prep_backup() { :; }
 args_backup() { ARGS=(vault backup --file "$WORK/backups/b-$1.mdb"); }
+
+# delete: a certificate made for it, moved to the deleted state.
+prep_delete() { cv certificate create --name "dl-$1" --policy "@$WORK/self.json" >/dev/null 2>&1; }
+args_delete() { ARGS=(certificate delete --name "dl-$1"); }
+
+# recover: a certificate made and deleted for it, brought back.
+prep_recover() {
+	cv certificate create --name "rc-$1" --policy "@$WORK/self.json" >/dev/null 2>&1 &&
+		cv certificate delete --name "rc-$1" >/dev/null 2>&1
+}
+args_recover() { ARGS=(certificate recover --name "rc-$1"); }
+
+# purge: a certificate made and deleted for it, destroyed.
+prep_purge() {
+	cv certificate create --name "pg-$1" --policy "@$WORK/self.json" >/dev/null 2>&1 &&
+		cv certificate delete --name "pg-$1" >/dev/null 2>&1
+}
+args_purge() { ARGS=(certificate purge --name "pg-$1"); }
+
+# restore: a certificate made, backed up, deleted and purged for it, restored
+# from its backup.
+mkdir -m 700 "$WORK/certbackups"
+prep_restore() {
+	cv certificate create --name "rs-$1" --policy "@$WORK/self.json" >/dev/null 2>&1 &&
+		cv certificate backup --name "rs-$1" --file "$WORK/certbackups/rs-$1.cvb" >/dev/null 2>&1 &&
+		cv certificate delete --name "rs-$1" >/dev/null 2>&1 &&
+		cv certificate purge --name "rs-$1" >/dev/null 2>&1
+}
+args_restore() { ARGS=(certificate restore --file "$WORK/certbackups/rs-$1.cvb"); }
 
 # --- running and killing -----------------------------------------------------
 
@@ -190,21 +217,27 @@ else
 	check_eq "a key taken out is found: one version without its key" "$check_grep_links" 1
 fi
 
-# STATE_OF NAME: "VERSIONS PENDING" from links.py, "absent" when the vault
-# holds nothing of NAME.
+# STATE_OF NAME: "VERSIONS PENDING" from links.py, "deleted VERSIONS" when
+# it is deleted, "absent" when the vault holds nothing of NAME.
 state_of() {
 	local s
-	s=$(awk -v n="$1" '$1 == n { print $2, $3 }' "$WORK/state")
+	s=$(awk -v n="$1" '$1 == n { if ($4 == 1) print "deleted", $2; else print $2, $3 }' "$WORK/state")
 	echo "${s:-absent}"
 }
 
-# What `certificate show` says agrees: 0 when there, 3 when absent.
+# What `certificate show` and `show-deleted` say agrees: show 0 when live,
+# 3 otherwise; show-deleted 0 when deleted, 3 otherwise.
 show_agrees() {
-	local name=$1 st=$2 want=0
+	local name=$1 st=$2 want=0 want_del=3
 	cv certificate show --name "$name" >/dev/null 2>&1
 	local got=$?
-	[ "$st" = absent ] && want=3
-	[ "$got" -eq "$want" ]
+	cv certificate show-deleted --name "$name" >/dev/null 2>&1
+	local got_del=$?
+	case $st in
+	absent) want=3 ;;
+	deleted*) want=3 want_del=0 ;;
+	esac
+	[ "$got" -eq "$want" ] && [ "$got_del" -eq "$want_del" ]
 }
 
 BAD=()
@@ -257,6 +290,62 @@ check_backup() {
 }
 BACKUPS_CHECKED=0
 
+# The soft delete kinds.  A certificate made for them is whole ("1 0") when
+# live and "deleted 1" when deleted; killed, it is in the state before or
+# the state after, never between.
+# The renewal passes also purge: a pass whose clock is past a deleted
+# certificate's scheduled purge date (90 days after its delete, which the
+# real clock dates within minutes of START) destroys it.  PASSED_AFTER I:
+# "reported" when a pass of a later round than I, its clock past 90 days,
+# reported success; "ran" when such passes ran but were all killed (each
+# may have purged or not); "none" otherwise.
+RENEW_RAN=() RENEW_REPORTED=()
+while read -r kind i rc; do
+	[ "$kind" = renew ] || continue
+	[ "$((i * 5))" -gt 90 ] || continue
+	RENEW_RAN+=("$i")
+	[ "$rc" = 0 ] && RENEW_REPORTED+=("$i")
+done <"$JOURNAL"
+passed_after() {
+	local j got=none
+	for j in "${RENEW_RAN[@]}"; do [ "$j" -gt "$1" ] && got=ran; done
+	for j in "${RENEW_REPORTED[@]}"; do [ "$j" -gt "$1" ] && got=reported; done
+	echo "$got"
+}
+PURGED_BY_PASS=0
+
+# CHECK_STATE NAME I RC WANT BEFORE: reported (RC 0), the state is WANT;
+# not reported, WANT or BEFORE.  A deleted state may have been purged by a
+# later pass (absent), and must have been when such a pass reported.
+check_state() {
+	local name=$1 i=$2 rc=$3 want=$4 before=$5 st after ok=0 s
+	local allowed=("$want")
+	st=$(state_of "$name")
+	[ "$rc" -eq 0 ] || allowed+=("$before")
+	after=$(passed_after "$i")
+	if [ "$after" != none ]; then
+		for s in "${allowed[@]}"; do
+			if [ "$s" = "deleted 1" ]; then
+				allowed+=(absent)
+				[ "$after" = reported ] && allowed=("${allowed[@]/#deleted 1/}")
+			fi
+		done
+	fi
+	for s in "${allowed[@]}"; do [ -n "$s" ] && [ "$st" = "$s" ] && ok=1; done
+	if [ "$ok" -eq 0 ]; then
+		bad "$name (exit $rc, later purging passes: $after) is $st, not one of: ${allowed[*]}"
+	fi
+	[ "$rc" -ne 0 ] && [ "$st" = "$want" ] && [ "$want" != "$before" ] &&
+		KILLED_WHOLE=$((KILLED_WHOLE + 1))
+	[ "$st" = absent ] && [ "$want" != absent ] && [ "$before" != absent ] &&
+		PURGED_BY_PASS=$((PURGED_BY_PASS + 1))
+	show_agrees "$name" "$st" || bad "$name: show or show-deleted disagrees with the tables ($st)"
+}
+check_delete() { check_state "dl-$1" "$1" "$2" "deleted 1" "1 0"; }
+check_recover() { check_state "rc-$1" "$1" "$2" "1 0" "deleted 1"; }
+check_purge() { check_state "pg-$1" "$1" "$2" absent "deleted 1"; }
+check_restore() { check_state "rs-$1" "$1" "$2" "1 0" absent; }
+
 # Tags and policy: the value left is the last one reported, or one
 # attempted after it (a killed command may have committed).
 LAST_OK_tags=0 LAST_OK_policy=0
@@ -299,7 +388,8 @@ diag "$BACKUPS_CHECKED backup files opened and verified"
 # A killed backup leaves no part of the vault behind under another name.
 check_eq "killed backups left no temporary file" \
 	"$(find "$WORK/backups" -name '*.tmp-*' | wc -l)" 0
-diag "$KILLED_WHOLE killed creates, imports and merges had committed (wholly) before they died"
+diag "$KILLED_WHOLE killed commands had committed (wholly) before they died"
+diag "$PURGED_BY_PASS deleted certificates purged by a renewal pass past their date"
 read -r rv rp <<<"$(state_of renewed)"
 diag "renewed has $rv versions after $RENEW_OK reported passes of $RENEW_TRIED"
 if [ "$rp" != 0 ] || [ "$rv" -lt $((1 + RENEW_OK)) ] || [ "$rv" -gt $((1 + RENEW_TRIED)) ]; then
@@ -314,8 +404,10 @@ if [ -n "${CERTVAULT_MODULE:-}" ] && command -v pkcs11-tool >/dev/null; then
 		/^Public Key Object/ { k = "pub" } /^Data Object/ { k = "data" }
 		/^  label:/ { l = $2 } /^  ID:/ { print k, l, $2 }' >"$WORK/token"
 	tokens_checked=0
-	while read -r name st; do
-		case $name in cr-* | im-* | mg-*) ;; *) continue ;; esac
+	while read -r name nver npend ndel; do
+		case $name in cr-* | im-* | mg-* | dl-* | rc-* | pg-* | rs-*) ;; *) continue ;; esac
+		st="$nver $npend"
+		[ "$ndel" = 1 ] && st="deleted $nver"
 		certs=$(awk -v n="$name" '$1 == "cert" && $2 == n { print $3 }' "$WORK/token" | sort -u)
 		privs=$(awk -v n="$name" '$1 == "priv" && $2 == n { print $3 }' "$WORK/token" | sort -u)
 		case $st in
@@ -323,11 +415,13 @@ if [ -n "${CERTVAULT_MODULE:-}" ] && command -v pkcs11-tool >/dev/null; then
 			bad "$name: the token shows certificate [$certs] and private key [$privs]" ;;
 		"0 1") [ -z "$certs" ] && [ "$(wc -w <<<"$privs")" -eq 1 ] ||
 			bad "$name (pending): the token shows certificate [$certs] and private key [$privs]" ;;
+		*) [ -z "$certs$privs" ] ||
+			bad "$name ($st): the token shows certificate [$certs] and private key [$privs]" ;;
 		esac
 		tokens_checked=$((tokens_checked + 1))
 	done <"$WORK/state"
 	for n in $(awk '{ print $2 }' "$WORK/token" | sort -u); do
-		case $n in cr-* | im-* | mg-*) ;; *) continue ;; esac
+		case $n in cr-* | im-* | mg-* | dl-* | rc-* | pg-* | rs-*) ;; *) continue ;; esac
 		grep -q "^$n " "$WORK/state" || bad "$n: the token shows objects of a certificate the vault does not hold"
 	done
 	diag "the token's objects of $tokens_checked certificates checked"
