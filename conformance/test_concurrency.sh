@@ -1,5 +1,5 @@
 #!/bin/bash
-# Concurrency: the tool creates and retags certificates (up to 150 each) while
+# Concurrency: the tool creates, retags, deletes, recovers and purges certificates (up to 150 rounds) while
 # nginx's workers serve TLS from the token (two server blocks: the RSA and
 # the EC certificate, through the pkcs11 engine) to bounded curl loops, and
 # a 16-thread PKCS#11 application (tests/faults/signer.c) signs and verifies
@@ -7,8 +7,8 @@
 # may fail and not one signature.  Counts are printed.
 #
 # What the tool does is a table (WRITES), each kind a function write_KIND I
-# running one certvault command; soft delete, recover and purge go in the
-# marked place once the tool has them.  Bounds: CV_CONC_WRITES rounds
+# running one certvault command: create churn-I, retag it, delete it, and
+# recover it (even rounds) or purge it (odd ones).  Bounds: CV_CONC_WRITES rounds
 # (default 150) and CV_CONC_SECONDS (default 90), whichever comes first.
 # The signer runs niced: sixteen threads that never wait would otherwise
 # take two cores from the tool, and the point is what happens while they
@@ -35,12 +35,19 @@ SIGN_THREADS=16
 printf '{"key_props":%s,"x509_props":{"subject":"CN=churn","validity_months":12},"issuer":{"name":"Self"}}' \
 	'{"kty":"EC","crv":"P-256","exportable":false}' >"$WORK/churn.json"
 
-WRITES=(create tags)
-# Soft delete goes here, one word each with its write_ function below:
-# delete (of churn-I, every other round), recover, purge.
+WRITES=(create tags delete settle)
 
 write_create() { CERTVAULT_PIN=$PIN cv certificate create --name "churn-$1" --policy "@$WORK/churn.json"; }
 write_tags() { CERTVAULT_PIN=$PIN cv certificate set-attributes --name "churn-$1" --tags "round=$1"; }
+write_delete() { CERTVAULT_PIN=$PIN cv certificate delete --name "churn-$1"; }
+# Even rounds recover what they deleted, odd ones purge it.
+write_settle() {
+	if [ $(($1 % 2)) -eq 0 ]; then
+		CERTVAULT_PIN=$PIN cv certificate recover --name "churn-$1"
+	else
+		CERTVAULT_PIN=$PIN cv certificate purge --name "churn-$1"
+	fi
+}
 
 # --- nginx and the clients ------------------------------------------------------
 
@@ -145,7 +152,8 @@ run "$CERTVAULT" vault verify --pin-file "$PINFILE"
 check_eq "vault verify passes after the writes" "$RC" 0
 [ "$RC" -ne 0 ] && diag "$(head -20 "$OUT" "$ERR")"
 run pkcs11-tool --module "$MODULE" --token-label "$TOKEN" -O --type cert
-check_eq "the token shows every certificate the tool created" \
-	"$(grep -c 'label: *churn-' "$OUT")" "${W_OK[create]:-0}"
+check_eq "the token shows the recovered certificates, not the purged ones" \
+	"$(grep 'label: *churn-' "$OUT" | sed 's/.*churn-//' | sort -n | tr '\n' ' ')" \
+	"$(seq 2 2 "$rounds" | tr '\n' ' ')"
 
 done_testing
