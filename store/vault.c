@@ -455,7 +455,9 @@ pin_rec_read(cv_vault *v, MDB_txn *txn, enum cv_user who, pin_rec *out)
 	if (err != CV_OK)
 		return err;
 	if ((err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_PIN, NULL, f)) != CV_OK)
-		return err;
+		return err == CV_ERR_NOMEM ? err :
+		       cv_err_set(CV_ERR_CORRUPT, "the vault's %s record does not decode",
+				  pin_keys[who]);
 	if ((err = cv_field_need(&f[CV_T_SALT], "salt")) != CV_OK ||
 	    (err = cv_field_need(&f[CV_T_WRAPPED], "wrapped key")) != CV_OK)
 		return err;
@@ -755,9 +757,11 @@ cv_vault_info_get(cv_vault *v, cv_vault_info *out)
 		goto done;
 	err = pin_rec_read(v, txn, CV_USER_NORMAL, &user);
 	out->user_pin_initialized = err == CV_OK;
-	if (err == CV_ERR_PIN_NOT_INITIALIZED)
+	/* A PIN not set yet is no error; a damaged record keeps its detail. */
+	if (err == CV_ERR_PIN_NOT_INITIALIZED) {
 		err = CV_OK;
-	cv_err_clear();
+		cv_err_clear();
+	}
 	if (err != CV_OK || (err = pin_rec_read(v, txn, CV_USER_SO, &so)) != CV_OK)
 		goto done;
 	out->created = (int64_t)created;
