@@ -40,6 +40,17 @@ static const char *const pin_keys[] = {
 	[CV_USER_SO] = "pin.so",
 };
 
+/* The environments a child after fork() inherited and may not close
+ * (mdb_env_close there would release the parent's reader slots): held for
+ * the life of the process, one per vault and fork, so that what the child
+ * cannot free is still its own and not lost.  A list without a lock: a
+ * thread of the parent may have held any lock at the fork. */
+struct abandoned_env {
+	MDB_env *env;
+	struct abandoned_env *next;
+};
+static struct abandoned_env *_Atomic abandoned_envs;
+
 static _Atomic pid_t process_id;
 static pthread_once_t process_id_once = PTHREAD_ONCE_INIT;
 
@@ -726,11 +737,20 @@ cv_vault_close(cv_vault *v)
 void
 cv_vault_abandon(cv_vault *v)
 {
+	struct abandoned_env *a;
+
 	if (v == NULL)
 		return;
 	/* The environment's memory and lock file belong to the parent's LMDB
-	 * state: leave them, as LMDB's caveats require. */
+	 * state: leave them, as LMDB's caveats require, but held (see
+	 * abandoned_envs), not lost. */
 	forget_master(v);
+	if (v->env != NULL && (a = malloc(sizeof(*a))) != NULL) {
+		a->env = v->env;
+		a->next = atomic_load(&abandoned_envs);
+		while (!atomic_compare_exchange_weak(&abandoned_envs, &a->next, a))
+			;
+	}
 	free(v->dir);
 	free(v);
 }
