@@ -67,6 +67,8 @@ if key.startswith("T:"):
 if key.startswith("H:"):
     kb = bytes.fromhex(key[2:])
 vb = value.replace("/", "\0").encode()
+if value.startswith("H:"):
+    vb = bytes.fromhex(value[2:])
 out, db, values, pending_key, done = [], None, False, None, False
 for line in open(path):
     if line.startswith("database="):
@@ -260,6 +262,29 @@ rebuild "$WORK/trigger" drop versions "self-2/$VER2" >"$WORK/rebuild.err" 2>&1
 run_any "$CERTVAULT" --vault "$WORK/trigger" vault verify
 check "a trigger of a version gone: exit 1" test "$RC" -eq 1
 check "and one line naming it" grep -qE "^certvault: damaged: triggers/self-2/$VER2/.*: its version self-2/$VER2 does not exist\$" "$ERR"
+check "an event of that version is no damage: events are history" \
+	sh -c "! grep -q '^certvault: damaged: events/' '$ERR'"
+run_any "$CERTVAULT" --vault "$WORK/trigger" vault verify --json
+check_eq "it is counted as an event of a certificate gone" \
+	"$(jq -r .eventsOfGoneCertificates "$OUT")" 1
+
+# An outbox mail (a record of the store's format: NAME and VERSION fields)
+# names a version that exists, and outbox.next lies beyond its id.
+mail_record() {
+	/usr/bin/python3 -c 'import sys
+f = lambda t, v: bytes([t]) + len(v).to_bytes(4, "big") + v
+print((bytes([1, 11]) + f(1, sys.argv[1].encode()) + f(7, sys.argv[2].encode())).hex())' "$1" "$2"
+}
+damaged "an outbox mail of a version that does not exist" \
+	"outbox///////\x03\xe7: its version ghost/$VER1 does not exist" \
+	add outbox H:00000000000003e7 "H:$(mail_record ghost "$VER1")"
+rebuild "$WORK/mail" add outbox H:0000000000000001 "H:$(mail_record self-1 "$VER1")" \
+	>"$WORK/rebuild.err" 2>&1
+run_any "$CERTVAULT" --vault "$WORK/mail" vault verify
+check_eq "a mail of a version that exists, without outbox.next: that one line" \
+	"$(cat "$ERR")" "certvault: damaged: meta/outbox.next: does not lie beyond mail 1"
+damaged "events.next gone while events exist" \
+	"meta/events.next: does not lie beyond event 2" drop meta events.next
 
 # Without a login the sealed bytes are not opened, and a record that only
 # fails to open passes; everything else is still found.
