@@ -210,6 +210,33 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 cd "$WORK" || exit 1
 
+# Against a module built with AddressSanitizer (meson sets CV_ASAN_PRELOAD
+# in such a build) a client, which is not built with it, needs the
+# sanitizers' runtime loaded before the module.  Each client that may load
+# the module runs through a wrapper in $WORK/asan-bin, first on PATH, that
+# preloads it; nothing else does (ps and the p11-kit program hang with it,
+# before any module is loaded).  Leak checks are off in the clients and in
+# the tool here: the pkcs11 engine an OPENSSL_CONF of these tests loads
+# into every OpenSSL program leaks when OpenSSL unloads it.  The module's
+# leaks are counted by the module suite (an instrumented program, and under
+# valgrind), the tool's by tests/cli.
+if [ -n "${CV_ASAN_PRELOAD:-}" ]; then
+	mkdir -p "$WORK/asan-bin"
+	chmod 755 "$WORK/asan-bin"
+	for _p in pkcs11-tool p11tool openssl nginx certutil modutil pk12util tstclnt \
+		vfychain selfserv gnutls-cli gnutls-serv softhsm2-util "$CERTVAULT"; do
+		[ -n "$_p" ] || continue
+		_path=$(command -v "$_p") || continue
+		printf '#!/bin/sh\nLD_PRELOAD=%q ASAN_OPTIONS=%q exec %q "$@"\n' \
+			"$CV_ASAN_PRELOAD" "${ASAN_OPTIONS:-}:detect_leaks=0" "$_path" \
+			>"$WORK/asan-bin/${_p##*/}"
+		chmod 755 "$WORK/asan-bin/${_p##*/}"
+	done
+	[ -n "$CERTVAULT" ] && CERTVAULT="$WORK/asan-bin/${CERTVAULT##*/}"
+	unset _p _path
+	export PATH="$WORK/asan-bin:$PATH"
+fi
+
 # Nothing from the user's own setup leaks in: p11-kit, GnuTLS and NSS read
 # HOME; the module and the tool read CERTVAULT_CONF / XDG_CONFIG_HOME.
 export HOME="$WORK/home"

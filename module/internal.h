@@ -238,6 +238,16 @@ CK_OBJECT_HANDLE cv_object_handle(cv_slot *slot, uint64_t num,
 /* Count a logout of the slot: its private-object handles lapse. */
 void cv_object_handles_lapse(cv_slot *slot);
 
+/* The check every function that reads a caller's template makes first,
+ * before any value is read (C_CreateObject, C_CopyObject,
+ * C_SetAttributeValue, C_FindObjectsInit, both templates of
+ * C_GenerateKeyPair): CKR_ARGUMENTS_BAD for a NULL template of n > 0
+ * attributes; CKR_ATTRIBUTE_VALUE_INVALID for an attribute that claims a
+ * length without a value (pValue NULL) or a length beyond LONG_MAX (no
+ * buffer is that long, and the DER readers take a long).  Not for
+ * C_GetAttributeValue, where a NULL value asks for the length. */
+CK_RV cv_object_template_check(const CK_ATTRIBUTE *tmpl, CK_ULONG n);
+
 /* C_GetAttributeValue: the buffer protocol to the letter (NULL pValue
  * gives the length; a short buffer gives CKR_BUFFER_TOO_SMALL for that
  * attribute with ulValueLen CK_UNAVAILABLE_INFORMATION; sensitive values

@@ -107,8 +107,6 @@ gen_parse(struct gen_request *g, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 
 	for (i = 0; i < n; i++) {
 		a = &tmpl[i];
-		if (a->pValue == NULL && a->ulValueLen > 0)
-			return CKR_ARGUMENTS_BAD;
 		switch (a->type) {
 		case CKA_CLASS:
 			if (!cv_attr_ulong(a, &ul))

@@ -608,8 +608,10 @@ C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 
 	if ((rv = cv_module_check()) != CKR_OK)
 		return rv;
-	if ((pTemplate == NULL && ulCount > 0) || phObject == NULL)
+	if (phObject == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = cv_object_template_check(pTemplate, ulCount)) != CKR_OK)
+		return rv;
 	if ((rv = cv_session_acquire(hSession, &s)) != CKR_OK)
 		return rv;
 	if (template_token(pTemplate, ulCount) == 1 && !cv_session_rw(s))
@@ -631,8 +633,10 @@ C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 
 	if ((rv = cv_module_check()) != CKR_OK)
 		return rv;
-	if ((pTemplate == NULL && ulCount > 0) || phNewObject == NULL)
+	if (phNewObject == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = cv_object_template_check(pTemplate, ulCount)) != CKR_OK)
+		return rv;
 	if ((rv = cv_session_acquire(hSession, &s)) != CKR_OK)
 		return rv;
 	/* The copy is a token object if the template says so, or if it
@@ -711,8 +715,8 @@ C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 
 	if ((rv = cv_module_check()) != CKR_OK)
 		return rv;
-	if (pTemplate == NULL && ulCount > 0)
-		return CKR_ARGUMENTS_BAD;
+	if ((rv = cv_object_template_check(pTemplate, ulCount)) != CKR_OK)
+		return rv;
 	if ((rv = cv_session_acquire(hSession, &s)) != CKR_OK)
 		return rv;
 	if (is_token_object(hObject) && !cv_session_rw(s))
@@ -732,8 +736,8 @@ C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 
 	if ((rv = cv_module_check()) != CKR_OK)
 		return rv;
-	if (pTemplate == NULL && ulCount > 0)
-		return CKR_ARGUMENTS_BAD;
+	if ((rv = cv_object_template_check(pTemplate, ulCount)) != CKR_OK)
+		return rv;
 	if ((rv = cv_session_acquire(hSession, &s)) != CKR_OK)
 		return rv;
 	if (s->active[CV_OP_FIND]) {
@@ -1280,10 +1284,13 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 
 	if ((rv = cv_module_check()) != CKR_OK)
 		return rv;
-	if (pMechanism == NULL || phPublicKey == NULL || phPrivateKey == NULL ||
-	    (pPublicKeyTemplate == NULL && ulPublicKeyAttributeCount > 0) ||
-	    (pPrivateKeyTemplate == NULL && ulPrivateKeyAttributeCount > 0))
+	if (pMechanism == NULL || phPublicKey == NULL || phPrivateKey == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = cv_object_template_check(pPublicKeyTemplate,
+					   ulPublicKeyAttributeCount)) != CKR_OK ||
+	    (rv = cv_object_template_check(pPrivateKeyTemplate,
+					   ulPrivateKeyAttributeCount)) != CKR_OK)
+		return rv;
 	if ((rv = cv_session_acquire(hSession, &s)) != CKR_OK)
 		return rv;
 	m = cv_mech_find(pMechanism->mechanism);

@@ -171,7 +171,11 @@ cv_err cv_vault_backup(cv_vault *v, int fd);
 typedef struct cv_verify_counts {
 	size_t certs, versions, keys, secrets, operations, issuers, contacts;
 	size_t triggers, due, outbox, events, ops_active;
-	size_t deleted;     /* deleted certificates */
+	size_t deleted;             /* deleted certificates */
+	size_t key_ids, key_nums;   /* index entries, each followed to its key */
+	size_t meta;                /* vault, PIN and counter records */
+	size_t events_of_gone;      /* events of a certificate or version gone */
+	uint64_t generation;        /* the vault's, as verify read it */
 	size_t sealed;      /* sealed records opened under the master key */
 	size_t problems;    /* damage found, each given to problem() */
 	int logged_in;      /* the sealed records were opened */

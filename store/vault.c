@@ -42,6 +42,17 @@ static const char *const pin_keys[] = {
 	[CV_USER_SO] = "pin.so",
 };
 
+/* The environments a child after fork() inherited and may not close
+ * (mdb_env_close there would release the parent's reader slots): held for
+ * the life of the process, one per vault and fork, so that what the child
+ * cannot free is still its own and not lost.  A list without a lock: a
+ * thread of the parent may have held any lock at the fork. */
+struct abandoned_env {
+	MDB_env *env;
+	struct abandoned_env *next;
+};
+static struct abandoned_env *_Atomic abandoned_envs;
+
 static _Atomic pid_t process_id;
 static pthread_once_t process_id_once = PTHREAD_ONCE_INIT;
 
@@ -484,7 +495,9 @@ pin_rec_read(cv_vault *v, MDB_txn *txn, enum cv_user who, pin_rec *out)
 	if (err != CV_OK)
 		return err;
 	if ((err = cv_rec_parse(val.mv_data, val.mv_size, CV_REC_PIN, NULL, f)) != CV_OK)
-		return err;
+		return err == CV_ERR_NOMEM ? err :
+		       cv_err_set(CV_ERR_CORRUPT, "the vault's %s record does not decode",
+				  pin_keys[who]);
 	if ((err = cv_field_need(&f[CV_T_SALT], "salt")) != CV_OK ||
 	    (err = cv_field_need(&f[CV_T_WRAPPED], "wrapped key")) != CV_OK)
 		return err;
@@ -772,11 +785,20 @@ cv_vault_close(cv_vault *v)
 void
 cv_vault_abandon(cv_vault *v)
 {
+	struct abandoned_env *a;
+
 	if (v == NULL)
 		return;
 	/* The environment's memory and lock file belong to the parent's LMDB
-	 * state: leave them, as LMDB's caveats require. */
+	 * state: leave them, as LMDB's caveats require, but held (see
+	 * abandoned_envs), not lost. */
 	forget_master(v);
+	if (v->env != NULL && (a = malloc(sizeof(*a))) != NULL) {
+		a->env = v->env;
+		a->next = atomic_load(&abandoned_envs);
+		while (!atomic_compare_exchange_weak(&abandoned_envs, &a->next, a))
+			;
+	}
 	free(v->dir);
 	free(v);
 }
@@ -883,9 +905,11 @@ cv_vault_info_get(cv_vault *v, cv_vault_info *out)
 		goto done;
 	err = pin_rec_read(v, txn, CV_USER_NORMAL, &user);
 	out->user_pin_initialized = err == CV_OK;
-	if (err == CV_ERR_PIN_NOT_INITIALIZED)
+	/* A PIN not set yet is no error; a damaged record keeps its detail. */
+	if (err == CV_ERR_PIN_NOT_INITIALIZED) {
 		err = CV_OK;
-	cv_err_clear();
+		cv_err_clear();
+	}
 	if (err != CV_OK || (err = pin_rec_read(v, txn, CV_USER_SO, &so)) != CV_OK)
 		goto done;
 	out->created = (int64_t)created;

@@ -20,6 +20,9 @@ struct verify {
 	void (*problem)(void *arg, const char *line);
 	void *arg;
 	int sealed;              /* the user is logged in: open sealed records */
+	/* Highest numbers seen, for the counters in meta (verify_meta). */
+	uint64_t max_key_num, max_outbox_id, max_event_seq;
+	int any_key_num, any_outbox, any_event;
 };
 
 static void damaged(struct verify *s, const char *table, const MDB_val *k,
@@ -152,6 +155,333 @@ decodes(struct verify *s, const char *table, const MDB_val *k, const MDB_val *va
 		return 0;
 	}
 	return 1;
+}
+
+/* --- The key indexes, both ways ---------------------------------------------------- */
+
+static uint64_t
+be64_max(uint64_t max, const void *p)
+{
+	const unsigned char *b = p;
+	uint64_t x = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		x = x << 8 | b[i];
+	return x > max ? x : max;
+}
+
+/* The key an index entry names, read; 0 (and damage reported) when the
+ * entry names none or one that does not exist.  A key that exists but does
+ * not decode is reported under keys. */
+static int
+index_key(struct verify *s, const char *table, const MDB_val *k, const MDB_val *val,
+	  cv_key_rec *kr, cv_err *err)
+{
+	char name[CV_NAME_MAX + 1], version[CV_VERSION_LEN + 1];
+
+	*err = CV_OK;
+	if (!split_vkey(val, name, version)) {
+		damaged(s, table, k, "does not name a key (name/version)");
+		return 0;
+	}
+	cv_err_clear();
+	*err = cv_key_rec_read_part(s->v, s->txn, name, version, 0, kr);
+	if (*err == CV_ERR_NOT_FOUND)
+		damaged(s, table, k, "names the key %s/%s, which does not exist", name, version);
+	if (*err != CV_ERR_NOMEM)
+		cv_err_clear();
+	return *err == CV_OK;
+}
+
+/* key_ids: CKA_ID -> name/version, each naming a key with that CKA_ID. */
+static cv_err
+check_key_id(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	cv_key_rec kr;
+	cv_err err;
+
+	memset(&kr, 0, sizeof(kr));
+	if (k->mv_size != sizeof(kr.key_id)) {
+		damaged(s, "key_ids", k, "the key is not a %zu-byte key id", sizeof(kr.key_id));
+		return CV_OK;
+	}
+	if (index_key(s, "key_ids", k, val, &kr, &err) &&
+	    memcmp(kr.key_id, k->mv_data, sizeof(kr.key_id)) != 0) {
+		char named[400];
+
+		key_text(val, named, sizeof(named));
+		damaged(s, "key_ids", k, "names the key %s, whose key id differs", named);
+	}
+	cv_key_rec_clear(&kr);
+	return err == CV_ERR_NOMEM ? err : CV_OK;
+}
+
+/* key_nums: number -> name/version, each naming a key with that number. */
+static cv_err
+check_key_num(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	cv_key_rec kr;
+	uint64_t num;
+	cv_err err;
+
+	memset(&kr, 0, sizeof(kr));
+	if (k->mv_size != 8) {
+		damaged(s, "key_nums", k, "the key is not an 8-byte key number");
+		return CV_OK;
+	}
+	num = be64_max(0, k->mv_data);
+	s->max_key_num = num > s->max_key_num ? num : s->max_key_num;
+	s->any_key_num = 1;
+	if (index_key(s, "key_nums", k, val, &kr, &err) && kr.num != num) {
+		char named[400];
+
+		key_text(val, named, sizeof(named));
+		damaged(s, "key_nums", k, "names the key %s, whose number is %llu", named,
+			(unsigned long long)kr.num);
+	}
+	cv_key_rec_clear(&kr);
+	return err == CV_ERR_NOMEM ? err : CV_OK;
+}
+
+/* Every key has its entries: key_ids holds (its CKA_ID -> it) and key_nums
+ * (its number -> it), so the token shows it and its handle finds it. */
+static cv_err
+check_key_indexed(struct verify *s, const MDB_val *k, const MDB_val *val)
+{
+	char name[CV_NAME_MAX + 1], version[CV_VERSION_LEN + 1], lname[CV_NAME_MAX + 1];
+	unsigned char nk[8];
+	MDB_cursor *c = NULL;
+	MDB_val id, self, got;
+	cv_key_rec kr;
+	cv_err err;
+	int i, rc;
+
+	(void)val;
+	memset(&kr, 0, sizeof(kr));
+	if (!split_vkey(k, name, version))
+		return CV_OK;           /* reported by check_key */
+	cv_err_clear();
+	if ((err = cv_key_rec_read_part(s->v, s->txn, name, version, 0, &kr)) != CV_OK) {
+		cv_err_clear();
+		return err == CV_ERR_NOMEM ? err : CV_OK;   /* likewise */
+	}
+	s->max_key_num = kr.num > s->max_key_num ? kr.num : s->max_key_num;
+	s->any_key_num = 1;
+	/* A deleted certificate's keys are out of both indexes on purpose
+	 * (check_deleted reports an entry left behind). */
+	cv_name_key(name, lname);
+	if (s->v->has_deleted && cv_deleted_exists(s->v, s->txn, lname))
+		goto done;
+	id.mv_data = kr.key_id;
+	id.mv_size = sizeof(kr.key_id);
+	self = *k;
+	if ((rc = mdb_cursor_open(s->txn, s->v->dbi[CV_DB_KEY_IDS], &c)) != 0) {
+		err = cv_mdb_err(rc, "verify");
+		goto done;
+	}
+	rc = mdb_cursor_get(c, &id, &self, MDB_GET_BOTH);
+	if (rc == MDB_NOTFOUND)
+		damaged(s, "keys", k, "is missing from key_ids");
+	else if (rc != 0)
+		err = cv_mdb_err(rc, "verify");
+	for (i = 0; i < 8; i++)
+		nk[i] = (unsigned char)(kr.num >> (56 - 8 * i));
+	if (cv_db_get(s->v, s->txn, CV_DB_KEY_NUMS, nk, sizeof(nk), &got) != CV_OK)
+		damaged(s, "keys", k, "its number %llu is missing from key_nums",
+			(unsigned long long)kr.num);
+	else if (got.mv_size != k->mv_size || memcmp(got.mv_data, k->mv_data, k->mv_size) != 0)
+		damaged(s, "keys", k, "its number %llu names another key in key_nums",
+			(unsigned long long)kr.num);
+	cv_err_clear();
+done:
+	if (c != NULL)
+		mdb_cursor_close(c);
+	cv_key_rec_clear(&kr);
+	return err;
+}
+
+/* --- The meta records ------------------------------------------------------------- */
+
+/* A counter in meta: absent (0), or 8 bytes (1, *value set); damage
+ * reported otherwise (-1). */
+static int
+meta_counter(struct verify *s, const char *key, uint64_t *value)
+{
+	MDB_val k = { strlen(key), (void *)key }, val;
+
+	if (cv_db_get(s->v, s->txn, CV_DB_META, key, strlen(key), &val) != CV_OK) {
+		cv_err_clear();
+		return 0;
+	}
+	s->n->meta++;
+	if (val.mv_size != 8) {
+		damaged(s, "meta", &k, "is %zu bytes, not an 8-byte counter", val.mv_size);
+		return -1;
+	}
+	*value = be64_max(0, val.mv_data);
+	return 1;
+}
+
+/* The vault record (name, serial, creation time, format), the counters
+ * that hand out numbers (each beyond every number given), and the
+ * generation.  (A PIN record that does not decode or is missing refuses the
+ * vault before verify: cv_vault_info_get reads them.) */
+static void
+verify_meta(struct verify *s)
+{
+	MDB_val hk = { 6, (void *)"header" }, val, pk;
+	cv_field f[CV_T__MAX];
+	char name[CV_NAME_MAX + 1], serial[17];
+	uint64_t created = 0, format = 0, next;
+
+	cv_err_clear();
+	if (cv_db_get(s->v, s->txn, CV_DB_META, "header", 6, &val) != CV_OK) {
+		damaged(s, "meta", &hk, "the vault record is missing");
+	} else if (s->n->meta++, decodes(s, "meta", &hk, &val, CV_REC_HEADER, NULL, f)) {
+		if (cv_field_strbuf(&f[CV_T_NAME], name, sizeof(name)) != CV_OK ||
+		    name[0] == '\0')
+			damaged(s, "meta", &hk, "the vault has no name");
+		if (cv_field_strbuf(&f[CV_T_SERIAL], serial, sizeof(serial)) != CV_OK ||
+		    strlen(serial) != 16 || strspn(serial, "0123456789abcdef") != 16)
+			damaged(s, "meta", &hk, "the serial number is not 16 hex digits");
+		if (cv_field_u64(&f[CV_T_CREATED], 0, &created) != CV_OK || created == 0 ||
+		    created > (uint64_t)cv_now() + 86400)
+			damaged(s, "meta", &hk, "the creation time is missing or in the future");
+		if (cv_field_u64(&f[CV_T_VAULT_FORMAT], 0, &format) != CV_OK ||
+		    format != CV_VAULT_FORMAT)
+			damaged(s, "meta", &hk, "the format is %llu, not %d",
+				(unsigned long long)format, CV_VAULT_FORMAT);
+		cv_err_clear();
+	}
+	if (meta_counter(s, "next_key_num", &next) == 1 ? s->any_key_num && next <= s->max_key_num
+						: s->any_key_num) {
+		pk.mv_data = (void *)"next_key_num";
+		pk.mv_size = 12;
+		damaged(s, "meta", &pk, "does not lie beyond key number %llu",
+			(unsigned long long)s->max_key_num);
+	}
+	if (meta_counter(s, "outbox.next", &next) == 1 ? s->any_outbox && next <= s->max_outbox_id
+					       : s->any_outbox) {
+		pk.mv_data = (void *)"outbox.next";
+		pk.mv_size = 11;
+		damaged(s, "meta", &pk, "does not lie beyond mail %llu",
+			(unsigned long long)s->max_outbox_id);
+	}
+	if (meta_counter(s, "events.next", &next) == 1 ? s->any_event && next <= s->max_event_seq
+					       : s->any_event) {
+		pk.mv_data = (void *)"events.next";
+		pk.mv_size = 11;
+		damaged(s, "meta", &pk, "does not lie beyond event %llu",
+			(unsigned long long)s->max_event_seq);
+	}
+	(void)meta_counter(s, "hook.cursor", &next);
+	/* The generation is LMDB's last committed transaction: never behind
+	 * the state this walk reads. */
+	s->n->generation = cv_vault_generation(s->v);
+	if (s->n->generation < (uint64_t)mdb_txn_id(s->txn)) {
+		pk.mv_data = (void *)"generation";
+		pk.mv_size = 10;
+		damaged(s, "meta", &pk, "%llu is behind the transaction read (%llu)",
+			(unsigned long long)s->n->generation,
+			(unsigned long long)mdb_txn_id(s->txn));
+	}
+}
+
+/* --- The lifetime records' links ------------------------------------------------ */
+
+/* The record's name and version fields, as strings; 0 (and damage reported
+ * under table) when either is missing or malformed. */
+static int
+record_version(struct verify *s, const char *table, const MDB_val *k,
+	       const cv_field f[CV_T__MAX], char name[CV_NAME_MAX + 1],
+	       char version[CV_VERSION_LEN + 1])
+{
+	cv_err_clear();
+	if (cv_field_strbuf(&f[CV_T_NAME], name, CV_NAME_MAX + 1) != CV_OK ||
+	    name[0] == '\0') {
+		damaged(s, table, k, "names no certificate");
+		return 0;
+	}
+	cv_err_clear();
+	if (cv_field_strbuf(&f[CV_T_VERSION], version, CV_VERSION_LEN + 1) != CV_OK ||
+	    version[0] == '\0') {
+		damaged(s, table, k, "names no version of %s", name);
+		return 0;
+	}
+	return 1;
+}
+
+/* name/version is a version of a certificate in the vault, live or
+ * deleted (a deleted one keeps its versions, triggers and mail until it is
+ * purged). */
+static int
+version_exists(struct verify *s, const char *name, const char *version)
+{
+	cv_vkey vk;
+	const char *lname;
+
+	cv_vkey_make(&vk, name, version);
+	lname = (const char *)vk.b;
+	return (exists(s, CV_DB_CERTS, lname, strlen(lname)) ||
+		(s->v->has_deleted && cv_deleted_exists(s->v, s->txn, lname))) &&
+	       exists(s, CV_DB_VERSIONS, vk.b, vk.len);
+}
+
+/* A trigger belongs to a version that exists, and its key says which. */
+static void
+trigger_links(struct verify *s, const MDB_val *k, const cv_field f[CV_T__MAX])
+{
+	char name[CV_NAME_MAX + 1], version[CV_VERSION_LEN + 1];
+	cv_vkey vk;
+
+	if (!record_version(s, "triggers", k, f, name, version))
+		return;
+	cv_vkey_make(&vk, name, version);
+	if (k->mv_size <= vk.len || memcmp(k->mv_data, vk.b, vk.len) != 0 ||
+	    ((const unsigned char *)k->mv_data)[vk.len] != '\0')
+		damaged(s, "triggers", k, "its key is not its record's %s/%s", name, version);
+	if (!version_exists(s, name, version))
+		damaged(s, "triggers", k, "its version %s/%s does not exist", name, version);
+}
+
+/* A mail waiting in the outbox tells of a version that exists: a purge
+ * takes a certificate's mail with it. */
+static void
+mail_links(struct verify *s, const MDB_val *k, const cv_field f[CV_T__MAX])
+{
+	char name[CV_NAME_MAX + 1], version[CV_VERSION_LEN + 1];
+
+	if (k->mv_size != 8) {
+		damaged(s, "outbox", k, "the key is not an 8-byte id");
+		return;
+	}
+	s->max_outbox_id = be64_max(s->max_outbox_id, k->mv_data);
+	s->any_outbox = 1;
+	if (record_version(s, "outbox", k, f, name, version) &&
+	    !version_exists(s, name, version))
+		damaged(s, "outbox", k, "its version %s/%s does not exist", name, version);
+}
+
+/* An event is history: it is delivered to the hook after what it tells of
+ * happened, and a purge neither rewrites history nor drops an event not yet
+ * delivered.  So an event may name a certificate or version that is gone
+ * (counted, not damage); it must name one, and its sequence number must be
+ * one the vault gave out. */
+static void
+event_links(struct verify *s, const MDB_val *k, const cv_field f[CV_T__MAX])
+{
+	char name[CV_NAME_MAX + 1], version[CV_VERSION_LEN + 1];
+
+	if (k->mv_size != 8) {
+		damaged(s, "events", k, "the key is not an 8-byte sequence number");
+		return;
+	}
+	s->max_event_seq = be64_max(s->max_event_seq, k->mv_data);
+	s->any_event = 1;
+	if (record_version(s, "events", k, f, name, version) &&
+	    !version_exists(s, name, version))
+		s->n->events_of_gone++;
 }
 
 static cv_err
@@ -378,7 +708,8 @@ check_trigger(struct verify *s, const MDB_val *k, const MDB_val *val)
 {
 	cv_field f[CV_T__MAX];
 
-	(void)decodes(s, "triggers", k, val, CV_REC_TRIGGER, NULL, f);
+	if (decodes(s, "triggers", k, val, CV_REC_TRIGGER, NULL, f))
+		trigger_links(s, k, f);
 	return CV_OK;
 }
 
@@ -412,7 +743,8 @@ check_mail(struct verify *s, const MDB_val *k, const MDB_val *val)
 	static const unsigned repeats[] = { CV_T_TO, 0 };
 	cv_field f[CV_T__MAX];
 
-	(void)decodes(s, "outbox", k, val, CV_REC_MAIL, repeats, f);
+	if (decodes(s, "outbox", k, val, CV_REC_MAIL, repeats, f))
+		mail_links(s, k, f);
 	return CV_OK;
 }
 
@@ -421,7 +753,8 @@ check_event(struct verify *s, const MDB_val *k, const MDB_val *val)
 {
 	cv_field f[CV_T__MAX];
 
-	(void)decodes(s, "events", k, val, CV_REC_EVENT, NULL, f);
+	if (decodes(s, "events", k, val, CV_REC_EVENT, NULL, f))
+		event_links(s, k, f);
 	return CV_OK;
 }
 
@@ -628,6 +961,19 @@ check_mail_settings(struct verify *s)
 	return CV_OK;
 }
 
+/* Both key indexes, then every key against them. */
+static cv_err
+verify_key_indexes(struct verify *s)
+{
+	size_t keys = 0;
+	cv_err err;
+
+	if ((err = walk(s, CV_DB_KEY_IDS, &s->n->key_ids, check_key_id)) != CV_OK ||
+	    (err = walk(s, CV_DB_KEY_NUMS, &s->n->key_nums, check_key_num)) != CV_OK)
+		return err;
+	return walk(s, CV_DB_KEYS, &keys, check_key_indexed);
+}
+
 cv_err
 cv_vault_verify(cv_vault *v, cv_verify_counts *counts,
 		void (*problem)(void *arg, const char *line), void *arg)
@@ -670,6 +1016,9 @@ cv_vault_verify(cv_vault *v, cv_verify_counts *counts,
 	if (v->has_deleted &&
 	    (err = walk(&s, CV_DB_DELETED, &counts->deleted, check_deleted)) != CV_OK)
 		goto done;
+	if ((err = verify_key_indexes(&s)) != CV_OK)
+		goto done;
+	verify_meta(&s);
 	err = check_mail_settings(&s);
 done:
 	mdb_txn_abort(s.txn);

@@ -743,8 +743,18 @@ vault_verify(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		      "sealedOpened", (json_int_t)n.sealed,
 		      "loggedIn", n.logged_in,
 		      "problems", (json_int_t)n.problems);
-	if (j != NULL && json_object_set_new(j, "deletedCertificates",
-					     json_integer((json_int_t)n.deleted)) != 0) {
+	/* Deleted certificates, the key indexes followed both ways, the meta
+	 * records, and events of certificates gone (no damage: history). */
+	if (j != NULL &&
+	    (json_object_set_new(j, "deletedCertificates",
+				 json_integer((json_int_t)n.deleted)) != 0 ||
+	     json_object_set_new(j, "keyIds", json_integer((json_int_t)n.key_ids)) != 0 ||
+	     json_object_set_new(j, "keyNums", json_integer((json_int_t)n.key_nums)) != 0 ||
+	     json_object_set_new(j, "metaRecords", json_integer((json_int_t)n.meta)) != 0 ||
+	     json_object_set_new(j, "eventsOfGoneCertificates",
+				 json_integer((json_int_t)n.events_of_gone)) != 0 ||
+	     json_object_set_new(j, "generation",
+				 json_integer((json_int_t)n.generation)) != 0)) {
 		json_decref(j);
 		j = NULL;
 	}

@@ -662,11 +662,9 @@ cv_object_set_attributes(cv_session *s, CK_OBJECT_HANDLE h,
 	CK_RV rv;
 	int same;
 
+	/* C_SetAttributeValue checked the template (cv_object_template_check). */
 	if (s == NULL || (tmpl == NULL && n > 0))
 		return CKR_ARGUMENTS_BAD;
-	for (i = 0; i < n; i++)
-		if (tmpl[i].pValue == NULL && tmpl[i].ulValueLen > 0)
-			return CKR_ARGUMENTS_BAD;
 	if ((rv = obj_open(s, h, &o, cv_session_logged_in(s))) != CKR_OK)
 		return rv;
 	if (o.token && !cv_session_rw(s)) {

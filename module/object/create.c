@@ -7,7 +7,6 @@
  * a certificate's own objects is a soft delete of the certificate.  The
  * vault never gains objects here except through its own lifecycle.
  */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/core_names.h>
@@ -223,10 +222,6 @@ create_session_object(cv_session *s, CK_OBJECT_CLASS cls,
 	for (i = 0; i < n; i++) {
 		CK_ATTRIBUTE_TYPE t = tmpl[i].type;
 
-		if (tmpl[i].pValue == NULL && tmpl[i].ulValueLen > 0) {
-			rv = CKR_ARGUMENTS_BAD;
-			goto done;
-		}
 		/* What the object is made of, and the flag kept apart. */
 		if (t == CKA_PRIVATE || (t == CKA_VALUE && cls == CKO_CERTIFICATE) ||
 		    t == CKA_MODULUS || t == CKA_PUBLIC_EXPONENT || t == CKA_EC_PARAMS ||
@@ -283,18 +278,14 @@ cv_object_create(cv_session *s, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n,
 {
 	const CK_ATTRIBUTE *a;
 	CK_OBJECT_CLASS cls;
-	CK_ULONG i;
 	int token = 0;
 
 	if (s == NULL || out == NULL || (tmpl == NULL && n > 0))
 		return CKR_ARGUMENTS_BAD;
 	*out = CK_INVALID_HANDLE;
-	/* A value claimed but not given, or longer than a DER reader takes,
-	 * is refused for the whole template before any attribute is read. */
-	for (i = 0; i < n; i++)
-		if ((tmpl[i].pValue == NULL && tmpl[i].ulValueLen > 0) ||
-		    tmpl[i].ulValueLen > (CK_ULONG)LONG_MAX)
-			return CKR_ATTRIBUTE_VALUE_INVALID;
+	/* C_CreateObject refused a value claimed but not given, or longer
+	 * than a DER reader takes, before any attribute is read
+	 * (cv_object_template_check). */
 	if ((a = attrs_find(tmpl, n, CKA_CLASS)) == NULL)
 		return CKR_TEMPLATE_INCOMPLETE;
 	if (!cv_attr_ulong(a, &cls))
@@ -355,10 +346,6 @@ cv_object_copy(cv_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
 	if ((rv = attrs_dup(o.attrs, o.n_attrs, &so->attrs, &so->n_attrs)) != CKR_OK)
 		goto done;
 	for (i = 0; i < n; i++) {
-		if (tmpl[i].pValue == NULL && tmpl[i].ulValueLen > 0) {
-			rv = CKR_ARGUMENTS_BAD;
-			goto done;
-		}
 		switch (tmpl[i].type) {
 		case CKA_TOKEN:
 			/* Copies are session objects: the vault gets new

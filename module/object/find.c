@@ -275,12 +275,9 @@ cv_object_find_init(cv_session *s, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
 	int cost, logged_in;
 	CK_RV rv = CKR_OK;
 
+	/* C_FindObjectsInit checked the template (cv_object_template_check). */
 	if (s == NULL || (tmpl == NULL && n > 0))
 		return CKR_ARGUMENTS_BAD;
-	for (i = 0; i < n; i++)
-		if (tmpl[i].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
-		    (tmpl[i].pValue == NULL && tmpl[i].ulValueLen > 0))
-			return CKR_ARGUMENTS_BAD;
 	f = &s->find;
 	cv_find_clear(f);
 	for (cost = 0; cost <= 2; cost++)

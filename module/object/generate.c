@@ -54,8 +54,6 @@ half_parse(struct half *h, struct pair_request *r, const CK_ATTRIBUTE *t,
 
 	for (i = 0; i < n; i++) {
 		a = &t[i];
-		if (a->pValue == NULL && a->ulValueLen > 0)
-			return CKR_ARGUMENTS_BAD;
 		switch (a->type) {
 		case CKA_CLASS:
 			if (!cv_attr_ulong(a, &ul))

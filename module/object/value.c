@@ -7,6 +7,7 @@
  * were given.  They sit apart because attribute.c, find.c, create.c and
  * sobj.c all build on them and none of those owns them.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
@@ -162,5 +163,21 @@ attrs_dup(const CK_ATTRIBUTE *a, CK_ULONG n, CK_ATTRIBUTE **out, CK_ULONG *n_out
 			return rv;
 		}
 	}
+	return CKR_OK;
+}
+
+/* --- Templates from the caller ---------------------------------------------- */
+
+CK_RV
+cv_object_template_check(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	CK_ULONG i;
+
+	if (tmpl == NULL && n > 0)
+		return CKR_ARGUMENTS_BAD;
+	for (i = 0; i < n; i++)
+		if ((tmpl[i].pValue == NULL && tmpl[i].ulValueLen > 0) ||
+		    tmpl[i].ulValueLen > (CK_ULONG)LONG_MAX)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
 	return CKR_OK;
 }

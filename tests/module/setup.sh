@@ -22,7 +22,10 @@
 # Environment: CERTVAULT (the tool) and CERTVAULT_MODULE (the module) for
 # the vault targets; SOFTHSM_MODULE (default Debian's) for softhsm;
 # CV_SUITE_TIMEOUT (seconds, default 110) bounds the run; CV_SUITE_WRAPPER
-# runs the suite under a debugger ("gdb -batch -ex run -ex bt --args").
+# runs the suite under a debugger ("gdb -batch -ex run -ex bt --args") or a
+# checker ("valgrind --error-exitcode=99 ..."): with CV_SUITE_WRAPPER_ERROR
+# set to the status the checker exits with when it found errors, one more
+# test says whether it did (its reports are the "# " lines before).
 #
 # Output: the suite's TAP, renumbered, with each check that does not apply to
 # the target (cmocka's "not ok N # SKIP name", the reason on the suite's
@@ -292,6 +295,14 @@ if [ -z "$missing" ]; then
 else
 	echo "not ok $n - known differences without a row in conformance/softhsm-differences.md"
 	echo "#$missing"
+fi
+if [ -n "${CV_SUITE_WRAPPER_ERROR:-}" ]; then
+	n=$((n + 1))
+	if [ "$status" = "$CV_SUITE_WRAPPER_ERROR" ]; then
+		echo "not ok $n - ${CV_SUITE_WRAPPER%% *} reported errors (exit status $status; its reports are above)"
+	else
+		echo "ok $n - ${CV_SUITE_WRAPPER%% *} reported no errors"
+	fi
 fi
 echo "1..$n"
 exit 0
