@@ -463,6 +463,10 @@ put_scalar(FILE *f, json_t *v)
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
+		if (json_string_length(v) == 0) {
+			fputs("-", f); /* as for none: no line ends in a blank */
+			break;
+		}
 		for (s = json_string_value(v); *s != '\0'; s++) {
 			unsigned char c = (unsigned char)*s;
 

@@ -70,6 +70,9 @@ check_eq "show: expires matches the certificate" "$(date -d "$(jout .attributes.
 check_eq "show: id" "$(jout .id)" "certvault://testvault/certificates/full/$(jout .version)"
 
 expect_ok "create without key_usage" certificate create --name no-ku --policy "$(policy CN=no-ku)"
+expect_ok "show (human) of a certificate without tags" certificate show --name no-ku
+check "... no line ends in a blank" bash -c "! grep -n '[[:blank:]]\$' '$OUT'"
+check "... no tags read as -" grep -qE '^tags: +-$' "$OUT"
 cert_pem no-ku "$WORK/no-ku.pem"
 check "no key usage given: digitalSignature and keyEncipherment" \
 	bash -c "openssl x509 -in '$WORK/no-ku.pem' -noout -text | grep -qE '^ +Digital Signature, Key Encipherment\$'"
