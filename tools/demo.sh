@@ -85,6 +85,15 @@ step "Merge the CA's answer (leaf and chain)"
 $cv certificate pending merge --name demo-hr --file "$ca/demo-hr-chain.pem"
 $cv certificate pending show --name demo-hr
 
+step "A mistaken delete is undone: delete, list-deleted, recover"
+$cv certificate delete --name demo-self
+$cv certificate list-deleted
+$cv certificate recover --name demo-self
+
+step "A backup of one certificate (its keys stay sealed), and the vault checked"
+$cv certificate backup --name demo-hr --file "$demo/demo-hr.cvb"
+$cv vault verify
+
 step "The vault"
 $cv certificate list
 printf '\nThe demo vault is in %s; try for example:\n' "$vault"
