@@ -11,8 +11,8 @@
  *   - parsed certificates of a version, which never change once written;
  *   - public keys, decoded once from a key's SubjectPublicKeyInfo (OpenSSL
  *     3's decoder costs more than a verification) and handed out only for
- *     the very bytes they were decoded from, so a key number that comes to
- *     name another key (a vault initialized again) never gets the old key.
+ *     the very bytes they were decoded from: should a key number ever
+ *     come to name another key, it gets the new key, never the kept one.
  * A collision evicts the older entry: memory stays fixed however many
  * certificates the vault holds.
  *

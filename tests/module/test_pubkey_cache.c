@@ -1,8 +1,9 @@
 /* The module's kept public keys (module/cache.c cv_cache_public_key): a
  * public key is decoded once and handed out again only for the very
  * SubjectPublicKeyInfo it came from.  Here a key number of a real vault is
- * made to name another key, as a vault initialized anew or put back from a
- * backup can: the next lookup must give the new key, never the one kept.
+ * made to name another key (the store does not reuse numbers today; the
+ * cache must not depend on it): the next lookup must give the new key,
+ * never the one kept.
  * The module's sources are built into this program (the shared module
  * hides all but its entry points). */
 #include <stdarg.h>
