@@ -8,7 +8,11 @@
  *     (the generation moves with every commit by any process, so what the
  *     certvault tool writes is seen at the next lookup);
  *   - private keys, unsealed once per login and dropped at logout;
- *   - parsed certificates of a version, which never change once written.
+ *   - parsed certificates of a version, which never change once written;
+ *   - public keys, decoded once from a key's SubjectPublicKeyInfo (OpenSSL
+ *     3's decoder costs more than a verification) and handed out only for
+ *     the very bytes they were decoded from: should a key number ever
+ *     come to name another key, it gets the new key, never the kept one.
  * A collision evicts the older entry: memory stays fixed however many
  * certificates the vault holds.
  *
@@ -20,7 +24,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "internal.h"
@@ -29,6 +35,7 @@
 #define PRIV_ENTRIES 1024
 #define CERT_ENTRIES 1024
 #define CTX_ENTRIES 256
+#define PUB_ENTRIES 1024
 #define STRIPES 64
 
 struct key_entry {
@@ -53,6 +60,15 @@ struct cert_entry {
 	cv_certs certs;
 };
 
+struct pub_entry {
+	const cv_vault *vault;   /* NULL: empty */
+	CK_SLOT_ID slot;
+	uint64_t num;
+	unsigned char *spki;     /* what pkey was decoded from */
+	size_t spki_len;
+	EVP_PKEY *pkey;
+};
+
 struct ctx_entry {
 	EVP_PKEY *pkey;          /* NULL: empty; a reference */
 	CK_SLOT_ID slot;
@@ -65,9 +81,11 @@ static struct key_entry key_table[KEY_ENTRIES];
 static struct ctx_entry ctx_table[CTX_ENTRIES];
 static struct priv_entry priv_table[PRIV_ENTRIES];
 static struct cert_entry cert_table[CERT_ENTRIES];
+static struct pub_entry pub_table[PUB_ENTRIES];
 static pthread_mutex_t key_locks[STRIPES];
 static pthread_mutex_t priv_locks[STRIPES];
 static pthread_mutex_t cert_locks[STRIPES];
+static pthread_mutex_t pub_locks[STRIPES];
 static pthread_once_t locks_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -79,6 +97,7 @@ locks_init(void)
 		pthread_mutex_init(&key_locks[i], NULL);
 		pthread_mutex_init(&priv_locks[i], NULL);
 		pthread_mutex_init(&cert_locks[i], NULL);
+		pthread_mutex_init(&pub_locks[i], NULL);
 	}
 }
 
@@ -92,6 +111,7 @@ cv_cache_fork_lock(void)
 		pthread_mutex_lock(&key_locks[i]);
 		pthread_mutex_lock(&priv_locks[i]);
 		pthread_mutex_lock(&cert_locks[i]);
+		pthread_mutex_lock(&pub_locks[i]);
 	}
 }
 
@@ -101,6 +121,7 @@ cv_cache_fork_unlock(void)
 	size_t i;
 
 	for (i = STRIPES; i-- > 0;) {
+		pthread_mutex_unlock(&pub_locks[i]);
 		pthread_mutex_unlock(&cert_locks[i]);
 		pthread_mutex_unlock(&priv_locks[i]);
 		pthread_mutex_unlock(&key_locks[i]);
@@ -343,6 +364,18 @@ forget_public(cv_slot *s)
 		pthread_mutex_unlock(&cert_locks[i % STRIPES]);
 		cv_certs_clear(&old);
 	}
+	for (i = 0; i < PUB_ENTRIES; i++) {
+		struct pub_entry old = { 0 };
+
+		pthread_mutex_lock(&pub_locks[i % STRIPES]);
+		if (pub_table[i].vault != NULL && (s == NULL || pub_table[i].slot == s->id)) {
+			old = pub_table[i];
+			memset(&pub_table[i], 0, sizeof(pub_table[i]));
+		}
+		pthread_mutex_unlock(&pub_locks[i % STRIPES]);
+		OPENSSL_free(old.spki);
+		EVP_PKEY_free(old.pkey);
+	}
 }
 
 /* A logout, or a C_InitToken that replaced the slot's vault: the slot's
@@ -488,6 +521,63 @@ cv_cache_certs(cv_slot *s, const cv_key_info *k, cv_certs *out)
 	memcpy(e->version, k->version, sizeof(e->version));
 	pthread_mutex_unlock(&cert_locks[i % STRIPES]);
 	cv_certs_clear(&old);
+	return CV_OK;
+}
+
+cv_err
+cv_cache_public_key(cv_slot *s, const cv_key_info *k, EVP_PKEY **out)
+{
+	struct pub_entry *e, old = { 0 };
+	const unsigned char *p;
+	unsigned char *spki = NULL;
+	EVP_PKEY *pkey = NULL;
+	cv_vault *v;
+	size_t i;
+
+	*out = NULL;
+	if (s == NULL || (v = s->vault) == NULL || k == NULL || k->spki.len == 0 ||
+	    k->spki.len > LONG_MAX)
+		return CV_ERR_NOT_FOUND;
+	pthread_once(&locks_once, locks_init);
+	i = slot_hash(s->id, k->num, PUB_ENTRIES);
+	e = &pub_table[i];
+
+	pthread_mutex_lock(&pub_locks[i % STRIPES]);
+	if (e->vault == v && e->slot == s->id && e->num == k->num &&
+	    e->spki_len == k->spki.len && memcmp(e->spki, k->spki.data, e->spki_len) == 0 &&
+	    EVP_PKEY_up_ref(e->pkey)) {
+		*out = e->pkey;
+		pthread_mutex_unlock(&pub_locks[i % STRIPES]);
+		return CV_OK;
+	}
+	pthread_mutex_unlock(&pub_locks[i % STRIPES]);
+
+	p = k->spki.data;
+	pkey = d2i_PUBKEY(NULL, &p, (long)k->spki.len);
+	ERR_clear_error();
+	if (pkey == NULL || p != k->spki.data + k->spki.len) {
+		EVP_PKEY_free(pkey);
+		return CV_ERR_CORRUPT;
+	}
+	/* Kept only when a copy of its bytes and a reference can be had; the
+	 * caller gets the key either way. */
+	if ((spki = OPENSSL_memdup(k->spki.data, k->spki.len)) != NULL &&
+	    EVP_PKEY_up_ref(pkey)) {
+		pthread_mutex_lock(&pub_locks[i % STRIPES]);
+		old = *e;
+		e->vault = v;
+		e->slot = s->id;
+		e->num = k->num;
+		e->spki = spki;
+		e->spki_len = k->spki.len;
+		e->pkey = pkey;
+		pthread_mutex_unlock(&pub_locks[i % STRIPES]);
+		spki = NULL;
+	}
+	OPENSSL_free(spki);
+	OPENSSL_free(old.spki);
+	EVP_PKEY_free(old.pkey);
+	*out = pkey;
 	return CV_OK;
 }
 

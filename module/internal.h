@@ -393,6 +393,13 @@ typedef struct cv_certs {
 } cv_certs;
 
 cv_err cv_cache_certs(cv_slot *s, const cv_key_info *k, cv_certs *out);
+
+/* The public key of k (its spki, as cv_cache_key_info gave it), decoded
+ * once and kept while the slot's public entries are; an entry is handed
+ * out only for the same SubjectPublicKeyInfo bytes, so it never outlives
+ * the key it was decoded from.  *out is a new reference.  CV_ERR_NOT_FOUND
+ * for a key without spki; CV_ERR_CORRUPT for spki that does not decode. */
+cv_err cv_cache_public_key(cv_slot *s, const cv_key_info *k, EVP_PKEY **out);
 void cv_certs_clear(cv_certs *c);
 
 /* Signing contexts prepared once per (private key, mechanism without

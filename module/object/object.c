@@ -10,7 +10,6 @@
  */
 #include <string.h>
 #include <time.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -73,13 +72,8 @@ keyctx_certs(keyctx *k)
 static EVP_PKEY *
 keyctx_pub(keyctx *k)
 {
-	const unsigned char *p;
-
-	if (k->pub == NULL && k->info.spki.len > 0) {
-		p = k->info.spki.data;
-		k->pub = d2i_PUBKEY(NULL, &p, (long)k->info.spki.len);
-		ERR_clear_error();
-	}
+	if (k->pub == NULL && k->info.spki.len > 0)
+		(void)cv_cache_public_key(k->slot, &k->info, &k->pub);
 	return k->pub;
 }
 

@@ -4,14 +4,17 @@
 # only: nothing here passes or fails on time.
 #
 # usage: tests/bench/run.sh [--quick] [--fresh] [--no-nginx] [--no-softhsm]
-#                           [--only sign|find|nginx|ca]
+#                           [--only sign|signverify|find|nginx|ca]
 #   --quick      a one-minute smoke version (short windows, small vaults)
 #   --fresh      forget the cached keys, vaults and SoftHSM tokens
 #   --only PART  run one part (the table then has n/a elsewhere)
 # Environment: BENCH_BUILDDIR (default: build-bench beside this tree; when
 # unset the script sets it up and builds it), BENCH_SECONDS (the window of
 # one signing round; three rounds each), BENCH_NGINX_CLIENTS (parallel
-# s_time processes, default 4).
+# s_time processes, default 4), BENCH_ROUNDS (signing rounds under --quick,
+# default 1), BENCH_MODULE_BEFORE (another build of
+# certvault-pkcs11.so, measured beside this one in the sign+verify part as
+# "certvault-before", to show what a change did).
 #
 # Caches (keys, populated vaults, SoftHSM tokens) live in
 # $BENCH_BUILDDIR/bench-cache and are reused between runs; each run's
@@ -31,7 +34,7 @@ while [ $# -gt 0 ]; do
 	--fresh) FRESH=1 ;;
 	--no-nginx) NGINX=0 ;;
 	--no-softhsm) SOFTHSM=0 ;;
-	*) echo "usage: $0 [--quick] [--fresh] [--no-nginx] [--no-softhsm] [--only sign|find|nginx|ca]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--quick] [--fresh] [--no-nginx] [--no-softhsm] [--only sign|signverify|find|nginx|ca]" >&2; exit 2 ;;
 	esac
 done
 
@@ -95,7 +98,7 @@ fi
 PIN=bench-pin-1234
 SO_PIN=bench-so-pin-5678
 if [ "$QUICK" = 1 ]; then
-	SIGN_S=${BENCH_SECONDS:-0.5} WARM_S=0.1 SIGN_ROUNDS=1
+	SIGN_S=${BENCH_SECONDS:-0.5} WARM_S=0.1 SIGN_ROUNDS=${BENCH_ROUNDS:-1}
 	SIZES="100 1000" HSM_SIZES="100 500"
 	FIND_S=0.3 WALK_S=2 STARTUP_REPS=5 STARTUP_FRESH=2
 	NGINX_S=2 NGINX_ROUNDS=1 SIGN_IMPLS_EXTRA=""
@@ -269,6 +272,45 @@ if want sign; then
 	sign_all rsa-pkcs "$KEYS/rsa.key" "$RSA_ID" bench-rsa
 	sign_all rsa-pss "$KEYS/rsa.key" "$RSA_ID" bench-rsa
 	sign_all ecdsa "$KEYS/ec.key" "$EC_ID" bench-ec
+fi
+
+# --- 1b. sign+verify pairs -----------------------------------------------------------
+
+# What tests/faults/signer does: each signature checked at once, through
+# C_VerifyInit + C_Verify on the public key object, against raw OpenSSL
+# checking with the key of the file; 1 and 16 threads.
+signverify_all() { # mech key id label
+	local mech=$1 key=$2 id=$3 label=$4 th r
+	for th in 1 16; do
+		log "sign+verify $mech, $th thread(s), $SIGN_ROUNDS round(s) of $SIGN_S s"
+		for r in $(seq "$SIGN_ROUNDS"); do
+			run "$BENCH" sign --verify --impl openssl --mech "$mech" --key "$key" \
+				--threads $th --seconds "$SIGN_S" --warmup "$WARM_S" --tag "$r"
+			if [ "$MODULE_OK" = 1 ]; then
+				CERTVAULT_VAULT=$VSIGN run "$BENCH" sign --verify --impl p11 \
+					--name certvault --module "$MODULE" --pin $PIN --id "$id" \
+					--label "$label" --mech "$mech" --key "$key" --threads $th \
+					--seconds "$SIGN_S" --warmup "$WARM_S" --tag "$r"
+			fi
+			if [ -n "${BENCH_MODULE_BEFORE:-}" ]; then
+				CERTVAULT_VAULT=$VSIGN run "$BENCH" sign --verify --impl p11 \
+					--name certvault-before --module "$BENCH_MODULE_BEFORE" \
+					--pin $PIN --id "$id" --label "$label" --mech "$mech" \
+					--key "$key" --threads $th --seconds "$SIGN_S" \
+					--warmup "$WARM_S" --tag "$r"
+			fi
+			if [ "$SOFTHSM" = 1 ]; then
+				run "$BENCH" sign --verify --impl p11 --name softhsm \
+					--module "$SOFTHSM_SO" --token sign --pin $PIN --id "$id" \
+					--label "$label" --mech "$mech" --key "$key" --threads $th \
+					--seconds "$SIGN_S" --warmup "$WARM_S" --tag "$r"
+			fi
+		done
+	done
+}
+if want signverify; then
+	signverify_all ecdsa "$KEYS/ec.key" "$EC_ID" bench-ec
+	signverify_all rsa-pkcs "$KEYS/rsa.key" "$RSA_ID" bench-rsa
 fi
 
 # --- 2-4. find, start-up, memory -----------------------------------------------------

@@ -1,7 +1,7 @@
 /* certvault benchmark: signatures per second.
  *
  *   bench sign --impl IMPL --key KEY.pem --mech MECH [--threads N]
- *              [--seconds S] [--warmup S]
+ *              [--seconds S] [--warmup S] [--verify]
  *              [--module SO --token LABEL --pin PIN --id HEX --label NAME]
  *
  * MECH is what every implementation does to the same 32-byte SHA-256 digest:
@@ -21,6 +21,13 @@
  *   openssl-new    per signature EVP_PKEY_CTX_new_from_pkey as well
  *   openssl-ready  init and parameters once; per signature EVP_PKEY_sign
  *                  only (an upper bound)
+ * With --verify one operation is a sign+verify pair: the signature is checked
+ * at once, p11 with C_VerifyInit + C_Verify on the public key object of the
+ * same CKA_ID (as tests/faults/signer does), openssl with the key of the
+ * file (EVP_PKEY_verify_init, the padding parameters, EVP_PKEY_verify: for a
+ * digest already made, what EVP_DigestVerify does after its hashing; the
+ * openssl-new impl makes the EVP_PKEY_CTX per verification as well).  A
+ * signature that does not verify ends the run.
  * Each thread signs for --warmup seconds, then all count for --seconds in
  * the same window; the figure is the sum of the threads' ops/s.  Also
  * printed: signatures per CPU second of the signing threads, and how much
@@ -57,6 +64,8 @@ typedef struct sign_job {
 	EVP_PKEY *pkey;
 	bench_p11 *p11;
 	CK_OBJECT_HANDLE key;
+	CK_OBJECT_HANDLE pub;          /* --verify with p11 */
+	int verify;
 	unsigned char digest[32];
 	double t_start, t_end;
 	/* out */
@@ -104,6 +113,27 @@ openssl_once(sign_job *j, EVP_PKEY_CTX **ctxp, unsigned char *sig, size_t *len)
 		EVP_PKEY_CTX_free(ctx);
 }
 
+/* The signature just made, checked as --verify asks. */
+static void
+openssl_verify_once(sign_job *j, EVP_PKEY_CTX **vctxp, const unsigned char *sig,
+		    size_t len)
+{
+	EVP_PKEY_CTX *ctx = *vctxp;
+
+	if (ctx == NULL || j->impl == IMPL_OPENSSL_NEW) {
+		if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, j->pkey, NULL)) == NULL)
+			bench_die("EVP_PKEY_CTX_new_from_pkey");
+	}
+	if (EVP_PKEY_verify_init(ctx) <= 0 || !set_params(ctx, j->mech))
+		bench_die("EVP_PKEY_verify_init");
+	if (EVP_PKEY_verify(ctx, sig, len, j->digest, sizeof(j->digest)) != 1)
+		bench_die("EVP_PKEY_verify: a signature just made does not verify");
+	if (j->impl == IMPL_OPENSSL_NEW)
+		EVP_PKEY_CTX_free(ctx);
+	else
+		*vctxp = ctx;
+}
+
 static void
 p11_once(sign_job *j, CK_SESSION_HANDLE s, unsigned char *sig, size_t *len)
 {
@@ -133,6 +163,11 @@ p11_once(sign_job *j, CK_SESSION_HANDLE s, unsigned char *sig, size_t *len)
 	bench_ck(j->p11->f->C_SignInit(s, &m, j->key), "C_SignInit");
 	bench_ck(j->p11->f->C_Sign(s, (CK_BYTE_PTR)in, in_len, sig, &sig_len), "C_Sign");
 	*len = sig_len;
+	if (j->verify) {
+		bench_ck(j->p11->f->C_VerifyInit(s, &m, j->pub), "C_VerifyInit");
+		bench_ck(j->p11->f->C_Verify(s, (CK_BYTE_PTR)in, in_len, sig, sig_len),
+			 "C_Verify");
+	}
 }
 
 static double
@@ -148,7 +183,7 @@ static void *
 sign_thread(void *arg)
 {
 	sign_job *j = arg;
-	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY_CTX *ctx = NULL, *vctx = NULL;
 	CK_SESSION_HANDLE s = 0;
 	unsigned char sig[512];
 	size_t len;
@@ -169,6 +204,8 @@ sign_thread(void *arg)
 			p11_once(j, s, sig, &len);
 		else
 			openssl_once(j, &ctx, sig, &len);
+		if (j->verify && j->impl != IMPL_P11)
+			openssl_verify_once(j, &vctx, sig, len);
 		if (j->first_len == 0) {
 			memcpy(j->first_sig, sig, len);
 			j->first_len = len;
@@ -192,6 +229,7 @@ sign_thread(void *arg)
 	if (s != 0)
 		j->p11->f->C_CloseSession(s);
 	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_CTX_free(vctx);
 	return NULL;
 }
 
@@ -262,9 +300,9 @@ compare_pkcs1(sign_job *j, const unsigned char *sig, size_t len)
 }
 
 static CK_OBJECT_HANDLE
-find_key(bench_p11 *p, CK_SESSION_HANDLE s, const char *id_hex, const char *label)
+find_key(bench_p11 *p, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *id_hex,
+	 const char *label)
 {
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	unsigned char id[64];
 	CK_ATTRIBUTE t[2] = { { CKA_CLASS, &cls, sizeof(cls) }, { 0, NULL, 0 } };
 	CK_OBJECT_HANDLE h[4];
@@ -286,7 +324,8 @@ find_key(bench_p11 *p, CK_SESSION_HANDLE s, const char *id_hex, const char *labe
 		n = bench_p11_find(p, s, t, 2, h, 4);
 	}
 	if (n == 0)
-		bench_die("no private key with id %s or label %s",
+		bench_die("no %s key with id %s or label %s",
+			  cls == CKO_PRIVATE_KEY ? "private" : "public",
 			  id_hex ? id_hex : "-", label ? label : "-");
 	return h[0];
 }
@@ -312,19 +351,23 @@ bench_sign_main(int argc, char **argv)
 		   *tag = "-";
 	enum impl impl = IMPL_OPENSSL;
 	enum mech mech = MECH_RSA_PKCS;
-	int threads = 1, i;
+	int threads = 1, i, verify_too = 0;
 	double seconds = 3, warmup = 0.5, total = 0, cpu = 0, t;
 	sign_job jobs[16];
 	pthread_t tids[16];
 	bench_p11 p11;
 	CK_SESSION_HANDLE login_s = 0;
-	CK_OBJECT_HANDLE key = 0;
+	CK_OBJECT_HANDLE key = 0, pub = 0;
 	EVP_PKEY *pkey;
 	unsigned long ops = 0;
 
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (strcmp(a, "--verify") == 0) {
+			verify_too = 1;
+			continue;
+		}
 		if (v == NULL)
 			bench_die("sign: %s needs a value", a);
 		i++;
@@ -385,7 +428,9 @@ bench_sign_main(int argc, char **argv)
 		bench_p11_init(&p11, token);
 		login_s = bench_p11_open(&p11, 0);
 		bench_p11_login(&p11, login_s, pin);
-		key = find_key(&p11, login_s, id, label);
+		key = find_key(&p11, login_s, CKO_PRIVATE_KEY, id, label);
+		if (verify_too)
+			pub = find_key(&p11, login_s, CKO_PUBLIC_KEY, id, label);
 	}
 
 	memset(jobs, 0, sizeof(jobs));
@@ -396,6 +441,8 @@ bench_sign_main(int argc, char **argv)
 		jobs[i].pkey = pkey;
 		jobs[i].p11 = &p11;
 		jobs[i].key = key;
+		jobs[i].pub = pub;
+		jobs[i].verify = verify_too;
 		memset(jobs[i].digest, 0x5a, 32);
 		jobs[i].digest[0] = (unsigned char)i;
 		/* Threads start within microseconds of each other; the window
@@ -420,9 +467,9 @@ bench_sign_main(int argc, char **argv)
 	/* ops per CPU second and the share of the window the threads ran show
 	 * how much other processes took from this one: a figure measured on a
 	 * busy machine shows it here. */
-	printf("RESULT kind=sign impl=%s mech=%s threads=%d tag=%s ops=%lu seconds=%.2f "
+	printf("RESULT kind=%s impl=%s mech=%s threads=%d tag=%s ops=%lu seconds=%.2f "
 	       "ops_per_s=%.1f ops_per_cpu_s=%.1f cpu_util=%.2f",
-	       name ? name : impl_name(impl), mech_name(mech), threads, tag, ops,
+	       verify_too ? "signverify" : "sign", name ? name : impl_name(impl), mech_name(mech), threads, tag, ops,
 	       seconds, total, cpu > 0 ? (double)ops / cpu : 0,
 	       cpu / (seconds * threads));
 	for (i = 0; i < threads; i++)

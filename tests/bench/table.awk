@@ -70,6 +70,13 @@ $1 == "RESULT" {
 		SR[key, f["tag"]] = f["ops_per_s"]
 		SRC[key, f["tag"]] = f["ops_per_cpu_s"]
 		TAGS[f["tag"]] = 1
+	} else if (k == "signverify") {
+		key = f["impl"] SUBSEP f["mech"] SUBSEP f["threads"]
+		VL[key] = VL[key] " " f["ops_per_s"]
+		VC[key] = VC[key] " " f["ops_per_cpu_s"]
+		VR[key, f["tag"]] = f["ops_per_s"]
+		VRC[key, f["tag"]] = f["ops_per_cpu_s"]
+		TAGS[f["tag"]] = 1
 	} else if (k == "find") {
 		F[f["impl"], f["tag"], f["by"]] = f["mean_us"]
 		FM[f["impl"], f["tag"], f["by"]] = f["median_us"]
@@ -137,6 +144,28 @@ END {
 		       ratio(median(SL["certvault", mechs[m], 2]), median(SL["certvault", mechs[m], 1])),
 		       ratio(median(SL["softhsm", mechs[m], 2]), median(SL["softhsm", mechs[m], 1]))
 	print ""
+	if (length(VL) > 0) {
+		print "### Sign+verify pairs, pairs/s (C_SignInit + C_Sign + C_VerifyInit + C_Verify; raw OpenSSL signs and checks with the key of the file; median of " rounds " rounds of " sign_s " s)"
+		print ""
+		print "| mechanism | threads | raw OpenSSL | certvault | ratio | per CPU-second | certvault before | ratio | SoftHSMv2 | ratio |"
+		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		for (m = 1; m <= nm; m++)
+			for (t = 1; t <= 16; t += 15) {
+				if (VL["openssl", mechs[m], t] == "")
+					continue
+				printf "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				       name[mechs[m]], t,
+				       num(median(VL["openssl", mechs[m], t]), "%.0f"),
+				       num(median(VL["certvault", mechs[m], t]), "%.0f"),
+				       pratio("certvault", mechs[m], t, VR),
+				       pratio("certvault", mechs[m], t, VRC),
+				       num(median(VL["certvault-before", mechs[m], t]), "%.0f"),
+				       pratio("certvault-before", mechs[m], t, VR),
+				       num(median(VL["softhsm", mechs[m], t]), "%.0f"),
+				       pratio("softhsm", mechs[m], t, VR)
+			}
+		print ""
+	}
 	printf "Share of the window the signing threads had a CPU (cpu_util, median): "
 	sep = ""
 	for (m = 1; m <= nm; m++)

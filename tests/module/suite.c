@@ -4394,6 +4394,160 @@ TEST(init_token_fresh)
 	}
 }
 
+/* What the verify tests sign: CKM_ECDSA over a SHA-256-sized digest, which
+ * SoftHSMv2 offers too. */
+static const unsigned char VDIGEST[32] = { 0x5a, 0x01, 0x02, 0x03, 0x04, 0x05 };
+
+/* C_VerifyInit + C_Verify of s with the public key handle pub over VDIGEST:
+ * the C_Verify result, or the C_VerifyInit one when that failed. */
+static CK_RV
+verify_with(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE pub, const unsigned char *sig,
+	    CK_ULONG len)
+{
+	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	CK_RV rv;
+
+	if ((rv = T.f->C_VerifyInit(s, &m, pub)) != CKR_OK)
+		return rv;
+	return T.f->C_Verify(s, (CK_BYTE_PTR)VDIGEST, sizeof(VDIGEST), (CK_BYTE_PTR)sig, len);
+}
+
+/* A new EC P-256 token key pair labelled "vkey" on a logged-in session,
+ * and its signature of VDIGEST. */
+static void
+vkey_pair_signs(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *pub, unsigned char *sig,
+		CK_ULONG *len)
+{
+	CK_MECHANISM em = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE pt[] = {
+		{ CKA_TOKEN, &yes, 1 }, { CKA_LABEL, "vkey", 4 }, { CKA_VERIFY, &yes, 1 },
+		{ CKA_EC_PARAMS, (void *)OID_P256, sizeof(OID_P256) },
+	};
+	CK_ATTRIBUTE kt[] = {
+		{ CKA_TOKEN, &yes, 1 }, { CKA_PRIVATE, &yes, 1 }, { CKA_SIGN, &yes, 1 },
+		{ CKA_LABEL, "vkey", 4 },
+	};
+	CK_OBJECT_HANDLE priv = 0;
+
+	*pub = 0;
+	REQUIRE_OK(T.f->C_GenerateKeyPair(s, &em, pt, COUNT(pt), kt, COUNT(kt), pub, &priv));
+	REQUIRE_OK(T.f->C_SignInit(s, &m, priv));
+	REQUIRE_OK(T.f->C_Sign(s, (CK_BYTE_PTR)VDIGEST, sizeof(VDIGEST), sig, len));
+}
+
+/* A token initialized anew holds new keys, which may come to carry the
+ * handles of the old ones: a public key handle held from before verifies
+ * with the new key or not at all, never with the old one (public keys are
+ * kept decoded between calls, whoever is logged in). */
+TEST(verify_after_init_token)
+{
+	unsigned char label[32], sig_a[128], sig_b[128];
+	CK_ULONG len_a = sizeof(sig_a), len_b = sizeof(sig_b);
+	CK_OBJECT_HANDLE pub_a, pub_b;
+	CK_SESSION_HANDLE s;
+	const char *up = "verify-user-pin";
+	int round;
+	CK_RV rv;
+
+	if (!T.have_fresh)
+		REQUIRE(0, "no slot with an uninitialized token");
+	for (round = 0; round < 2; round++) {
+		REQUIRE_OK(T.f->C_CloseAllSessions(T.fresh_slot));
+		pad32(label, round == 0 ? "VerifyOne" : "VerifyTwo");
+		REQUIRE_OK(T.f->C_InitToken(T.fresh_slot, (CK_UTF8CHAR_PTR)T.so_pin,
+					    strlen(T.so_pin), label));
+		s = t_open(T.fresh_slot, 1);
+		REQUIRE_OK(login_pin(s, CKU_SO, T.so_pin));
+		REQUIRE_OK(T.f->C_InitPIN(s, (CK_UTF8CHAR_PTR)up, strlen(up)));
+		REQUIRE_OK(T.f->C_Logout(s));
+		REQUIRE_OK(login_pin(s, CKU_USER, up));
+		if (round == 0) {
+			vkey_pair_signs(s, &pub_a, sig_a, &len_a);
+			/* Twice: the second C_VerifyInit finds what the first kept. */
+			CHECK_RV(verify_with(s, pub_a, sig_a, len_a), CKR_OK);
+			CHECK_RV(verify_with(s, pub_a, sig_a, len_a), CKR_OK);
+			/* Logged out, the public key still verifies. */
+			REQUIRE_OK(T.f->C_Logout(s));
+			CHECK_RV(verify_with(s, pub_a, sig_a, len_a), CKR_OK);
+		} else {
+			vkey_pair_signs(s, &pub_b, sig_b, &len_b);
+		}
+	}
+	/* The held handle: the new key's or none. */
+	/* A handle gone: CKR_KEY_HANDLE_INVALID, or SoftHSMv2's
+	 * CKR_OBJECT_HANDLE_INVALID. */
+	rv = verify_with(s, pub_a, sig_a, len_a);
+	CHECK(rv == CKR_SIGNATURE_INVALID || rv == CKR_KEY_HANDLE_INVALID ||
+	      rv == CKR_OBJECT_HANDLE_INVALID,
+	      "after C_InitToken and a new key pair, the old public key handle (%s the new "
+	      "one's) verifies the old key's signature: %s, want CKR_SIGNATURE_INVALID or "
+	      "the handle gone", pub_a == pub_b ? "now" : "not", t_rv_name(rv));
+	if (rv == CKR_SIGNATURE_INVALID)
+		CHECK_RV(verify_with(s, pub_a, sig_b, len_b), CKR_OK);
+	CHECK_RV(verify_with(s, pub_b, sig_b, len_b), CKR_OK);
+	CHECK_RV(verify_with(s, pub_b, sig_a, len_a), CKR_SIGNATURE_INVALID);
+	T.f->C_CloseAllSessions(T.fresh_slot);
+}
+
+/* A certificate deleted and purged, and another made under its name: a
+ * public key handle held from before never verifies with the old key, and
+ * a recovered certificate's key verifies again through the held handle. */
+TEST(verify_after_delete)
+{
+	unsigned char sig_a[128], sig_b[128];
+	CK_ULONG len_a = sizeof(sig_a), len_b = sizeof(sig_b);
+	CK_OBJECT_HANDLE pub_a, pub_b, priv;
+	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	CK_SESSION_HANDLE s;
+	char path[4096];
+	FILE *fp;
+	CK_RV rv;
+
+	VAULT_ONLY();
+	s = t_open(T.slot, 1);
+	t_login(s, CKU_USER);
+	snprintf(path, sizeof(path), "%s/p-vdel.json", T.work);
+	REQUIRE((fp = fopen(path, "w")) != NULL, "%s", path);
+	fputs("{\"key_props\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"exportable\":false},"
+	      "\"x509_props\":{\"subject\":\"CN=vdel\"},\"issuer\":{\"name\":\"Self\"}}\n", fp);
+	fclose(fp);
+	snprintf(path, sizeof(path), "certificate create --name vdel --policy @'%s/p-vdel.json'",
+		 T.work);
+	REQUIRE(tool(path) == 0, "certvault certificate create vdel failed (tool.log)");
+	pub_a = t_find_label(s, CKO_PUBLIC_KEY, "vdel");
+	priv = t_find_label(s, CKO_PRIVATE_KEY, "vdel");
+	REQUIRE(pub_a != 0 && priv != 0, "vdel's keys");
+	REQUIRE_OK(T.f->C_SignInit(s, &m, priv));
+	REQUIRE_OK(T.f->C_Sign(s, (CK_BYTE_PTR)VDIGEST, sizeof(VDIGEST), sig_a, &len_a));
+	CHECK_RV(verify_with(s, pub_a, sig_a, len_a), CKR_OK);
+
+	/* Deleted: the held handle is gone; recovered: it verifies again. */
+	REQUIRE(tool("certificate delete --name vdel") == 0, "delete vdel failed (tool.log)");
+	CHECK_RV(verify_with(s, pub_a, sig_a, len_a), CKR_KEY_HANDLE_INVALID);
+	REQUIRE(tool("certificate recover --name vdel") == 0, "recover vdel failed (tool.log)");
+	CHECK_RV(verify_with(s, pub_a, sig_a, len_a), CKR_OK);
+
+	/* Deleted, purged and made again under the same name. */
+	REQUIRE(tool("certificate delete --name vdel") == 0, "delete vdel failed (tool.log)");
+	REQUIRE(tool("certificate purge --name vdel") == 0, "purge vdel failed (tool.log)");
+	REQUIRE(tool(path) == 0, "certvault certificate create vdel (again) failed (tool.log)");
+	pub_b = t_find_label(s, CKO_PUBLIC_KEY, "vdel");
+	priv = t_find_label(s, CKO_PRIVATE_KEY, "vdel");
+	REQUIRE(pub_b != 0 && priv != 0, "the new vdel's keys");
+	REQUIRE_OK(T.f->C_SignInit(s, &m, priv));
+	REQUIRE_OK(T.f->C_Sign(s, (CK_BYTE_PTR)VDIGEST, sizeof(VDIGEST), sig_b, &len_b));
+	rv = verify_with(s, pub_a, sig_a, len_a);
+	CHECK(rv == CKR_KEY_HANDLE_INVALID || rv == CKR_SIGNATURE_INVALID,
+	      "the purged certificate's public key handle verifies its old signature: %s",
+	      t_rv_name(rv));
+	CHECK_RV(verify_with(s, pub_b, sig_a, len_a), CKR_SIGNATURE_INVALID);
+	CHECK_RV(verify_with(s, pub_b, sig_b, len_b), CKR_OK);
+	CHECK(tool("certificate delete --name vdel") == 0 &&
+	      tool("certificate purge --name vdel") == 0, "removing vdel failed (tool.log)");
+}
+
 /* --- A key that may not leave never leaves ------------------------------------------ */
 
 /* A certificate whose key is not extractable, given reuse_key by a policy
@@ -5799,6 +5953,7 @@ main(int argc, char **argv)
 		T_(disabled_certificate),
 		T_(tool_writes_seen_live),
 		T_(deleted_certificate_vanishes),
+		T_(verify_after_delete),
 		T_(sign_rsa),
 		T_(sign_ec_p256),
 		T_(sign_ec_p384),
@@ -5830,6 +5985,7 @@ main(int argc, char **argv)
 		T_(set_pin),
 		T_(init_token_session_exists),
 		T_(init_token_fresh),
+		T_(verify_after_init_token),
 		T_(reuse_key_never_extractable),
 		T_(changes_need_login),
 		T_(session_keypair_rsa),
